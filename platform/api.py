@@ -1,0 +1,23 @@
+"""The two HTTP APIs: the provincial portal's (base domain) and every tenant's (its subdomain).
+django-ninja generates their OpenAPI documents; checked copies live in docs/openapi/."""
+
+from ninja import NinjaAPI
+
+from tenant_apps.departments.api import router as departments_router
+from tenants.api import router as tenants_router
+
+portal_api = NinjaAPI(
+    title="Provincial portal API",
+    version="1",
+    description="Public information of the provincial platform and provincial administration.",
+    urls_namespace="portal-api",
+)
+portal_api.add_router("", tenants_router)
+
+tenant_api = NinjaAPI(
+    title="Tenant API",
+    version="1",
+    description="The API of one administrative unit, served on its own subdomain.",
+    urls_namespace="tenant-api",
+)
+tenant_api.add_router("", departments_router)

@@ -1,0 +1,167 @@
+"""Settings of the provincial platform. Every deployment knob is an environment variable, listed in
+ENVIRONMENT below (and in the README's table, which a test keeps in step with it)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# name: (default, meaning). The README table is checked against this by tests/test_settings_doc.py.
+ENVIRONMENT = {
+    "DATABASE_URL": ("", "PostgreSQL URL. Empty: start the embedded PostgreSQL in PLATFORM_DATA_DIR."),
+    "DRAMATIQ_BROKER_URL": (
+        "",
+        "Job broker: `redis://…` (production default) or `amqp://…`. Empty: jobs queue in the database.",
+    ),
+    "PLATFORM_BASE_DOMAIN": ("localhost", "The provincial portal's host; tenants are its subdomains."),
+    "PLATFORM_DATA_DIR": ("var", "Folder for the embedded database, uploads and logs (relative to the project)."),
+    "SECRET_KEY": ("", "Django's secret key. Required in production; empty uses a development key."),
+    "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
+    "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
+    "TENANT_SCHEMAS_PER_CONNECTION": (
+        "50",
+        "A connection that has entered more tenant schemas than this is closed at the end of its request "
+        "or job, bounding the catalog cache each PostgreSQL backend keeps (about 1 MB per schema).",
+    ),
+    "TENANT_HOSTS_RELOAD_SECONDS": (
+        "300",
+        "Safety net: the in-process host → tenant map is reloaded at least this often, besides on every "
+        "change notified by PostgreSQL.",
+    ),
+    "SECURE_COOKIES": ("0", "1 marks cookies Secure and redirects to HTTPS (production behind TLS)."),
+}
+
+
+def env(name: str) -> str:
+    return os.environ.get(name, ENVIRONMENT[name][0])
+
+
+DEBUG = env("DEBUG") == "1"
+# Development and the demo run without a configured key (`manage.py check --deploy` flags it).
+SECRET_KEY = env("SECRET_KEY") or "django-insecure-development-key-set-SECRET_KEY-in-production"
+
+DATA_DIR = (BASE_DIR / env("PLATFORM_DATA_DIR")).resolve()
+BASE_DOMAIN = env("PLATFORM_BASE_DOMAIN").lower()
+
+# Portal on the base domain, one subdomain per tenant; 127.0.0.1 for health probes.
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1", "testserver"]
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "shared_apps.audit",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "govplatform.admin_site.PlatformAdminConfig",
+]
+TENANT_APPS = [
+    "tenant_apps.departments",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# One `SET search_path` per connection and tenant switch, not per cursor.
+TENANT_LIMIT_SET_CALLS = True
+PUBLIC_SCHEMA_URLCONF = "govplatform.urls_portal"
+ROOT_URLCONF = "govplatform.urls_tenant"
+TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
+TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
+# Host labels that never name a tenant.
+RESERVED_SUBDOMAINS = {"www", "api", "admin", "static", "media", "mail", "portal", "gov"}
+
+MIDDLEWARE = [
+    "tenants.middleware.TenantHostMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "platform" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "tenants.context_processors.tenant",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "govplatform.wsgi.application"
+
+if env("DATABASE_URL"):
+    DATABASE_URL = env("DATABASE_URL")
+    EMBEDDED_DATABASE = False
+else:
+    from govplatform.embedded import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(DATA_DIR)
+    EMBEDDED_DATABASE = True
+
+DATABASES = {
+    "default": {
+        **dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE")), conn_health_checks=True),
+        "ENGINE": "tenants.postgresql",
+    }
+}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+BROKER_URL = env("DRAMATIQ_BROKER_URL")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Simplified Chinese first, English second.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Sessions live in `public`; the cookie is scoped to the base domain so one sign-in covers every
+# subdomain. Browsers refuse Domain=localhost cookies, so in development they stay host-only.
+SESSION_COOKIE_DOMAIN = None if BASE_DOMAIN == "localhost" else f".{BASE_DOMAIN}"
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = env("SECURE_COOKIES") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,16 @@
+"""URLs of the provincial portal (the base domain, `public` schema)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from govplatform.api import portal_api
+from govplatform.health import healthz
+from tenants.views import portal_home
+
+urlpatterns = [
+    path("", portal_home, name="portal-home"),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", portal_api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

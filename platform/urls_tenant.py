@@ -1,0 +1,16 @@
+"""URLs of a tenant's site (its subdomain, its own schema)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from govplatform.api import tenant_api
+from govplatform.health import healthz
+from tenants.views import tenant_home
+
+urlpatterns = [
+    path("", tenant_home, name="tenant-home"),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", tenant_api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from tenant_apps.departments.actions import create_department, update_department
+from tenant_apps.departments.models import Department
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "credit_code", "phone", "is_active"]
+    search_fields = ["name", "credit_code"]
+    fields = ["name", "credit_code", "phone", "address", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            update_department(
+                Department.objects.get(pk=obj.pk),
+                actor=request.user, request=request, **{f: form.cleaned_data[f] for f in form.changed_data}
+            )
+        else:
+            data = {f: form.cleaned_data[f] for f in ["name", "credit_code", "phone", "address"]}
+            obj.pk = create_department(actor=request.user, request=request, **data).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,85 @@
+"""The portal API about administrative units (public reads, provincial administrators' intents)."""
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from ninja.security import django_auth
+
+from tenants import actions
+from tenants.models import Tenant
+from tenants.urls import tenant_url
+
+router = Router(tags=["tenants"])
+
+
+class TenantOut(Schema):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    subdomain: str
+    url: str
+    status: str
+
+
+class SuspendIn(Schema):
+    reason: str
+
+
+def _out(request, tenant: Tenant, parent_code: str | None) -> dict:
+    return {
+        "code": tenant.code,
+        "name": tenant.name,
+        "level": tenant.level,
+        "parent_code": parent_code,
+        "subdomain": tenant.subdomain,
+        "url": tenant_url(tenant, "/", request),
+        "status": tenant.status,
+    }
+
+
+@router.get("/tenants", response=list[TenantOut], summary="Administrative units, filtered")
+def list_tenants(request, level: str | None = None, parent: str | None = None, q: str | None = None, limit: int = 200, offset: int = 0):
+    units = Tenant.objects.exclude(status=Tenant.Status.RETIRED).select_related("parent")
+    if level:
+        units = units.filter(level=level)
+    if parent:
+        units = units.filter(parent__code=parent)
+    if q:
+        units = units.filter(name__contains=q)
+    limit = max(1, min(limit, 1000))
+    return [_out(request, t, t.parent.code if t.parent else None) for t in units[offset : offset + limit]]
+
+
+@router.get("/tenants/{code}", response=TenantOut, summary="One administrative unit")
+def get_tenant(request, code: str):
+    tenant = get_object_or_404(Tenant.objects.select_related("parent"), code=code)
+    return _out(request, tenant, tenant.parent.code if tenant.parent else None)
+
+
+def _provincial_admin(request):
+    if not request.user.is_superuser:
+        raise HttpError(403, _("Only provincial administrators may do this."))
+
+
+@router.post("/tenants/{code}/suspend", response=TenantOut, auth=django_auth, summary="Suspend a unit's online services")
+def suspend(request, code: str, payload: SuspendIn):
+    _provincial_admin(request)
+    tenant = get_object_or_404(Tenant, code=code)
+    try:
+        tenant = actions.suspend_tenant(tenant, actor=request.user, reason=payload.reason, request=request)
+    except actions.TenantStateError as error:
+        raise HttpError(409, str(error)) from None
+    return _out(request, tenant, tenant.parent.code if tenant.parent else None)
+
+
+@router.post("/tenants/{code}/resume", response=TenantOut, auth=django_auth, summary="Resume a suspended unit")
+def resume(request, code: str):
+    _provincial_admin(request)
+    tenant = get_object_or_404(Tenant, code=code)
+    try:
+        tenant = actions.resume_tenant(tenant, actor=request.user, request=request)
+    except actions.TenantStateError as error:
+        raise HttpError(409, str(error)) from None
+    return _out(request, tenant, tenant.parent.code if tenant.parent else None)

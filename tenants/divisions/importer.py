@@ -1,0 +1,224 @@
+"""Importing a province's administrative division list (行政区划) into tenants.
+
+The file is a UTF-8 CSV with the header `code,name,level,parent_code`, one unit a line:
+12-digit code, name, level (province, city, county, township) and the parent's code (empty for the
+province). It must describe one province completely; see tenants/divisions/README.md.
+
+Importing is idempotent: new units become tenants, renamed units are renamed, units that moved get
+their new parent, units missing from the file are retired (never dropped: their data stays), and a
+retired unit that is back is reinstated. A bad file is rejected with every offending line named and
+nothing applied.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shared_apps.audit.actions import record_audit
+from tenants import subdomains
+from tenants.divisions.codes import LEVEL_ORDER, is_within, level_of_code
+from tenants.models import Tenant
+
+HEADER = ["code", "name", "level", "parent_code"]
+
+
+@dataclass(frozen=True)
+class DivisionRow:
+    line: int
+    code: str
+    name: str
+    level: str
+    parent_code: str
+
+
+class DivisionFileError(Exception):
+    """The file can't be imported; `errors` names every offending line."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    reinstated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "created": len(self.created),
+            "renamed": len(self.renamed),
+            "moved": len(self.moved),
+            "retired": len(self.retired),
+            "reinstated": len(self.reinstated),
+            "unchanged": self.unchanged,
+        }
+
+
+def read_division_file(source: Path | str | io.TextIOBase) -> list[DivisionRow]:
+    """Parse and check a division file; raise DivisionFileError listing every problem."""
+    if isinstance(source, (str, Path)):
+        try:
+            text = Path(source).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DivisionFileError([_("The file is not UTF-8 text.")]) from None
+        except OSError as error:
+            raise DivisionFileError([_("The file can't be read: %(error)s") % {"error": error}]) from None
+    else:
+        text = source.read()
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header] != HEADER:
+        raise DivisionFileError(
+            [_("Line 1: the header must be %(header)s.") % {"header": ",".join(HEADER)}]
+        )
+    errors: list[str] = []
+    rows: list[DivisionRow] = []
+    for line, fields in enumerate(reader, start=2):
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != 4:
+            errors.append(_("Line %(line)d: expected 4 fields, found %(count)d.") % {"line": line, "count": len(fields)})
+            continue
+        code, name, level, parent_code = (f.strip() for f in fields)
+        rows.append(DivisionRow(line, code, name, level, parent_code))
+    errors.extend(_check_rows(rows))
+    if errors:
+        raise DivisionFileError(errors)
+    return rows
+
+
+def _check_rows(rows: list[DivisionRow]) -> list[str]:
+    errors = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        where = {"line": row.line, "code": row.code}
+        if not (len(row.code) == 12 and row.code.isdigit()):
+            errors.append(_("Line %(line)d: the code %(code)s must have exactly 12 digits.") % where)
+            continue
+        if row.code in first_line:
+            errors.append(
+                _("Line %(line)d: the code %(code)s already appears on line %(first)d.")
+                % {**where, "first": first_line[row.code]}
+            )
+            continue
+        first_line[row.code] = row.line
+        if not row.name:
+            errors.append(_("Line %(line)d: the unit %(code)s has no name.") % where)
+        if row.level not in LEVEL_ORDER:
+            errors.append(
+                _("Line %(line)d: unknown level %(level)s (expected province, city, county or township).")
+                % {**where, "level": row.level}
+            )
+        elif level_of_code(row.code) != row.level:
+            errors.append(
+                _("Line %(line)d: the code %(code)s is not a %(level)s-level code.")
+                % {**where, "level": row.level}
+            )
+    by_code = {row.code: row for row in rows}
+    provinces = [row for row in rows if row.level == "province"]
+    if len(provinces) != 1:
+        errors.append(
+            _("The file must contain exactly one province; it contains %(count)d.") % {"count": len(provinces)}
+        )
+    for row in rows:
+        where = {"line": row.line, "code": row.code, "parent": row.parent_code}
+        if row.level == "province":
+            if row.parent_code:
+                errors.append(_("Line %(line)d: the province %(code)s can't have a parent.") % where)
+            continue
+        if row.level not in LEVEL_ORDER or not row.code.isdigit():
+            continue
+        parent = by_code.get(row.parent_code)
+        if parent is None:
+            errors.append(_("Line %(line)d: the parent %(parent)s of %(code)s is not in the file.") % where)
+        elif parent.level not in LEVEL_ORDER or LEVEL_ORDER.index(parent.level) >= LEVEL_ORDER.index(row.level):
+            errors.append(_("Line %(line)d: the parent %(parent)s is not above %(code)s.") % where)
+        elif not is_within(row.code, parent.code, parent.level):
+            errors.append(_("Line %(line)d: the code %(code)s does not lie within its parent %(parent)s.") % where)
+    return errors
+
+
+def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> ImportSummary:
+    """Create, rename, move, retire and reinstate tenants to match a checked division list."""
+    summary = ImportSummary()
+    with transaction.atomic():
+        existing = {t.code: t for t in Tenant.objects.select_for_update().order_by("code")}
+        province_code = next(r.code for r in rows if r.level == "province")
+        other_provinces = [t for t in existing.values() if t.level == "province" and t.code != province_code]
+        if other_provinces:
+            raise DivisionFileError(
+                [
+                    _("This platform serves %(province)s; the file describes another province (%(code)s).")
+                    % {"province": other_provinces[0], "code": province_code}
+                ]
+            )
+        taken = set(Tenant.objects.values_list("subdomain", flat=True)) | set(settings.RESERVED_SUBDOMAINS)
+        now = timezone.now()
+        changed: list[Tenant] = []
+        ordered = sorted(rows, key=lambda r: (LEVEL_ORDER.index(r.level), r.code))
+        for level in LEVEL_ORDER:
+            new_tenants = []
+            for row in (r for r in ordered if r.level == level):
+                parent = existing.get(row.parent_code) if row.parent_code else None
+                tenant = existing.get(row.code)
+                if tenant is None:
+                    tenant = Tenant(
+                        code=row.code,
+                        name=row.name,
+                        level=row.level,
+                        parent=parent,
+                        schema_name=f"t_{row.code}",
+                        subdomain=subdomains.choose(
+                            row.name, row.level, row.code, parent.subdomain if parent else None, taken
+                        ),
+                    )
+                    new_tenants.append(tenant)
+                    summary.created.append(row.code)
+                    continue
+                dirty = False
+                if tenant.name != row.name:
+                    summary.renamed.append(f"{row.code} {tenant.name} → {row.name}")
+                    tenant.name, dirty = row.name, True
+                if tenant.parent_id != (parent.id if parent else None):
+                    summary.moved.append(row.code)
+                    tenant.parent, dirty = parent, True
+                if tenant.status == Tenant.Status.RETIRED:
+                    summary.reinstated.append(row.code)
+                    tenant.status, tenant.retired_at, tenant.status_reason = Tenant.Status.ACTIVE, None, ""
+                    dirty = True
+                if dirty:
+                    tenant.updated_at = now
+                    changed.append(tenant)
+                else:
+                    summary.unchanged += 1
+            Tenant.objects.bulk_create(new_tenants, batch_size=1000)
+            existing.update((t.code, t) for t in new_tenants)
+        in_file = {r.code for r in rows}
+        reason = _("Not in the division list %(source)s") % {"source": source}
+        for code, tenant in existing.items():
+            if code not in in_file and tenant.status != Tenant.Status.RETIRED:
+                tenant.status, tenant.retired_at, tenant.status_reason = Tenant.Status.RETIRED, now, reason[:200]
+                tenant.updated_at = now
+                changed.append(tenant)
+                summary.retired.append(code)
+        Tenant.objects.bulk_update(
+            changed, ["name", "parent", "status", "retired_at", "status_reason", "updated_at"], batch_size=1000
+        )
+        record_audit(
+            actor=actor,
+            action="tenants.import_divisions",
+            target=source,
+            data=summary.as_dict(),
+        )
+    return summary

@@ -1,0 +1,49 @@
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, HttpResponseNotFound
+from django.http.request import split_domain_port
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from tenants.hosts import host_map
+from tenants.models import Tenant
+
+
+class TenantHostMiddleware:
+    """Select the tenant (or the provincial portal) from the Host header, from memory.
+
+    Unknown hosts get a 404 page; suspended and retired tenants a page that says so. The schema
+    is set once here; django-tenants sends one `SET search_path` when the first query runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        connection.set_schema_to_public()
+        hostname, _port = split_domain_port(request.get_host())
+        match = host_map.match(hostname)
+        if match is None:
+            return HttpResponseNotFound(
+                render_to_string("tenants/unknown_host.html", {"hostname": hostname}, request)
+            )
+        tenant = match.tenant
+        request.tenant = tenant
+        if match.is_portal:
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return self.get_response(request)
+        if tenant.status != Tenant.Status.ACTIVE and not request.path.startswith("/healthz"):
+            return _unavailable(request, tenant)
+        connection.set_tenant(tenant)
+        return self.get_response(request)
+
+
+def _unavailable(request, tenant):
+    retired = tenant.status == Tenant.Status.RETIRED
+    title = _("This unit no longer exists") if retired else _("Online services of this unit are suspended")
+    html = render_to_string(
+        "tenants/unavailable.html",
+        {"tenant": tenant, "title": title, "retired": retired, "parent": tenant.parent if retired else None},
+        request,
+    )
+    return HttpResponse(html, status=410 if retired else 503)
