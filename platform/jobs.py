@@ -136,12 +136,17 @@ def tenant_actor(fn=None, **options):
             connection.set_schema_to_public()
             tenant = Tenant.objects.filter(code=tenant_code).first()
             if tenant is None or tenant.provisioned_at is None:
-                raise TenantUnavailable(_("No tenant has the division code %(code)s.") % {"code": tenant_code})
-            if tenant.status != Tenant.Status.ACTIVE:
-                raise TenantUnavailable(
-                    _("%(tenant)s is %(status)s and accepts no work.")
-                    % {"tenant": tenant, "status": tenant.get_status_display()}
-                )
+                refusal = _("No tenant has the division code %(code)s.") % {"code": tenant_code}
+            elif tenant.status != Tenant.Status.ACTIVE:
+                refusal = _("%(tenant)s is %(status)s and accepts no work.") % {
+                    "tenant": tenant,
+                    "status": tenant.get_status_display(),
+                }
+            else:
+                refusal = ""
+            if refusal:
+                logger.error("Job %s refused: %s", func.__name__, refusal)
+                raise TenantUnavailable(refusal)
             connection.set_tenant(tenant)
             try:
                 return func(*args, **kwargs)

@@ -42,6 +42,8 @@ class HostMap:
         self._by_hostname: dict = {}
         self._loaded_at = 0.0
         self._listener_pid: int | None = None
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.loads = 0
 
     def invalidate(self) -> None:
@@ -83,23 +85,33 @@ class HostMap:
             if self._listener_pid == os.getpid():
                 return
             self._listener_pid = os.getpid()
-        threading.Thread(target=self._listen, name="tenant-hosts-listener", daemon=True).start()
+        self._stopping.clear()
+        self._listener = threading.Thread(target=self._listen, name="tenant-hosts-listener", daemon=True)
+        self._listener.start()
+
+    def stop_listener(self) -> None:
+        """Close the listening connection (tests do, before their database is dropped)."""
+        self._stopping.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        self._listener, self._listener_pid = None, None
 
     def _listen(self) -> None:
         params = connection.get_connection_params()
         backoff = 1.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 params.pop("cursor_factory", None)
                 with psycopg.connect(**params, autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.invalidate()  # changes made while we were not listening
                     backoff = 1.0
-                    for _notify in conn.notifies():
-                        self.invalidate()
+                    while not self._stopping.is_set():
+                        for _notify in conn.notifies(timeout=1.0):
+                            self.invalidate()
             except Exception as error:  # the database restarted, the network blipped: retry
                 logger.warning("Tenant host listener lost its connection (%s); retrying", error)
-                time.sleep(backoff)
+                self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
 
 

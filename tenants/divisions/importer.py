@@ -123,7 +123,7 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
         elif level_of_code(row.code) != row.level:
             errors.append(
                 _("Line %(line)d: the code %(code)s is not a %(level)s-level code.")
-                % {**where, "level": row.level}
+                % {**where, "level": Tenant.Level(row.level).label}
             )
     by_code = {row.code: row for row in rows}
     provinces = [row for row in rows if row.level == "province"]

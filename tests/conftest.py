@@ -1,0 +1,62 @@
+"""Test set-up shared by every package: a small province, imported and provisioned once per run
+through the same code paths as production (commands, fast provisioning), committed so that worker
+processes see it too."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+SAMPLE_DIVISIONS = Path(__file__).parent / "data" / "sample_divisions.csv"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants import provisioning
+    from tenants.divisions.importer import import_divisions, read_division_file
+
+    with django_db_blocker.unblock():
+        import_divisions(read_division_file(SAMPLE_DIVISIONS), actor="system:tests", source=SAMPLE_DIVISIONS.name)
+        failed = [o for o in provisioning.provision(processes=1) if not o.ok]
+        assert not failed, failed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_host_listener(django_db_setup):
+    yield
+    from tenants.hosts import host_map
+
+    host_map.stop_listener()
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant(db):
+    """A county (中原区) of the sample province."""
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(code="410102000000")
+
+
+@pytest.fixture
+def other_tenant(db):
+    """A county of another city (鼓楼区, 开封市)."""
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(code="410204000000")
+
+
+def host_of(tenant) -> str:
+    from django.conf import settings
+
+    return f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
+
+
+@pytest.fixture
+def provincial_admin(db, django_user_model):
+    return django_user_model.objects.create_superuser("province-admin", "admin@example.gov.cn", "correct horse battery")
