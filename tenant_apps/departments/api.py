@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from ninja.security import django_auth
 
 from tenant_apps.departments.actions import create_department
@@ -46,4 +47,4 @@ def add_department(request, payload: DepartmentIn):
         department = create_department(actor=request.user, request=request, **payload.dict())
     except ValidationError as error:
         raise HttpError(422, "; ".join(m for msgs in error.message_dict.values() for m in msgs)) from None
-    return 201, department
+    return Status(201, department)

@@ -19,7 +19,11 @@ class DatabaseWrapper(TenantDatabaseWrapper):
     def _handle_search_path(self, cursor=None):
         was_set = self.search_path_set_schemas
         super()._handle_search_path(cursor)
-        if self.search_path_set_schemas and self.search_path_set_schemas is not was_set:
+        if (
+            self.search_path_set_schemas
+            and self.search_path_set_schemas is not was_set
+            and self.schema_name != "public"
+        ):
             self.schemas_entered.add(self.schema_name)
 
     def get_new_connection(self, conn_params):
@@ -27,6 +31,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         return super().get_new_connection(conn_params)
 
     def has_visited_too_many_schemas(self) -> bool:
+        """Tenant schemas only: every backend reads `public`."""
         return len(self.schemas_entered) > settings.TENANT_SCHEMAS_PER_CONNECTION
 
     def close_if_unusable_or_obsolete(self):

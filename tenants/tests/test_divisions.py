@@ -9,7 +9,7 @@ from tenants.divisions.codes import level_of_code
 from tenants.divisions.importer import DivisionFileError, import_divisions, read_division_file
 from tenants.management.commands.import_divisions import DEFAULT_FILE
 from tenants.models import Tenant
-from tests.conftest import SAMPLE_DIVISIONS
+from tests.helpers import SAMPLE_DIVISIONS
 
 HEADER = "code,name,level,parent_code\n"
 

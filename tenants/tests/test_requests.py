@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants import actions
 from tenants.hosts import host_map
-from tests.conftest import host_of
+from tests.helpers import host_of
 
-VALID_CREDIT_CODE = "11410102MB0000012N"  # checksum-valid unified social credit code
+VALID_CREDIT_CODE = "11410102MB00000129"  # checksum-valid unified social credit code
 
 
 @pytest.fixture
@@ -130,8 +130,10 @@ def test_host_map_follows_changes_made_elsewhere(db, tenant):
 
 def test_connection_counts_the_schemas_it_entered(settings, db, tenant, other_tenant):
     settings.TENANT_SCHEMAS_PER_CONNECTION = 1
+    connection.schemas_entered = set()
     connection.set_tenant(tenant)
     connection.cursor().close()
+    assert tenant.schema_name in connection.schemas_entered and "public" not in connection.schemas_entered
     assert not connection.has_visited_too_many_schemas()
     connection.set_tenant(other_tenant)
     connection.cursor().close()

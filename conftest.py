@@ -2,12 +2,10 @@
 through the same code paths as production (commands, fast provisioning), committed so that worker
 processes see it too."""
 
-from pathlib import Path
-
 import pytest
 from django.db import connection
 
-SAMPLE_DIVISIONS = Path(__file__).parent / "data" / "sample_divisions.csv"
+from tests.helpers import SAMPLE_DIVISIONS
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +47,6 @@ def other_tenant(db):
     from tenants.models import Tenant
 
     return Tenant.objects.get(code="410204000000")
-
-
-def host_of(tenant) -> str:
-    from django.conf import settings
-
-    return f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
 
 
 @pytest.fixture

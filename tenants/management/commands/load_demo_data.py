@@ -1,0 +1,72 @@
+"""Demo data for a fresh platform: a provincial administrator and the usual departments of every unit."""
+
+import os
+import sys
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+from stdnum.cn import uscc
+
+from shared_apps.audit.actions import record_audit
+from tenant_apps.departments.models import Department
+from tenants.models import Tenant
+from tenants.parallel import run_in_chunks
+from tenants.progress import Progress
+from tenants.provisioning import Outcome
+
+DEMO_ADMIN = "admin"
+DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
+
+# The departments a unit of each level usually has (a small, real selection).
+DEPARTMENTS = {
+    "province": ["省政务服务和大数据管理局", "省市场监督管理局", "省公安厅", "省民政厅", "省人力资源和社会保障厅", "省住房和城乡建设厅", "省卫生健康委员会"],
+    "city": ["市政务服务和大数据管理局", "市市场监督管理局", "市公安局", "市民政局", "市人力资源和社会保障局", "市住房和城乡建设局", "市卫生健康委员会"],
+    "county": ["政务服务和大数据管理局", "市场监督管理局", "公安局", "民政局", "人力资源和社会保障局", "住房和城乡建设局", "卫生健康委员会", "教育局"],
+    "township": ["党政综合便民服务中心", "社会事务办公室"],
+}
+
+
+def demo_credit_code(tenant_code: str, serial: int) -> str:
+    """A checksum-valid unified social credit code of a government body (机关, 11) in the unit's region."""
+    body = f"11{tenant_code[:6]}MB{tenant_code[6:9]}{serial:04d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def _load_chunk(chunk: list[tuple[str, str, str]]) -> list[Outcome]:
+    outcomes = []
+    for schema_name, code, level in chunk:
+        with schema_context(schema_name), transaction.atomic():
+            if not Department.objects.exists():
+                Department.objects.bulk_create(
+                    Department(name=name, credit_code=demo_credit_code(code, i), phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}")
+                    for i, name in enumerate(DEPARTMENTS[level], start=1)
+                )
+        outcomes.append(Outcome(schema_name))
+    connection.set_schema_to_public()
+    return outcomes
+
+
+class Command(BaseCommand):
+    help = "Load demo data: a provincial administrator and departments for every unit (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--processes", type=int, default=2)
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        password = os.environ.get("DEMO_ADMIN_PASSWORD", DEFAULT_DEMO_PASSWORD)
+        if not User.objects.filter(username=DEMO_ADMIN).exists():
+            User.objects.create_superuser(DEMO_ADMIN, "admin@example.gov.cn", password)
+            self.stdout.write(f"provincial administrator: {DEMO_ADMIN} / {password}")
+        units = list(
+            Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
+            .order_by("code")
+            .values_list("schema_name", "code", "level")
+        )
+        with Progress(len(units), "demo departments", stream=sys.stderr) as progress:
+            run_in_chunks(partial(_load_chunk), units, processes=options["processes"], chunk_size=50, progress=progress)
+        record_audit(actor="system:demo", action="demo.load", data={"units": len(units)})
+        self.stdout.write(f"demo departments in {len(units)} units")
