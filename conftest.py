@@ -14,7 +14,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.divisions.importer import import_divisions, read_division_file
 
     with django_db_blocker.unblock():
-        import_divisions(read_division_file(SAMPLE_DIVISIONS), actor="system:tests", source=SAMPLE_DIVISIONS.name)
+        import_divisions(
+            read_division_file(SAMPLE_DIVISIONS), actor="system:tests", source=SAMPLE_DIVISIONS.name
+        )
         failed = [o for o in provisioning.provision(processes=1) if not o.ok]
         assert not failed, failed
 
@@ -51,4 +53,6 @@ def other_tenant(db):
 
 @pytest.fixture
 def provincial_admin(db, django_user_model):
-    return django_user_model.objects.create_superuser("province-admin", "admin@example.gov.cn", "correct horse battery")
+    return django_user_model.objects.create_superuser(
+        "province-admin", "admin@example.gov.cn", "correct horse battery"
+    )

@@ -50,4 +50,6 @@ def healthz(request):
         "broker": {**_timed(_check_broker), "kind": broker_kind(settings.BROKER_URL)},
     }
     healthy = all(part["ok"] for part in report.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503
+    )

@@ -68,7 +68,9 @@ def broker_kind(url: str) -> str:
         return "rabbitmq"
     if scheme in ("", "postgres", "postgresql"):
         return "postgres"
-    raise ValueError(f"DRAMATIQ_BROKER_URL: unsupported scheme {scheme!r} (use redis://, amqp:// or postgresql://)")
+    raise ValueError(
+        f"DRAMATIQ_BROKER_URL: unsupported scheme {scheme!r} (use redis://, amqp:// or postgresql://)"
+    )
 
 
 def build_broker(url: str):
@@ -102,7 +104,10 @@ def ensure_postgres_queue_tables(url: str) -> None:
     import psycopg
     from dramatiq_postgres.schema import init
 
-    with psycopg.connect(url or database_broker_url(), autocommit=False) as conn, conn.cursor() as cursor:
+    with (
+        psycopg.connect(url or database_broker_url(), autocommit=False) as conn,
+        conn.cursor() as cursor,
+    ):
         init(cursor)
         conn.commit()
 
@@ -153,6 +158,8 @@ def tenant_actor(fn=None, **options):
             finally:
                 connection.set_schema_to_public()
 
-        return dramatiq.actor(run_in_tenant, actor_name=options.pop("actor_name", func.__name__), **options)
+        return dramatiq.actor(
+            run_in_tenant, actor_name=options.pop("actor_name", func.__name__), **options
+        )
 
     return decorate(fn) if fn is not None else decorate

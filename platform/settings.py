@@ -11,14 +11,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # name: (default, meaning). The README table is checked against this by tests/test_settings_doc.py.
 ENVIRONMENT = {
-    "DATABASE_URL": ("", "PostgreSQL URL. Empty: start the embedded PostgreSQL in PLATFORM_DATA_DIR."),
+    "DATABASE_URL": (
+        "",
+        "PostgreSQL URL. Empty: start the embedded PostgreSQL in PLATFORM_DATA_DIR.",
+    ),
     "DRAMATIQ_BROKER_URL": (
         "",
         "Job broker: `redis://…` (production default) or `amqp://…`. Empty: jobs queue in the database.",
     ),
-    "PLATFORM_BASE_DOMAIN": ("localhost", "The provincial portal's host; tenants are its subdomains."),
-    "PLATFORM_DATA_DIR": ("var", "Folder for the embedded database, uploads and logs (relative to the project)."),
-    "SECRET_KEY": ("", "Django's secret key. Required in production; empty uses a development key."),
+    "PLATFORM_BASE_DOMAIN": (
+        "localhost",
+        "The provincial portal's host; tenants are its subdomains.",
+    ),
+    "PLATFORM_DATA_DIR": (
+        "var",
+        "Folder for the embedded database, uploads and logs (relative to the project).",
+    ),
+    "SECRET_KEY": (
+        "",
+        "Django's secret key. Required in production; empty uses a development key.",
+    ),
     "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
     "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
     "TENANT_SCHEMAS_PER_CONNECTION": (
@@ -31,7 +43,10 @@ ENVIRONMENT = {
         "Safety net: the in-process host → tenant map is reloaded at least this often, besides on every "
         "change notified by PostgreSQL.",
     ),
-    "SECURE_COOKIES": ("0", "1 marks cookies Secure and redirects to HTTPS (production behind TLS)."),
+    "SECURE_COOKIES": (
+        "0",
+        "1 marks cookies Secure and redirects to HTTPS (production behind TLS).",
+    ),
 }
 
 
@@ -119,7 +134,9 @@ else:
 
 DATABASES = {
     "default": {
-        **dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE")), conn_health_checks=True),
+        **dj_database_url.parse(
+            DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE")), conn_health_checks=True
+        ),
         "ENGINE": "tenants.postgresql",
     }
 }

@@ -12,11 +12,16 @@ class TenantStateError(ValueError):
     pass
 
 
-def _set_status(tenant: Tenant, status: str, *, actor, reason: str, action: str, request=None) -> Tenant:
+def _set_status(
+    tenant: Tenant, status: str, *, actor, reason: str, action: str, request=None
+) -> Tenant:
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if locked.status == Tenant.Status.RETIRED:
-            raise TenantStateError(_("%(tenant)s is retired; only a division import reinstates it.") % {"tenant": locked})
+            raise TenantStateError(
+                _("%(tenant)s is retired; only a division import reinstates it.")
+                % {"tenant": locked}
+            )
         previous = locked.status
         locked.status, locked.status_reason = status, reason[:200]
         locked.save(update_fields=["status", "status_reason", "updated_at"])
@@ -36,8 +41,22 @@ def suspend_tenant(tenant: Tenant, *, actor, reason: str, request=None) -> Tenan
     """Take a unit's online services offline (its pages say so); its data stays."""
     if not reason.strip():
         raise TenantStateError(_("Give a reason for suspending the unit."))
-    return _set_status(tenant, Tenant.Status.SUSPENDED, actor=actor, reason=reason, action="tenants.suspend", request=request)
+    return _set_status(
+        tenant,
+        Tenant.Status.SUSPENDED,
+        actor=actor,
+        reason=reason,
+        action="tenants.suspend",
+        request=request,
+    )
 
 
 def resume_tenant(tenant: Tenant, *, actor, request=None) -> Tenant:
-    return _set_status(tenant, Tenant.Status.ACTIVE, actor=actor, reason="", action="tenants.resume", request=request)
+    return _set_status(
+        tenant,
+        Tenant.Status.ACTIVE,
+        actor=actor,
+        reason="",
+        action="tenants.resume",
+        request=request,
+    )

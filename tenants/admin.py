@@ -12,8 +12,18 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "subdomain"]
     list_select_related = ["parent"]
     readonly_fields = [
-        "code", "name", "level", "parent", "subdomain", "schema_name", "status", "status_reason",
-        "provisioned_at", "retired_at", "created_at", "updated_at",
+        "code",
+        "name",
+        "level",
+        "parent",
+        "subdomain",
+        "schema_name",
+        "status",
+        "status_reason",
+        "provisioned_at",
+        "retired_at",
+        "created_at",
+        "updated_at",
     ]
     actions = ["suspend", "resume"]
 
@@ -28,7 +38,12 @@ class TenantAdmin(admin.ModelAdmin):
     def suspend(self, request, queryset):
         for tenant in queryset:
             try:
-                actions.suspend_tenant(tenant, actor=request.user, reason=str(_("Suspended by a provincial administrator")), request=request)
+                actions.suspend_tenant(
+                    tenant,
+                    actor=request.user,
+                    reason=str(_("Suspended by a provincial administrator")),
+                    request=request,
+                )
             except actions.TenantStateError as error:
                 self.message_user(request, str(error), messages.ERROR)
 

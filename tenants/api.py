@@ -40,7 +40,14 @@ def _out(request, tenant: Tenant, parent_code: str | None) -> dict:
 
 
 @router.get("/tenants", response=list[TenantOut], summary="Administrative units, filtered")
-def list_tenants(request, level: str | None = None, parent: str | None = None, q: str | None = None, limit: int = 200, offset: int = 0):
+def list_tenants(
+    request,
+    level: str | None = None,
+    parent: str | None = None,
+    q: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+):
     units = Tenant.objects.exclude(status=Tenant.Status.RETIRED).select_related("parent")
     if level:
         units = units.filter(level=level)
@@ -49,7 +56,10 @@ def list_tenants(request, level: str | None = None, parent: str | None = None, q
     if q:
         units = units.filter(name__contains=q)
     limit = max(1, min(limit, 1000))
-    return [_out(request, t, t.parent.code if t.parent else None) for t in units[offset : offset + limit]]
+    return [
+        _out(request, t, t.parent.code if t.parent else None)
+        for t in units[offset : offset + limit]
+    ]
 
 
 @router.get("/tenants/{code}", response=TenantOut, summary="One administrative unit")
@@ -63,18 +73,30 @@ def _provincial_admin(request):
         raise HttpError(403, _("Only provincial administrators may do this."))
 
 
-@router.post("/tenants/{code}/suspend", response=TenantOut, auth=django_auth, summary="Suspend a unit's online services")
+@router.post(
+    "/tenants/{code}/suspend",
+    response=TenantOut,
+    auth=django_auth,
+    summary="Suspend a unit's online services",
+)
 def suspend(request, code: str, payload: SuspendIn):
     _provincial_admin(request)
     tenant = get_object_or_404(Tenant, code=code)
     try:
-        tenant = actions.suspend_tenant(tenant, actor=request.user, reason=payload.reason, request=request)
+        tenant = actions.suspend_tenant(
+            tenant, actor=request.user, reason=payload.reason, request=request
+        )
     except actions.TenantStateError as error:
         raise HttpError(409, str(error)) from None
     return _out(request, tenant, tenant.parent.code if tenant.parent else None)
 
 
-@router.post("/tenants/{code}/resume", response=TenantOut, auth=django_auth, summary="Resume a suspended unit")
+@router.post(
+    "/tenants/{code}/resume",
+    response=TenantOut,
+    auth=django_auth,
+    summary="Resume a suspended unit",
+)
 def resume(request, code: str):
     _provincial_admin(request)
     tenant = get_object_or_404(Tenant, code=code)

@@ -55,7 +55,11 @@ class HostMap:
 
         by_subdomain = {t.subdomain: t for t in Tenant.objects.select_related("parent")}
         by_id = {t.id: t for t in by_subdomain.values()}
-        by_hostname = {d.domain.lower(): by_id[d.tenant_id] for d in Domain.objects.all() if d.tenant_id in by_id}
+        by_hostname = {
+            d.domain.lower(): by_id[d.tenant_id]
+            for d in Domain.objects.all()
+            if d.tenant_id in by_id
+        }
         with self._lock:
             self._by_subdomain, self._by_hostname = by_subdomain, by_hostname
             self._loaded_at = time.monotonic()
@@ -64,7 +68,10 @@ class HostMap:
     def match(self, hostname: str) -> HostMatch | None:
         """The tenant (or the portal) a hostname (without port) names; None if it names nothing."""
         self._ensure_listener()
-        if self._by_subdomain is None or time.monotonic() - self._loaded_at > settings.TENANT_HOSTS_RELOAD_SECONDS:
+        if (
+            self._by_subdomain is None
+            or time.monotonic() - self._loaded_at > settings.TENANT_HOSTS_RELOAD_SECONDS
+        ):
             self._load()
         hostname = hostname.lower().rstrip(".")
         base = settings.BASE_DOMAIN
@@ -86,7 +93,9 @@ class HostMap:
                 return
             self._listener_pid = os.getpid()
         self._stopping.clear()
-        self._listener = threading.Thread(target=self._listen, name="tenant-hosts-listener", daemon=True)
+        self._listener = threading.Thread(
+            target=self._listen, name="tenant-hosts-listener", daemon=True
+        )
         self._listener.start()
 
     def stop_listener(self) -> None:

@@ -40,10 +40,19 @@ class TenantHostMiddleware:
 
 def _unavailable(request, tenant):
     retired = tenant.status == Tenant.Status.RETIRED
-    title = _("This unit no longer exists") if retired else _("Online services of this unit are suspended")
+    title = (
+        _("This unit no longer exists")
+        if retired
+        else _("Online services of this unit are suspended")
+    )
     html = render_to_string(
         "tenants/unavailable.html",
-        {"tenant": tenant, "title": title, "retired": retired, "parent": tenant.parent if retired else None},
+        {
+            "tenant": tenant,
+            "title": title,
+            "retired": retired,
+            "parent": tenant.parent if retired else None,
+        },
         request,
     )
     return HttpResponse(html, status=410 if retired else 503)

@@ -44,6 +44,7 @@ class Tenant(TenantMixin):
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
     updated_at = models.DateTimeField(auto_now=True)
 
     # Schemas are created by tenants.provisioning (fast path) and never dropped with the row.
@@ -54,7 +55,10 @@ class Tenant(TenantMixin):
         verbose_name = _("administrative unit")
         verbose_name_plural = _("administrative units")
         ordering = ["code"]
-        indexes = [models.Index(fields=["parent", "level"]), models.Index(fields=["level", "status"])]
+        indexes = [
+            models.Index(fields=["parent", "level"]),
+            models.Index(fields=["level", "status"]),
+        ]
 
     def __str__(self):
         return f"{self.name}（{self.code}）"
@@ -81,3 +85,6 @@ class SchemaTemplate(models.Model):
     sql = models.TextField()
     migrations = models.JSONField(help_text="[app, name] of every migration the schema records")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"schema template {self.fingerprint[:12]}"

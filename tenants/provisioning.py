@@ -59,7 +59,11 @@ def schema_template() -> SchemaTemplate:
         recorder = migrate_and_record(scratch)
         with connection.cursor() as cursor:
             cursor.execute(f"DROP SCHEMA {quote_ident(scratch)} CASCADE")
-        logger.info("Built the tenant schema template %s (%d statements)", fingerprint[:12], len(recorder.statements))
+        logger.info(
+            "Built the tenant schema template %s (%d statements)",
+            fingerprint[:12],
+            len(recorder.statements),
+        )
         return SchemaTemplate.objects.create(
             fingerprint=fingerprint, sql=recorder.script, migrations=migrations
         )

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 _DIGEST_SQL = (
     "SELECT %s::text, md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) "
-    "FROM {schema}.\"django_migrations\""
+    'FROM {schema}."django_migrations"'
 )
 _BATCH = 200
 
@@ -87,7 +87,9 @@ def _read_digests(schemas: list[str]) -> tuple[dict[str, str], list[Outcome]]:
                             cursor.execute(_DIGEST_SQL.format(schema=quote_ident(schema)), [schema])
                             digests.update(cursor.fetchall())
                     except Exception as error:
-                        unreadable.append(Outcome(schema, f"{type(error).__name__}: {error}".strip()))
+                        unreadable.append(
+                            Outcome(schema, f"{type(error).__name__}: {error}".strip())
+                        )
     return digests, unreadable
 
 
@@ -138,7 +140,9 @@ def _replay_chunk(expected_digest: str, script: str, chunk: list[str]) -> list[O
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["migrate:" + schema])
                 cursor.execute(_DIGEST_SQL.format(schema=quote_ident(schema)), [schema])
                 if cursor.fetchone()[1] != expected_digest:
-                    outcomes.append(Outcome(schema, "skipped: its migrations changed during the run"))
+                    outcomes.append(
+                        Outcome(schema, "skipped: its migrations changed during the run")
+                    )
                     continue
                 cursor.execute(
                     f"SET LOCAL search_path = {quote_ident(schema)}, public;\n{script}"
@@ -177,9 +181,7 @@ def migrate(
     for group in report.groups:
         if not group.pending:
             continue
-        progress = (
-            progress_factory(len(group.schemas)) if progress_factory else NoProgress()
-        )
+        progress = progress_factory(len(group.schemas)) if progress_factory else NoProgress()
         with progress:
             if group.replayable:
                 first, rest = group.schemas[0], group.schemas[1:]

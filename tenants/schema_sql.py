@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations import RunPython, SeparateDatabaseAndState
 from django.db.migrations.loader import MigrationLoader
-from psycopg import ClientCursor
 from django_tenants.utils import schema_context
+from psycopg import ClientCursor
 
 # Statements that read or manage the session, not the schema. Everything else is recorded.
 _NOT_RECORDED = re.compile(

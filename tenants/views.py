@@ -20,7 +20,11 @@ def portal_home(request):
 def tenant_home(request):
     """A unit's front page: who it is, where it sits, its departments and the units below it."""
     tenant = request.tenant
-    children = Tenant.objects.filter(parent_id=tenant.id).exclude(status=Tenant.Status.RETIRED).order_by("code")
+    children = (
+        Tenant.objects.filter(parent_id=tenant.id)
+        .exclude(status=Tenant.Status.RETIRED)
+        .order_by("code")
+    )
     departments = Department.objects.filter(is_active=True)
     return render(
         request,

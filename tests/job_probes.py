@@ -25,7 +25,12 @@ def _report(path: str, **facts) -> None:
 def probe_tenant(path: str) -> None:
     from tenant_apps.departments.models import Department
 
-    _report(path, actor="probe_tenant", tenant_code=connection.tenant.code, departments=Department.objects.count())
+    _report(
+        path,
+        actor="probe_tenant",
+        tenant_code=connection.tenant.code,
+        departments=Department.objects.count(),
+    )
 
 
 @tenant_actor(queue_name=QUEUE, max_retries=0)

@@ -44,16 +44,35 @@ def database_url() -> str:
 def worker(request, db, tmp_path):
     url = "" if request.param == "database" else request.param
     queue = f"probes_{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": database_url(), "DRAMATIQ_BROKER_URL": url, "PROBE_QUEUE": queue}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DRAMATIQ_BROKER_URL": url,
+        "PROBE_QUEUE": queue,
+    }
     if not url:
         ensure_postgres_queue_tables(database_url())
     broker = build_broker(url or database_url())
     broker.declare_queue(queue)
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "govplatform.worker", "tests.job_probes",
-         "--processes", "1", "--threads", "1", "--queues", queue],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "govplatform.worker",
+            "tests.job_probes",
+            "--processes",
+            "1",
+            "--threads",
+            "1",
+            "--queues",
+            queue,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
     def send(actor_name: str, *args):
@@ -79,7 +98,9 @@ def wait_for_reports(path: Path, count: int, timeout: float = 30.0) -> list[dict
             if len(lines) >= count:
                 return [json.loads(line) for line in lines]
         time.sleep(0.1)
-    raise AssertionError(f"expected {count} reports in {path}, got {path.read_text('utf-8') if path.exists() else 'none'}")
+    raise AssertionError(
+        f"expected {count} reports in {path}, got {path.read_text('utf-8') if path.exists() else 'none'}"
+    )
 
 
 def test_the_tenant_reaches_the_actor(worker, tenant):

@@ -4,9 +4,13 @@ from shared_apps.audit.actions import record_audit
 from tenant_apps.departments.models import Department
 
 
-def create_department(*, actor, name: str, credit_code: str, phone: str = "", address: str = "", request=None) -> Department:
+def create_department(
+    *, actor, name: str, credit_code: str, phone: str = "", address: str = "", request=None
+) -> Department:
     """Add a department to the current tenant. Raises ValidationError on bad input."""
-    department = Department(name=name.strip(), credit_code=credit_code.strip().upper(), phone=phone, address=address)
+    department = Department(
+        name=name.strip(), credit_code=credit_code.strip().upper(), phone=phone, address=address
+    )
     department.full_clean()
     with transaction.atomic():
         department.save()

@@ -14,7 +14,9 @@ class DepartmentAdmin(admin.ModelAdmin):
         if change:
             update_department(
                 Department.objects.get(pk=obj.pk),
-                actor=request.user, request=request, **{f: form.cleaned_data[f] for f in form.changed_data}
+                actor=request.user,
+                request=request,
+                **{f: form.cleaned_data[f] for f in form.changed_data},
             )
         else:
             data = {f: form.cleaned_data[f] for f in ["name", "credit_code", "phone", "address"]}

@@ -38,7 +38,9 @@ def get_department(request, department_id: int):
     return get_object_or_404(Department, pk=department_id)
 
 
-@router.post("/departments", response={201: DepartmentOut}, auth=django_auth, summary="Add a department")
+@router.post(
+    "/departments", response={201: DepartmentOut}, auth=django_auth, summary="Add a department"
+)
 def add_department(request, payload: DepartmentIn):
     # Until tenant roles exist only provincial administrators manage departments.
     if not request.user.is_superuser:
@@ -46,5 +48,7 @@ def add_department(request, payload: DepartmentIn):
     try:
         department = create_department(actor=request.user, request=request, **payload.dict())
     except ValidationError as error:
-        raise HttpError(422, "; ".join(m for msgs in error.message_dict.values() for m in msgs)) from None
+        raise HttpError(
+            422, "; ".join(m for msgs in error.message_dict.values() for m in msgs)
+        ) from None
     return Status(201, department)

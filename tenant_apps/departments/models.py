@@ -10,7 +10,9 @@ def validate_credit_code(value: str) -> None:
         uscc.validate(value)
     except StdnumError:
         raise ValidationError(
-            _("%(value)s is not a valid unified social credit code."), params={"value": value}, code="invalid"
+            _("%(value)s is not a valid unified social credit code."),
+            params={"value": value},
+            code="invalid",
         ) from None
 
 
@@ -19,7 +21,10 @@ class Department(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     credit_code = models.CharField(
-        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
     )
     phone = models.CharField(_("enquiry phone"), max_length=40, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)

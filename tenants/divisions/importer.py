@@ -73,7 +73,9 @@ def read_division_file(source: Path | str | io.TextIOBase) -> list[DivisionRow]:
         except UnicodeDecodeError:
             raise DivisionFileError([_("The file is not UTF-8 text.")]) from None
         except OSError as error:
-            raise DivisionFileError([_("The file can't be read: %(error)s") % {"error": error}]) from None
+            raise DivisionFileError(
+                [_("The file can't be read: %(error)s") % {"error": error}]
+            ) from None
     else:
         text = source.read()
     reader = csv.reader(io.StringIO(text))
@@ -88,7 +90,10 @@ def read_division_file(source: Path | str | io.TextIOBase) -> list[DivisionRow]:
         if not any(f.strip() for f in fields):
             continue
         if len(fields) != 4:
-            errors.append(_("Line %(line)d: expected 4 fields, found %(count)d.") % {"line": line, "count": len(fields)})
+            errors.append(
+                _("Line %(line)d: expected 4 fields, found %(count)d.")
+                % {"line": line, "count": len(fields)}
+            )
             continue
         code, name, level, parent_code = (f.strip() for f in fields)
         rows.append(DivisionRow(line, code, name, level, parent_code))
@@ -104,7 +109,9 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
     for row in rows:
         where = {"line": row.line, "code": row.code}
         if not (len(row.code) == 12 and row.code.isdigit()):
-            errors.append(_("Line %(line)d: the code %(code)s must have exactly 12 digits.") % where)
+            errors.append(
+                _("Line %(line)d: the code %(code)s must have exactly 12 digits.") % where
+            )
             continue
         if row.code in first_line:
             errors.append(
@@ -117,7 +124,9 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
             errors.append(_("Line %(line)d: the unit %(code)s has no name.") % where)
         if row.level not in LEVEL_ORDER:
             errors.append(
-                _("Line %(line)d: unknown level %(level)s (expected province, city, county or township).")
+                _(
+                    "Line %(line)d: unknown level %(level)s (expected province, city, county or township)."
+                )
                 % {**where, "level": row.level}
             )
         elif level_of_code(row.code) != row.level:
@@ -129,23 +138,33 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
     provinces = [row for row in rows if row.level == "province"]
     if len(provinces) != 1:
         errors.append(
-            _("The file must contain exactly one province; it contains %(count)d.") % {"count": len(provinces)}
+            _("The file must contain exactly one province; it contains %(count)d.")
+            % {"count": len(provinces)}
         )
     for row in rows:
         where = {"line": row.line, "code": row.code, "parent": row.parent_code}
         if row.level == "province":
             if row.parent_code:
-                errors.append(_("Line %(line)d: the province %(code)s can't have a parent.") % where)
+                errors.append(
+                    _("Line %(line)d: the province %(code)s can't have a parent.") % where
+                )
             continue
         if row.level not in LEVEL_ORDER or not row.code.isdigit():
             continue
         parent = by_code.get(row.parent_code)
         if parent is None:
-            errors.append(_("Line %(line)d: the parent %(parent)s of %(code)s is not in the file.") % where)
-        elif parent.level not in LEVEL_ORDER or LEVEL_ORDER.index(parent.level) >= LEVEL_ORDER.index(row.level):
+            errors.append(
+                _("Line %(line)d: the parent %(parent)s of %(code)s is not in the file.") % where
+            )
+        elif parent.level not in LEVEL_ORDER or LEVEL_ORDER.index(
+            parent.level
+        ) >= LEVEL_ORDER.index(row.level):
             errors.append(_("Line %(line)d: the parent %(parent)s is not above %(code)s.") % where)
         elif not is_within(row.code, parent.code, parent.level):
-            errors.append(_("Line %(line)d: the code %(code)s does not lie within its parent %(parent)s.") % where)
+            errors.append(
+                _("Line %(line)d: the code %(code)s does not lie within its parent %(parent)s.")
+                % where
+            )
     return errors
 
 
@@ -155,15 +174,21 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
     with transaction.atomic():
         existing = {t.code: t for t in Tenant.objects.select_for_update().order_by("code")}
         province_code = next(r.code for r in rows if r.level == "province")
-        other_provinces = [t for t in existing.values() if t.level == "province" and t.code != province_code]
+        other_provinces = [
+            t for t in existing.values() if t.level == "province" and t.code != province_code
+        ]
         if other_provinces:
             raise DivisionFileError(
                 [
-                    _("This platform serves %(province)s; the file describes another province (%(code)s).")
+                    _(
+                        "This platform serves %(province)s; the file describes another province (%(code)s)."
+                    )
                     % {"province": other_provinces[0], "code": province_code}
                 ]
             )
-        taken = set(Tenant.objects.values_list("subdomain", flat=True)) | set(settings.RESERVED_SUBDOMAINS)
+        taken = set(Tenant.objects.values_list("subdomain", flat=True)) | set(
+            settings.RESERVED_SUBDOMAINS
+        )
         now = timezone.now()
         changed: list[Tenant] = []
         ordered = sorted(rows, key=lambda r: (LEVEL_ORDER.index(r.level), r.code))
@@ -180,7 +205,11 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
                         parent=parent,
                         schema_name=f"t_{row.code}",
                         subdomain=subdomains.choose(
-                            row.name, row.level, row.code, parent.subdomain if parent else None, taken
+                            row.name,
+                            row.level,
+                            row.code,
+                            parent.subdomain if parent else None,
+                            taken,
                         ),
                     )
                     new_tenants.append(tenant)
@@ -195,7 +224,11 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
                     tenant.parent, dirty = parent, True
                 if tenant.status == Tenant.Status.RETIRED:
                     summary.reinstated.append(row.code)
-                    tenant.status, tenant.retired_at, tenant.status_reason = Tenant.Status.ACTIVE, None, ""
+                    tenant.status, tenant.retired_at, tenant.status_reason = (
+                        Tenant.Status.ACTIVE,
+                        None,
+                        "",
+                    )
                     dirty = True
                 if dirty:
                     tenant.updated_at = now
@@ -208,12 +241,18 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
         reason = _("Not in the division list %(source)s") % {"source": source}
         for code, tenant in existing.items():
             if code not in in_file and tenant.status != Tenant.Status.RETIRED:
-                tenant.status, tenant.retired_at, tenant.status_reason = Tenant.Status.RETIRED, now, reason[:200]
+                tenant.status, tenant.retired_at, tenant.status_reason = (
+                    Tenant.Status.RETIRED,
+                    now,
+                    reason[:200],
+                )
                 tenant.updated_at = now
                 changed.append(tenant)
                 summary.retired.append(code)
         Tenant.objects.bulk_update(
-            changed, ["name", "parent", "status", "retired_at", "status_reason", "updated_at"], batch_size=1000
+            changed,
+            ["name", "parent", "status", "retired_at", "status_reason", "updated_at"],
+            batch_size=1000,
         )
         record_audit(
             actor=actor,

@@ -7,64 +7,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SchemaTemplate',
+            name="SchemaTemplate",
             fields=[
-                ('fingerprint', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('sql', models.TextField()),
-                ('migrations', models.JSONField(help_text='[app, name] of every migration the schema records')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("fingerprint", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("sql", models.TextField()),
+                (
+                    "migrations",
+                    models.JSONField(help_text="[app, name] of every migration the schema records"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('schema_name', models.CharField(db_index=True, max_length=63, unique=True, validators=[django_tenants.postgresql_backend.base._check_schema_name])),
-                ('code', models.CharField(max_length=12, unique=True, validators=[django.core.validators.RegexValidator('^\\d{12}$', 'A division code has exactly 12 digits.')], verbose_name='division code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('level', models.CharField(choices=[('province', 'Province'), ('city', 'City'), ('county', 'County'), ('township', 'Township')], max_length=10, verbose_name='level')),
-                ('subdomain', models.CharField(max_length=63, unique=True, verbose_name='subdomain')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('retired', 'Retired')], default='active', max_length=10, verbose_name='status')),
-                ('status_reason', models.CharField(blank=True, max_length=200, verbose_name='reason for the status')),
-                ('provisioned_at', models.DateTimeField(blank=True, null=True, verbose_name='provisioned at')),
-                ('retired_at', models.DateTimeField(blank=True, null=True, verbose_name='retired at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='tenants.tenant', verbose_name='parent unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "schema_name",
+                    models.CharField(
+                        db_index=True,
+                        max_length=63,
+                        unique=True,
+                        validators=[django_tenants.postgresql_backend.base._check_schema_name],
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=12,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{12}$", "A division code has exactly 12 digits."
+                            )
+                        ],
+                        verbose_name="division code",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "Province"),
+                            ("city", "City"),
+                            ("county", "County"),
+                            ("township", "Township"),
+                        ],
+                        max_length=10,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "subdomain",
+                    models.CharField(max_length=63, unique=True, verbose_name="subdomain"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("suspended", "Suspended"),
+                            ("retired", "Retired"),
+                        ],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "status_reason",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="reason for the status"
+                    ),
+                ),
+                (
+                    "provisioned_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="provisioned at"),
+                ),
+                (
+                    "retired_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="retired at"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="tenants.tenant",
+                        verbose_name="parent unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'administrative unit',
-                'verbose_name_plural': 'administrative units',
-                'ordering': ['code'],
+                "verbose_name": "administrative unit",
+                "verbose_name_plural": "administrative units",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Domain',
+            name="Domain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(db_index=True, max_length=253, unique=True)),
-                ('is_primary', models.BooleanField(db_index=True, default=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='domains', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("domain", models.CharField(db_index=True, max_length=253, unique=True)),
+                ("is_primary", models.BooleanField(db_index=True, default=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="domains",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'extra hostname',
-                'verbose_name_plural': 'extra hostnames',
+                "verbose_name": "extra hostname",
+                "verbose_name_plural": "extra hostnames",
             },
         ),
         migrations.AddIndex(
-            model_name='tenant',
-            index=models.Index(fields=['parent', 'level'], name='tenants_ten_parent__4ca20e_idx'),
+            model_name="tenant",
+            index=models.Index(fields=["parent", "level"], name="tenants_ten_parent__4ca20e_idx"),
         ),
         migrations.AddIndex(
-            model_name='tenant',
-            index=models.Index(fields=['level', 'status'], name='tenants_ten_level_61e64a_idx'),
+            model_name="tenant",
+            index=models.Index(fields=["level", "status"], name="tenants_ten_level_61e64a_idx"),
         ),
     ]

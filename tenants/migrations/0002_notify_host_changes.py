@@ -30,7 +30,9 @@ class Migration(migrations.Migration):
             "DROP FUNCTION IF EXISTS tenants_notify_hosts_changed() CASCADE;",
         ),
         *[
-            migrations.RunSQL(sql, f"DROP TRIGGER IF EXISTS {table}_notify_hosts_changed ON {table};")
+            migrations.RunSQL(
+                sql, f"DROP TRIGGER IF EXISTS {table}_notify_hosts_changed ON {table};"
+            )
             for sql, table in zip(TRIGGERS, ("tenants_tenant", "tenants_domain"), strict=True)
         ],
     ]

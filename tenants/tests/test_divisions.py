@@ -31,8 +31,16 @@ def schema_exists(name: str) -> bool:
 def test_shipped_henan_list_is_complete_and_valid():
     rows = read_division_file(DEFAULT_FILE)
     levels = [r.level for r in rows]
-    assert (levels.count("province"), levels.count("city"), levels.count("county"), levels.count("township")) == (
-        1, 17, 157, 2471,
+    assert (
+        levels.count("province"),
+        levels.count("city"),
+        levels.count("county"),
+        levels.count("township"),
+    ) == (
+        1,
+        17,
+        157,
+        2471,
     )
     jiyuan = next(r for r in rows if r.code == "419001000000")
     assert (jiyuan.level, jiyuan.parent_code) == ("county", "410000000000")
@@ -73,12 +81,17 @@ def test_bad_line_is_named_and_nothing_is_applied(db, bad_line, message):
     before = list(Tenant.objects.values_list("code", "name", "status"))
     with pytest.raises(DivisionFileError) as caught:
         import_divisions(rows_of(text), actor="test", source="bad.csv")
-    assert any(f"第 {bad_line_number} 行" in e and message in e for e in caught.value.errors), caught.value.errors
+    assert any(f"第 {bad_line_number} 行" in e and message in e for e in caught.value.errors), (
+        caught.value.errors
+    )
     assert list(Tenant.objects.values_list("code", "name", "status")) == before
 
 
 def test_every_offending_line_is_reported_at_once():
-    text = HEADER + "4101,甲,province,\n410100000000,乙,city,419900000000\n410100000000,丙,city,410000000000\n"
+    text = (
+        HEADER
+        + "4101,甲,province,\n410100000000,乙,city,419900000000\n410100000000,丙,city,410000000000\n"
+    )
     with pytest.raises(DivisionFileError) as caught:
         rows_of(text)
     joined = "\n".join(caught.value.errors)
@@ -100,7 +113,11 @@ def test_another_province_is_refused(db):
 def test_reimport_is_idempotent(db):
     summary = import_divisions(rows_of(sample_text()), actor="test", source="again.csv")
     assert summary.as_dict() == {
-        "created": 0, "renamed": 0, "moved": 0, "retired": 0, "reinstated": 0,
+        "created": 0,
+        "renamed": 0,
+        "moved": 0,
+        "retired": 0,
+        "reinstated": 0,
         "unchanged": Tenant.objects.count(),
     }
 
@@ -116,7 +133,9 @@ def test_rename_keeps_subdomain_and_schema(db):
 
 
 def test_missing_unit_is_retired_not_dropped_and_comes_back(db):
-    text = "".join(line for line in sample_text().splitlines(True) if not line.startswith("410102002000"))
+    text = "".join(
+        line for line in sample_text().splitlines(True) if not line.startswith("410102002000")
+    )
     summary = import_divisions(rows_of(text), actor="test", source="2027.csv")
     assert summary.retired == ["410102002000"]
     retired = Tenant.objects.get(code="410102002000")

@@ -28,7 +28,9 @@ def describe_schema(schema: str) -> dict:
     with connection.cursor() as cursor:
         for name, sql in queries.items():
             if sql is None:
-                cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name')
+                cursor.execute(
+                    f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name'
+                )
             else:
                 cursor.execute(sql, [schema])
             description[name] = cursor.fetchall()
@@ -36,12 +38,22 @@ def describe_schema(schema: str) -> dict:
 
 
 def test_fast_path_schema_is_identical_to_a_migrated_one(db):
-    stock = Tenant.objects.create(code="410105009000", name="对照街道", level="township",
-                                  parent=Tenant.objects.get(code="410105000000"),
-                                  schema_name="t_410105009000", subdomain="duizhao-test")
-    fast = Tenant.objects.create(code="410105008000", name="快速街道", level="township",
-                                 parent=Tenant.objects.get(code="410105000000"),
-                                 schema_name="t_410105008000", subdomain="kuaisu-test")
+    stock = Tenant.objects.create(
+        code="410105009000",
+        name="对照街道",
+        level="township",
+        parent=Tenant.objects.get(code="410105000000"),
+        schema_name="t_410105009000",
+        subdomain="duizhao-test",
+    )
+    fast = Tenant.objects.create(
+        code="410105008000",
+        name="快速街道",
+        level="township",
+        parent=Tenant.objects.get(code="410105000000"),
+        schema_name="t_410105008000",
+        subdomain="kuaisu-test",
+    )
     provisioning.provision_stock(stock)
     connection.set_schema_to_public()
     outcomes = provisioning.provision([fast], processes=1)
@@ -53,9 +65,14 @@ def test_fast_path_schema_is_identical_to_a_migrated_one(db):
 
 
 def test_failed_schema_is_reported_by_name_and_left_unprovisioned(db):
-    unit = Tenant.objects.create(code="410105007000", name="失败街道", level="township",
-                                 parent=Tenant.objects.get(code="410105000000"),
-                                 schema_name="t_410105007000", subdomain="shibai-test")
+    unit = Tenant.objects.create(
+        code="410105007000",
+        name="失败街道",
+        level="township",
+        parent=Tenant.objects.get(code="410105000000"),
+        schema_name="t_410105007000",
+        subdomain="shibai-test",
+    )
     with connection.cursor() as cursor:  # something already occupies the schema name
         cursor.execute('CREATE SCHEMA "t_410105007000"')
     [outcome] = provisioning.provision([unit], processes=1)
@@ -81,4 +98,4 @@ def test_template_creates_every_tenant_table(db, app_name):
     template = provisioning.schema_template()
     assert f'CREATE TABLE "{app_name}_' in template.sql
     assert 'CREATE TABLE "django_migrations"' in template.sql
-    assert "INSERT INTO \"django_migrations\"" not in template.sql
+    assert 'INSERT INTO "django_migrations"' not in template.sql

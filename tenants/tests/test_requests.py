@@ -19,7 +19,9 @@ def admin_client(client, provincial_admin):
     return client
 
 
-def test_row_created_through_one_host_is_invisible_through_another(admin_client, tenant, other_tenant):
+def test_row_created_through_one_host_is_invisible_through_another(
+    admin_client, tenant, other_tenant
+):
     created = admin_client.post(
         "/api/v1/departments",
         data=json.dumps({"name": "市场监督管理局", "credit_code": VALID_CREDIT_CODE}),
@@ -88,7 +90,11 @@ def test_status_changes_are_audited(tenant, provincial_admin):
 
     actions.suspend_tenant(tenant, actor=provincial_admin, reason="整改")
     entry = AuditEntry.objects.latest("id")
-    assert (entry.action, entry.actor, entry.tenant_code) == ("tenants.suspend", "province-admin", tenant.code)
+    assert (entry.action, entry.actor, entry.tenant_code) == (
+        "tenants.suspend",
+        "province-admin",
+        tenant.code,
+    )
 
 
 def test_portal_and_tenant_pages(client, tenant):
@@ -133,7 +139,10 @@ def test_connection_counts_the_schemas_it_entered(settings, db, tenant, other_te
     connection.schemas_entered = set()
     connection.set_tenant(tenant)
     connection.cursor().close()
-    assert tenant.schema_name in connection.schemas_entered and "public" not in connection.schemas_entered
+    assert (
+        tenant.schema_name in connection.schemas_entered
+        and "public" not in connection.schemas_entered
+    )
     assert not connection.has_visited_too_many_schemas()
     connection.set_tenant(other_tenant)
     connection.cursor().close()

@@ -13,7 +13,9 @@ def forget_departments(schema: str) -> None:
 
 
 def schemas():
-    return list(Tenant.objects.filter(provisioned_at__isnull=False).values_list("schema_name", flat=True))
+    return list(
+        Tenant.objects.filter(provisioned_at__isnull=False).values_list("schema_name", flat=True)
+    )
 
 
 def test_nothing_to_apply(db):

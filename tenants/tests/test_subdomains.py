@@ -11,11 +11,15 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def assign_all():
-    rows = sorted(read_division_file(DEFAULT_FILE), key=lambda r: (LEVEL_ORDER.index(r.level), r.code))
+    rows = sorted(
+        read_division_file(DEFAULT_FILE), key=lambda r: (LEVEL_ORDER.index(r.level), r.code)
+    )
     taken = set(settings.RESERVED_SUBDOMAINS)
     by_code: dict[str, str] = {}
     for row in rows:
-        by_code[row.code] = subdomains.choose(row.name, row.level, row.code, by_code.get(row.parent_code), taken)
+        by_code[row.code] = subdomains.choose(
+            row.name, row.level, row.code, by_code.get(row.parent_code), taken
+        )
     return by_code
 
 

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,23 +14,48 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='time')),
-                ('actor', models.CharField(max_length=150, verbose_name='actor')),
-                ('on_behalf_of', models.CharField(blank=True, max_length=150, verbose_name='on behalf of')),
-                ('tenant_code', models.CharField(blank=True, db_index=True, max_length=12, verbose_name='tenant')),
-                ('action', models.CharField(db_index=True, max_length=100, verbose_name='action')),
-                ('target', models.CharField(blank=True, max_length=300, verbose_name='target')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='details')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='from')),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="time")),
+                ("actor", models.CharField(max_length=150, verbose_name="actor")),
+                (
+                    "on_behalf_of",
+                    models.CharField(blank=True, max_length=150, verbose_name="on behalf of"),
+                ),
+                (
+                    "tenant_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=12, verbose_name="tenant"
+                    ),
+                ),
+                ("action", models.CharField(db_index=True, max_length=100, verbose_name="action")),
+                ("target", models.CharField(blank=True, max_length=300, verbose_name="target")),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="details")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="from"),
+                ),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-id'],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-id"],
             },
         ),
     ]

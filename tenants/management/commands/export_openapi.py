@@ -12,7 +12,12 @@ APIS = {"portal.json": (portal_api, "/api/v1/"), "tenant.json": (tenant_api, "/a
 
 def render(name: str) -> str:
     api, prefix = APIS[name]
-    return json.dumps(api.get_openapi_schema(path_prefix=prefix), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return (
+        json.dumps(
+            api.get_openapi_schema(path_prefix=prefix), indent=2, ensure_ascii=False, sort_keys=True
+        )
+        + "\n"
+    )
 
 
 class Command(BaseCommand):

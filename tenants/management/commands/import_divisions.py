@@ -18,8 +18,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", nargs="?", default=str(DEFAULT_FILE), help="default: Henan's list")
-        parser.add_argument("--no-provision", action="store_true", help="only update the tenant rows")
+        parser.add_argument(
+            "file", nargs="?", default=str(DEFAULT_FILE), help="default: Henan's list"
+        )
+        parser.add_argument(
+            "--no-provision", action="store_true", help="only update the tenant rows"
+        )
         parser.add_argument("--processes", type=int, default=2)
 
     def handle(self, *args, **options):

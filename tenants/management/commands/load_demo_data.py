@@ -22,9 +22,34 @@ DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
 
 # The departments a unit of each level usually has (a small, real selection).
 DEPARTMENTS = {
-    "province": ["省政务服务和大数据管理局", "省市场监督管理局", "省公安厅", "省民政厅", "省人力资源和社会保障厅", "省住房和城乡建设厅", "省卫生健康委员会"],
-    "city": ["市政务服务和大数据管理局", "市市场监督管理局", "市公安局", "市民政局", "市人力资源和社会保障局", "市住房和城乡建设局", "市卫生健康委员会"],
-    "county": ["政务服务和大数据管理局", "市场监督管理局", "公安局", "民政局", "人力资源和社会保障局", "住房和城乡建设局", "卫生健康委员会", "教育局"],
+    "province": [
+        "省政务服务和大数据管理局",
+        "省市场监督管理局",
+        "省公安厅",
+        "省民政厅",
+        "省人力资源和社会保障厅",
+        "省住房和城乡建设厅",
+        "省卫生健康委员会",
+    ],
+    "city": [
+        "市政务服务和大数据管理局",
+        "市市场监督管理局",
+        "市公安局",
+        "市民政局",
+        "市人力资源和社会保障局",
+        "市住房和城乡建设局",
+        "市卫生健康委员会",
+    ],
+    "county": [
+        "政务服务和大数据管理局",
+        "市场监督管理局",
+        "公安局",
+        "民政局",
+        "人力资源和社会保障局",
+        "住房和城乡建设局",
+        "卫生健康委员会",
+        "教育局",
+    ],
     "township": ["党政综合便民服务中心", "社会事务办公室"],
 }
 
@@ -41,7 +66,11 @@ def _load_chunk(chunk: list[tuple[str, str, str]]) -> list[Outcome]:
         with schema_context(schema_name), transaction.atomic():
             if not Department.objects.exists():
                 Department.objects.bulk_create(
-                    Department(name=name, credit_code=demo_credit_code(code, i), phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}")
+                    Department(
+                        name=name,
+                        credit_code=demo_credit_code(code, i),
+                        phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}",
+                    )
                     for i, name in enumerate(DEPARTMENTS[level], start=1)
                 )
         outcomes.append(Outcome(schema_name))
@@ -67,6 +96,12 @@ class Command(BaseCommand):
             .values_list("schema_name", "code", "level")
         )
         with Progress(len(units), "demo departments", stream=sys.stderr) as progress:
-            run_in_chunks(partial(_load_chunk), units, processes=options["processes"], chunk_size=50, progress=progress)
+            run_in_chunks(
+                partial(_load_chunk),
+                units,
+                processes=options["processes"],
+                chunk_size=50,
+                progress=progress,
+            )
         record_audit(actor="system:demo", action="demo.load", data={"units": len(units)})
         self.stdout.write(f"demo departments in {len(units)} units")

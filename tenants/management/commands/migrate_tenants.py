@@ -22,11 +22,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not options["tenants_only"]:
-            call_command("migrate_schemas", shared=True, interactive=False, verbosity=max(options["verbosity"] - 1, 0))
+            call_command(
+                "migrate_schemas",
+                shared=True,
+                interactive=False,
+                verbosity=max(options["verbosity"] - 1, 0),
+            )
         report = schema_migrations.migrate(
             options["schema"],
             processes=options["processes"],
-            progress_factory=lambda total: Progress(total, "migrating tenant schemas", stream=sys.stderr),
+            progress_factory=lambda total: Progress(
+                total, "migrating tenant schemas", stream=sys.stderr
+            ),
         )
         applied = [o for o in report.outcomes if o.ok]
         self.stdout.write(

@@ -14,9 +14,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         argv = [
-            sys.executable, "-m", "dramatiq", "govplatform.worker",
-            "--processes", str(options["processes"]),
-            "--threads", str(options["threads"]),
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "govplatform.worker",
+            "--processes",
+            str(options["processes"]),
+            "--threads",
+            str(options["threads"]),
         ]
         if options["queues"]:
             argv += ["--queues", *options["queues"]]

@@ -7,13 +7,17 @@ class Command(BaseCommand):
     help = "List tenant schemas that are behind the migrations on disk (exit status 1 if any)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true", help="list every schema behind, not the first 20")
+        parser.add_argument(
+            "--all", action="store_true", help="list every schema behind, not the first 20"
+        )
 
     def handle(self, *args, **options):
         report = schema_migrations.status()
         total = sum(len(g.schemas) for g in report.groups)
         behind = report.behind
-        self.stdout.write(f"{total} tenant schemas, {len(behind)} behind, {len(report.unreadable)} unreadable")
+        self.stdout.write(
+            f"{total} tenant schemas, {len(behind)} behind, {len(report.unreadable)} unreadable"
+        )
         for group in report.groups:
             if group.pending:
                 names = ", ".join(f"{app}.{name}" for app, name in group.pending)
