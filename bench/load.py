@@ -80,11 +80,28 @@ def _max_backend_private_mb(database_url: str) -> float:
 
 
 def _serve(env: dict, schemas_per_connection: str):
-    server_env = {**env, "TENANT_SCHEMAS_PER_CONNECTION": schemas_per_connection, "CONN_MAX_AGE": "600"}
+    server_env = {
+        **env,
+        "TENANT_SCHEMAS_PER_CONNECTION": schemas_per_connection,
+        "CONN_MAX_AGE": "600",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "govplatform.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2",
-         "--log-level", "warning"],
-        cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "govplatform.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _wait_for_port(PORT)
     return process
@@ -92,7 +109,10 @@ def _serve(env: dict, schemas_per_connection: str):
 
 def request_benchmark(env: dict, database_url: str, total: int) -> dict:
     with psycopg.connect(database_url) as conn:
-        subdomains = [r[0] for r in conn.execute("SELECT subdomain FROM tenants_tenant WHERE status = 'active'")]
+        subdomains = [
+            r[0]
+            for r in conn.execute("SELECT subdomain FROM tenants_tenant WHERE status = 'active'")
+        ]
     random.Random(41).shuffle(subdomains)
     results = {}
     server = _serve(env, "50")

@@ -2,11 +2,20 @@
 django-ninja generates their OpenAPI documents; checked copies live in docs/openapi/."""
 
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from tenant_apps.departments.api import router as departments_router
 from tenants.api import router as tenants_router
 
+
+class ReadableJSONRenderer(JSONRenderer):
+    """UTF-8 Chinese in responses instead of \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 portal_api = NinjaAPI(
+    renderer=ReadableJSONRenderer(),
     title="Provincial portal API",
     version="1",
     description="Public information of the provincial platform and provincial administration.",
@@ -15,6 +24,7 @@ portal_api = NinjaAPI(
 portal_api.add_router("", tenants_router)
 
 tenant_api = NinjaAPI(
+    renderer=ReadableJSONRenderer(),
     title="Tenant API",
     version="1",
     description="The API of one administrative unit, served on its own subdomain.",

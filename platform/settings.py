@@ -162,6 +162,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(
+    parents=True, exist_ok=True
+)  # collectstatic fills it; WhiteNoise wants it to exist
 
 # Sessions live in `public`; the cookie is scoped to the base domain so one sign-in covers every
 # subdomain. Browsers refuse Domain=localhost cookies, so in development they stay host-only.

@@ -33,7 +33,7 @@ def broker_urls() -> list[str]:
 def database_url() -> str:
     """A URL for the test database (the worker must use it, not the development one)."""
     params = connection.settings_dict
-    host = params["HOST"] or ""
+    host = params["HOST"] or params["OPTIONS"].get("host", "")
     if host.startswith("/"):
         return f"postgresql://{params['USER']}:@/{params['NAME']}?host={host}"
     port = f":{params['PORT']}" if params["PORT"] else ""

@@ -1,11 +1,14 @@
-import os
+import signal
+import subprocess
 import sys
 
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Start the job worker (dramatiq) on the configured broker."
+    help = (
+        "Start the job worker (dramatiq) on the configured broker; stops with it on SIGINT/SIGTERM."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
@@ -14,15 +17,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         argv = [
-            sys.executable,
-            "-m",
-            "dramatiq",
-            "govplatform.worker",
-            "--processes",
-            str(options["processes"]),
-            "--threads",
-            str(options["threads"]),
-        ]
+            sys.executable, "-m", "dramatiq", "govplatform.worker",
+            "--processes", str(options["processes"]),
+            "--threads", str(options["threads"]),
+        ]  # fmt: skip
         if options["queues"]:
             argv += ["--queues", *options["queues"]]
-        os.execv(sys.executable, argv)
+        # A child, not exec: this process may own the embedded database and must outlive the worker.
+        worker = subprocess.Popen(argv)
+
+        def forward(signum, _frame):
+            worker.send_signal(signum)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        code = worker.wait()
+        if code:
+            sys.exit(code)
