@@ -27,12 +27,12 @@ class SuspendIn(Schema):
     reason: str
 
 
-def _out(request, tenant: Tenant, parent_code: str | None) -> dict:
+def _out(request, tenant: Tenant) -> dict:
     return {
         "code": tenant.code,
         "name": tenant.name,
         "level": tenant.level,
-        "parent_code": parent_code,
+        "parent_code": tenant.parent.code if tenant.parent else None,
         "subdomain": tenant.subdomain,
         "url": tenant_url(tenant, "/", request),
         "status": tenant.status,
@@ -56,16 +56,13 @@ def list_tenants(
     if q:
         units = units.filter(name__contains=q)
     limit = max(1, min(limit, 1000))
-    return [
-        _out(request, t, t.parent.code if t.parent else None)
-        for t in units[offset : offset + limit]
-    ]
+    return [_out(request, t) for t in units[offset : offset + limit]]
 
 
 @router.get("/tenants/{code}", response=TenantOut, summary="One administrative unit")
 def get_tenant(request, code: str):
     tenant = get_object_or_404(Tenant.objects.select_related("parent"), code=code)
-    return _out(request, tenant, tenant.parent.code if tenant.parent else None)
+    return _out(request, tenant)
 
 
 def _provincial_admin(request):
@@ -88,7 +85,7 @@ def suspend(request, code: str, payload: SuspendIn):
         )
     except actions.TenantStateError as error:
         raise HttpError(409, str(error)) from None
-    return _out(request, tenant, tenant.parent.code if tenant.parent else None)
+    return _out(request, tenant)
 
 
 @router.post(
@@ -104,4 +101,4 @@ def resume(request, code: str):
         tenant = actions.resume_tenant(tenant, actor=request.user, request=request)
     except actions.TenantStateError as error:
         raise HttpError(409, str(error)) from None
-    return _out(request, tenant, tenant.parent.code if tenant.parent else None)
+    return _out(request, tenant)

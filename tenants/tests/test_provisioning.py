@@ -37,23 +37,21 @@ def describe_schema(schema: str) -> dict:
     return description
 
 
+def new_township(code: str, name: str, subdomain: str) -> Tenant:
+    """A township row of 金水区 with no schema yet."""
+    return Tenant.objects.create(
+        code=code,
+        name=name,
+        level="township",
+        parent=Tenant.objects.get(code="410105000000"),
+        schema_name=f"t_{code}",
+        subdomain=subdomain,
+    )
+
+
 def test_fast_path_schema_is_identical_to_a_migrated_one(db):
-    stock = Tenant.objects.create(
-        code="410105009000",
-        name="对照街道",
-        level="township",
-        parent=Tenant.objects.get(code="410105000000"),
-        schema_name="t_410105009000",
-        subdomain="duizhao-test",
-    )
-    fast = Tenant.objects.create(
-        code="410105008000",
-        name="快速街道",
-        level="township",
-        parent=Tenant.objects.get(code="410105000000"),
-        schema_name="t_410105008000",
-        subdomain="kuaisu-test",
-    )
+    stock = new_township("410105009000", "对照街道", "duizhao-test")
+    fast = new_township("410105008000", "快速街道", "kuaisu-test")
     provisioning.provision_stock(stock)
     connection.set_schema_to_public()
     outcomes = provisioning.provision([fast], processes=1)
@@ -65,14 +63,7 @@ def test_fast_path_schema_is_identical_to_a_migrated_one(db):
 
 
 def test_failed_schema_is_reported_by_name_and_left_unprovisioned(db):
-    unit = Tenant.objects.create(
-        code="410105007000",
-        name="失败街道",
-        level="township",
-        parent=Tenant.objects.get(code="410105000000"),
-        schema_name="t_410105007000",
-        subdomain="shibai-test",
-    )
+    unit = new_township("410105007000", "失败街道", "shibai-test")
     with connection.cursor() as cursor:  # something already occupies the schema name
         cursor.execute('CREATE SCHEMA "t_410105007000"')
     [outcome] = provisioning.provision([unit], processes=1)
