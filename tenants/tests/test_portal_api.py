@@ -14,13 +14,21 @@ def test_units_are_listed_with_their_addresses(client, db):
     assert client.get("/api/v1/tenants/419999000000", HTTP_HOST="localhost").status_code == 404
 
 
-def test_suspend_and_resume_are_for_provincial_admins(client, django_user_model, provincial_admin, tenant):
+def test_suspend_and_resume_are_for_provincial_admins(
+    client, django_user_model, provincial_admin, tenant
+):
     url = f"/api/v1/tenants/{tenant.code}/suspend"
     body = json.dumps({"reason": "系统升级"})
-    assert client.post(url, body, content_type="application/json", HTTP_HOST="localhost").status_code == 401
+    assert (
+        client.post(url, body, content_type="application/json", HTTP_HOST="localhost").status_code
+        == 401
+    )
     clerk = django_user_model.objects.create_user("clerk", password="a long enough password")
     client.force_login(clerk)
-    assert client.post(url, body, content_type="application/json", HTTP_HOST="localhost").status_code == 403
+    assert (
+        client.post(url, body, content_type="application/json", HTTP_HOST="localhost").status_code
+        == 403
+    )
     assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
 
     client.force_login(provincial_admin)
