@@ -95,8 +95,7 @@ def build_broker(url: str):
         return RabbitmqBroker(url=url, middleware=middleware)
     from dramatiq_postgres import PostgresBroker
 
-    broker = PostgresBroker(url=url or database_broker_url(), results=False, middleware=middleware)
-    return broker
+    return PostgresBroker(url=url or database_broker_url(), results=False, middleware=middleware)
 
 
 def ensure_postgres_queue_tables(url: str) -> None:

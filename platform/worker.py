@@ -10,11 +10,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govplatform.settings")
 django.setup()
 
-from django.apps import apps  # noqa: E402
 from django.utils.module_loading import autodiscover_modules  # noqa: E402
 
 from govplatform.jobs import setup_broker  # noqa: E402
 
-broker = setup_broker()
+broker = setup_broker()  # the dramatiq CLI picks up this module-level broker
 autodiscover_modules("actors")
-__all__ = ["broker", "apps"]

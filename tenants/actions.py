@@ -9,7 +9,11 @@ from tenants.models import Tenant
 
 
 class TenantStateError(ValueError):
-    pass
+    """The change conflicts with the unit's current state."""
+
+
+class ReasonRequired(ValueError):
+    """A change that must say why was asked for without a reason."""
 
 
 def _set_status(
@@ -40,7 +44,7 @@ def _set_status(
 def suspend_tenant(tenant: Tenant, *, actor, reason: str, request=None) -> Tenant:
     """Take a unit's online services offline (its pages say so); its data stays."""
     if not reason.strip():
-        raise TenantStateError(_("Give a reason for suspending the unit."))
+        raise ReasonRequired(_("Give a reason for suspending the unit."))
     return _set_status(
         tenant,
         Tenant.Status.SUSPENDED,

@@ -44,7 +44,7 @@ class TenantAdmin(admin.ModelAdmin):
                     reason=str(_("Suspended by a provincial administrator")),
                     request=request,
                 )
-            except actions.TenantStateError as error:
+            except (actions.TenantStateError, actions.ReasonRequired) as error:
                 self.message_user(request, str(error), messages.ERROR)
 
     @admin.action(description=_("Resume the selected units' online services"))

@@ -7,8 +7,8 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from tenants import actions
+from tenants.links import tenant_url
 from tenants.models import Tenant
-from tenants.urls import tenant_url
 
 router = Router(tags=["tenants"])
 
@@ -55,7 +55,7 @@ def list_tenants(
         units = units.filter(parent__code=parent)
     if q:
         units = units.filter(name__contains=q)
-    limit = max(1, min(limit, 1000))
+    limit, offset = max(1, min(limit, 1000)), max(0, offset)
     return [_out(request, t) for t in units[offset : offset + limit]]
 
 
@@ -83,6 +83,8 @@ def suspend(request, code: str, payload: SuspendIn):
         tenant = actions.suspend_tenant(
             tenant, actor=request.user, reason=payload.reason, request=request
         )
+    except actions.ReasonRequired as error:
+        raise HttpError(422, str(error)) from None
     except actions.TenantStateError as error:
         raise HttpError(409, str(error)) from None
     return _out(request, tenant)

@@ -50,7 +50,7 @@ class HostMap:
         with self._lock:
             self._by_subdomain = None
 
-    def _load(self) -> None:
+    def _load(self) -> tuple[dict, dict]:
         from tenants.models import Domain, Tenant
 
         by_subdomain = {t.subdomain: t for t in Tenant.objects.select_related("parent")}
@@ -64,24 +64,27 @@ class HostMap:
             self._by_subdomain, self._by_hostname = by_subdomain, by_hostname
             self._loaded_at = time.monotonic()
             self.loads += 1
+        return by_subdomain, by_hostname
 
     def match(self, hostname: str) -> HostMatch | None:
         """The tenant (or the portal) a hostname (without port) names; None if it names nothing."""
         self._ensure_listener()
+        # Local references: the listener thread may clear the map at any moment.
+        by_subdomain, by_hostname = self._by_subdomain, self._by_hostname
         if (
-            self._by_subdomain is None
+            by_subdomain is None
             or time.monotonic() - self._loaded_at > settings.TENANT_HOSTS_RELOAD_SECONDS
         ):
-            self._load()
+            by_subdomain, by_hostname = self._load()
         hostname = hostname.lower().rstrip(".")
         base = settings.BASE_DOMAIN
         if hostname in (base, f"www.{base}"):
             return PORTAL
         tenant = None
         if hostname.endswith("." + base):
-            tenant = self._by_subdomain.get(hostname[: -len(base) - 1])
+            tenant = by_subdomain.get(hostname[: -len(base) - 1])
         if tenant is None:
-            tenant = self._by_hostname.get(hostname)
+            tenant = by_hostname.get(hostname)
         return HostMatch(tenant) if tenant is not None else None
 
     def _ensure_listener(self) -> None:

@@ -1,6 +1,6 @@
 from django import template
 
-from tenants.urls import portal_url, tenant_url
+from tenants.links import portal_url, tenant_url
 
 register = template.Library()
 

@@ -42,3 +42,16 @@ def test_the_portal_api_is_not_served_on_tenant_hosts(client, tenant):
     from tests.helpers import host_of
 
     assert client.get("/api/v1/tenants", HTTP_HOST=host_of(tenant)).status_code == 404
+
+
+def test_suspending_needs_a_reason_and_paging_is_safe(client, provincial_admin, tenant):
+    client.force_login(provincial_admin)
+    response = client.post(
+        f"/api/v1/tenants/{tenant.code}/suspend",
+        '{"reason": "  "}',
+        content_type="application/json",
+        HTTP_HOST="localhost",
+    )
+    assert response.status_code == 422 and "原因" in response.json()["detail"]
+    assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
+    assert client.get("/api/v1/tenants?offset=-5", HTTP_HOST="localhost").status_code == 200

@@ -2,7 +2,6 @@
 
 import os
 import sys
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -97,7 +96,7 @@ class Command(BaseCommand):
         )
         with Progress(len(units), "demo departments", stream=sys.stderr) as progress:
             run_in_chunks(
-                partial(_load_chunk),
+                _load_chunk,
                 units,
                 processes=options["processes"],
                 chunk_size=50,
