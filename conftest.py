@@ -52,6 +52,21 @@ def other_tenant(db):
     return Tenant.objects.get(code="410204000000")
 
 
+def sign_in_with_second_factor(client, user):
+    """Sign a staff member in as the sign-in page does, second factor included."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(
+        user=user, confirmed=True
+    ).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def provincial_admin(db, django_user_model):
     return django_user_model.objects.create_superuser(

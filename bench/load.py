@@ -3,6 +3,7 @@ every tenant's subdomain; the largest PostgreSQL backend's private memory after 
 
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8899
+BASE_DOMAIN = os.environ.get("PLATFORM_BASE_DOMAIN", "gov.localhost")
 THREADS = 8
 
 
@@ -38,7 +40,7 @@ def _load(hosts: list[str], total: int) -> float:
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         for i in range(per_thread):
             host = hosts[(offset + i * THREADS) % len(hosts)]
-            conn.request("GET", "/api/v1/departments", headers={"Host": f"{host}.localhost"})
+            conn.request("GET", "/api/v1/departments", headers={"Host": f"{host}.{BASE_DOMAIN}"})
             response = conn.getresponse()
             response.read()
             if response.status != 200:

@@ -8,8 +8,9 @@ class PlatformAdminSite(AdminSite):
     site_title = _("Platform administration")
 
     def has_permission(self, request):
-        # Until tenant roles exist, only provincial administrators (superusers) administer anything.
-        return request.user.is_active and request.user.is_superuser
+        # Django's admin is the provincial administrators' tool (superusers with a second factor);
+        # tenant administrators use their unit's staff page.
+        return request.user.is_active and request.user.is_superuser and request.user.is_verified()
 
 
 class PlatformAdminConfig(AdminConfig):

@@ -4,6 +4,8 @@ django-ninja generates their OpenAPI documents; checked copies live in docs/open
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from shared_apps.accounts.api import router as auth_router
+from shared_apps.accounts.proxy_api import router as proxy_router
 from tenant_apps.departments.api import router as departments_router
 from tenants.api import router as tenants_router
 
@@ -21,6 +23,7 @@ portal_api = NinjaAPI(
     description="Public information of the provincial platform and provincial administration.",
     urls_namespace="portal-api",
 )
+portal_api.add_router("", auth_router)
 portal_api.add_router("", tenants_router)
 
 tenant_api = NinjaAPI(
@@ -31,3 +34,4 @@ tenant_api = NinjaAPI(
     urls_namespace="tenant-api",
 )
 tenant_api.add_router("", departments_router)
+tenant_api.add_router("", proxy_router)

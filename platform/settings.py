@@ -2,6 +2,7 @@
 ENVIRONMENT below (and in the README's table, which a test keeps in step with it)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -20,8 +21,8 @@ ENVIRONMENT = {
         "Job broker: `redis://…` (production default) or `amqp://…`. Empty: jobs queue in the database.",
     ),
     "PLATFORM_BASE_DOMAIN": (
-        "localhost",
-        "The provincial portal's host; tenants are its subdomains.",
+        "gov.localhost",
+        "The provincial portal's host; tenants are its subdomains, and the sign-in cookie covers them all.",
     ),
     "PLATFORM_DATA_DIR": (
         "var",
@@ -47,6 +48,15 @@ ENVIRONMENT = {
         "0",
         "1 marks cookies Secure and redirects to HTTPS (production behind TLS).",
     ),
+    "IDENTITY_KEY": (
+        "",
+        "Secret from which the ID-number lookup and encryption keys derive. Required in production; "
+        "changing it makes stored ID numbers unreadable.",
+    ),
+    "REAL_NAME_VERIFIER": (
+        "shared_apps.accounts.verification.FormatOnlyVerifier",
+        "Real-name verification service (dotted path); the default only checks the data is well formed.",
+    ),
 }
 
 
@@ -68,12 +78,16 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "shared_apps.audit",
+    "shared_apps.accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "govplatform.admin_site.PlatformAdminConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 TENANT_APPS = [
     "tenant_apps.departments",
@@ -100,8 +114,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "shared_apps.accounts.middleware.ProxyFilingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -145,6 +162,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BROKER_URL = env("DRAMATIQ_BROKER_URL")
 
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while an account is locked out
+    "shared_apps.accounts.backends.IdentifierBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "accounts:account"
+IDENTITY_KEY = env("IDENTITY_KEY") or "insecure-development-identity-key"
+REAL_NAME_VERIFIER = env("REAL_NAME_VERIFIER")
+OTP_TOTP_ISSUER = "网上政务服务平台"
+# Lock an account out for 15 minutes after 5 failed sign-ins in a row.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+# Per account, not per address: a township service point files for many people from one address.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -167,9 +208,15 @@ STATIC_ROOT.mkdir(
 )  # collectstatic fills it; WhiteNoise wants it to exist
 
 # Sessions live in `public`; the cookie is scoped to the base domain so one sign-in covers every
-# subdomain. Browsers refuse Domain=localhost cookies, so in development they stay host-only.
-SESSION_COOKIE_DOMAIN = None if BASE_DOMAIN == "localhost" else f".{BASE_DOMAIN}"
+# subdomain. (Browsers refuse a cookie for the bare `localhost`: hence `gov.localhost` in development.)
+SESSION_COOKIE_DOMAIN = f".{BASE_DOMAIN}"
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+CSRF_TRUSTED_ORIGINS = [
+    f"http://*.{BASE_DOMAIN}",
+    f"https://*.{BASE_DOMAIN}",
+    f"http://{BASE_DOMAIN}",
+    f"https://{BASE_DOMAIN}",
+]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = env("SECURE_COOKIES") == "1"
@@ -183,5 +230,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

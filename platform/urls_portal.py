@@ -11,6 +11,7 @@ urlpatterns = [
     path("", portal_home, name="portal-home"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", portal_api.urls),
+    path("accounts/", include("shared_apps.accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

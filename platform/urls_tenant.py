@@ -5,12 +5,15 @@ from django.urls import include, path
 
 from govplatform.api import tenant_api
 from govplatform.health import healthz
+from shared_apps.accounts.views import staff
 from tenants.views import tenant_home
 
 urlpatterns = [
     path("", tenant_home, name="tenant-home"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", tenant_api.urls),
+    path("accounts/", include("shared_apps.accounts.urls")),
+    path("staff", staff, name="staff"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -66,7 +66,7 @@ def get_tenant(request, code: str):
 
 
 def _provincial_admin(request):
-    if not request.user.is_superuser:
+    if not (request.user.is_superuser and request.user.is_verified()):
         raise HttpError(403, _("Only provincial administrators may do this."))
 
 

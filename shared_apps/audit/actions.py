@@ -1,6 +1,21 @@
+import ipaddress
+
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
 
 from shared_apps.audit.models import AuditEntry
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 4_100_000_002  # pg_advisory_xact_lock key: one writer extends the chain at a time
+
+
+def client_ip(request) -> str | None:
+    address = request.META.get("REMOTE_ADDR") if request is not None else None
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 def record_audit(
@@ -13,9 +28,17 @@ def record_audit(
     on_behalf_of: str = "",
     request=None,
 ) -> AuditEntry:
-    """Write one audit entry. `actor` is a user or a label for a non-human actor ("system:import")."""
+    """Append one entry to the audit chain. `actor` is a user or a label for a non-human actor
+    ("system:import"). Done on behalf of someone (代办): taken from the request when not given."""
     user = actor if isinstance(actor, AbstractBaseUser) else None
-    return AuditEntry.objects.create(
+    if (
+        not on_behalf_of
+        and request is not None
+        and getattr(request, "acting_for", None) is not None
+    ):
+        on_behalf_of = request.acting_for.audit_label
+    entry = AuditEntry(
+        at=timezone.now(),
         actor=(user.get_username() if user else str(actor))[:150],
         actor_user=user,
         on_behalf_of=on_behalf_of[:150],
@@ -23,5 +46,32 @@ def record_audit(
         action=action,
         target=str(target)[:300],
         data=data or {},
-        ip_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+        ip_address=client_ip(request),
     )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+        cursor.execute("SELECT entry_hash FROM audit_auditentry ORDER BY id DESC LIMIT 1")
+        last = cursor.fetchone()
+        entry.prev_hash = last[0] if last else GENESIS
+        entry.entry_hash = entry.compute_hash()
+        entry.save()
+    return entry
+
+
+def verify_chain(batch_size: int = 5000) -> tuple[int, list[str]]:
+    """Recompute the chain; return how many entries were checked and a line per break found."""
+    problems: list[str] = []
+    expected_prev = GENESIS
+    checked = 0
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
+        checked += 1
+        if entry.prev_hash != expected_prev:
+            problems.append(
+                f"entry {entry.id}: does not follow the entry before it (an entry was removed or reordered)"
+            )
+        if entry.compute_hash() != entry.entry_hash:
+            problems.append(
+                f"entry {entry.id}: its content does not match its hash (it was edited)"
+            )
+        expected_prev = entry.entry_hash
+    return checked, problems

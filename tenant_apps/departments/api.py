@@ -1,11 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from ninja.security import django_auth
 
+from shared_apps.accounts.api_auth import staff_auth
+from shared_apps.accounts.models import Role
 from tenant_apps.departments.actions import create_department
 from tenant_apps.departments.models import Department
 
@@ -39,14 +39,19 @@ def get_department(request, department_id: int):
 
 
 @router.post(
-    "/departments", response={201: DepartmentOut}, auth=django_auth, summary="Add a department"
+    "/departments",
+    response={201: DepartmentOut},
+    auth=staff_auth("departments:write", Role.TENANT_ADMIN),
+    summary="Add a department",
 )
 def add_department(request, payload: DepartmentIn):
-    # Until tenant roles exist only provincial administrators manage departments.
-    if not request.user.is_superuser:
-        raise HttpError(403, _("You may not manage this unit's departments."))
+    actor = (
+        request.user
+        if request.user.is_authenticated
+        else f"client:{request.api_token.client.client_id}"
+    )
     try:
-        department = create_department(actor=request.user, request=request, **payload.dict())
+        department = create_department(actor=actor, request=request, **payload.dict())
     except ValidationError as error:
         raise HttpError(
             422, "; ".join(m for msgs in error.message_dict.values() for m in msgs)

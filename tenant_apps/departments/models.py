@@ -1,19 +1,11 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumError
+
+from shared_apps.accounts.identity import normalize_credit_code
 
 
 def validate_credit_code(value: str) -> None:
-    try:
-        uscc.validate(value)
-    except StdnumError:
-        raise ValidationError(
-            _("%(value)s is not a valid unified social credit code."),
-            params={"value": value},
-            code="invalid",
-        ) from None
+    normalize_credit_code(value)
 
 
 class Department(models.Model):

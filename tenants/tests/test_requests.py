@@ -3,9 +3,11 @@ import time
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import sign_in_with_second_factor
 from tenants import actions
 from tenants.hosts import host_map
 from tests.helpers import host_of
@@ -15,8 +17,7 @@ VALID_CREDIT_CODE = "11410102MB00000129"  # checksum-valid unified social credit
 
 @pytest.fixture
 def admin_client(client, provincial_admin):
-    client.force_login(provincial_admin)
-    return client
+    return sign_in_with_second_factor(client, provincial_admin)
 
 
 def test_row_created_through_one_host_is_invisible_through_another(
@@ -64,7 +65,7 @@ def test_only_provincial_admins_add_departments(client, django_user_model, tenan
 
 
 def test_unknown_host_gets_a_404_page(client, db):
-    response = client.get("/", HTTP_HOST="nowhere.localhost")
+    response = client.get("/", HTTP_HOST=f"nowhere.{settings.BASE_DOMAIN}")
     assert response.status_code == 404
     assert "未找到" in response.content.decode()
 
@@ -98,7 +99,7 @@ def test_status_changes_are_audited(tenant, provincial_admin):
 
 
 def test_portal_and_tenant_pages(client, tenant):
-    portal = client.get("/", HTTP_HOST="localhost")
+    portal = client.get("/", HTTP_HOST=settings.BASE_DOMAIN)
     assert portal.status_code == 200 and "郑州市" in portal.content.decode()
     page = client.get("/", HTTP_HOST=host_of(tenant))
     assert page.status_code == 200

@@ -1,0 +1,32 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class SignUpForm(forms.Form):
+    real_name = forms.CharField(label=_("Name (as on your ID card)"), max_length=60)
+    id_number = forms.CharField(label=_("Resident ID number"), max_length=18)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=11)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(label=_("Mobile phone, ID number or user name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Six-digit code from your authenticator app"),
+        regex=r"^\d{6}$",
+        error_messages={"invalid": _("Enter the six digits shown in your authenticator app.")},
+    )
+
+
+class GrantRoleForm(forms.Form):
+    identifier = forms.CharField(label=_("Mobile phone or user name of the person"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"))
+    covers_subtree = forms.BooleanField(label=_("Also for the units below"), required=False)
+
+    def __init__(self, *args, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles

@@ -1,0 +1,47 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from shared_apps.audit.actions import record_audit, verify_chain
+from shared_apps.audit.models import AuditEntry
+
+
+def test_chain_verifies_and_detects_an_edited_row(db):
+    for n in range(3):
+        record_audit(actor="system:test", action="test.step", target=str(n), data={"n": n})
+    checked, problems = verify_chain()
+    assert problems == [] and checked >= 3
+    call_command("verify_audit_chain")
+
+    victim = AuditEntry.objects.filter(action="test.step").order_by("id")[1]
+    with connection.cursor() as cursor:  # what an attacker with database access would do
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending deferred checks on the table
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_append_only")
+        cursor.execute("UPDATE audit_auditentry SET target = 'forged' WHERE id = %s", [victim.id])
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_append_only")
+    _checked, problems = verify_chain()
+    assert any(f"entry {victim.id}" in p and "edited" in p for p in problems)
+    with pytest.raises(CommandError, match="tampered"):
+        call_command("verify_audit_chain")
+
+
+def test_chain_detects_a_removed_row(db):
+    for n in range(3):
+        record_audit(actor="system:test", action="test.step", target=str(n))
+    victim = AuditEntry.objects.filter(action="test.step").order_by("id")[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending deferred checks on the table
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_append_only")
+        cursor.execute("DELETE FROM audit_auditentry WHERE id = %s", [victim.id])
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_append_only")
+    _checked, problems = verify_chain()
+    assert any("removed" in p for p in problems)
+
+
+def test_the_log_refuses_updates_and_deletes(db):
+    entry = record_audit(actor="system:test", action="test.step")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(target="changed")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
