@@ -1,0 +1,181 @@
+"""In a real browser (Debian's Chromium, driven by Playwright): sign-up, one sign-in valid on
+another subdomain, sign-in, and a staff member's second-factor sign-in.
+
+The platform runs in a threaded WSGI server inside the test process, on the test database. Its
+request threads have their own connections: what the browser writes is committed (with fresh
+identifiers, so other tests are not affected), and set-up the server must see is committed too.
+"""
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+from tests.helpers import current_totp, make_id_number
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PASSWORD = "正确的马电池订书钉"
+SCREENSHOTS = (
+    Path(os.environ.get("BROWSER_SCREENSHOTS", tempfile.gettempdir())) / "govplatform-browser"
+)
+
+if CHROMIUM is None and os.environ.get("REQUIRE_BROWSER") != "1":
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); CI sets REQUIRE_BROWSER=1",
+        allow_module_level=True,
+    )
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def committed(work):
+    """Run work on a connection of its own, outside the test's transaction, and commit it."""
+    from django.db import connection
+
+    result, failure = [], []
+
+    def run():
+        try:
+            result.append(work())
+        except Exception as error:  # re-raised in the test's thread
+            failure.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+@pytest.fixture(scope="module")
+def live_platform(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+        server.set_app(StaticFilesHandler(WSGIHandler()))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield server.server_address[1]
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "REQUIRE_BROWSER=1 but no chromium on this machine"
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make here
+    # are synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            locale="zh-CN",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def url(port: int, path: str, subdomain: str = "") -> str:
+    host = f"{subdomain}.{settings.BASE_DOMAIN}" if subdomain else settings.BASE_DOMAIN
+    return f"http://{host}:{port}{path}"
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_up_and_single_sign_on_across_subdomains(db, live_platform, browser):
+    page = browser.new_page()
+    number = make_id_number(region="410105", sequence="901")
+    page.goto(url(live_platform, "/accounts/sign-up"))
+    assert "注册账号" in page.content()
+    page.fill("#id_real_name", "周八")
+    page.fill("#id_id_number", number)
+    page.fill("#id_phone", "13312340001")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/me")
+    assert page.inner_text("#real-name") == "周八"
+    assert page.inner_text("#id-number") == number[:3] + "*" * 11 + number[-4:]
+    shot(page, "1-signed-up")
+
+    # The same sign-in, on a county's subdomain.
+    page.goto(url(live_platform, "/accounts/me", "jinshui"))
+    assert page.inner_text("#real-name") == "周八"
+
+    page.click("text=退出登录")
+    page.goto(url(live_platform, "/accounts/sign-in", "zhengzhou"))
+    page.fill("#id_username", "13312340001")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/me")
+    assert page.inner_text("#real-name") == "周八"
+    shot(page, "2-signed-in")
+    page.close()
+
+
+def test_staff_sign_in_with_a_second_factor(db, live_platform, browser):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import Role, User
+    from tenants.models import Tenant
+
+    def create_staff():
+        root = User.objects.create_superuser("browser-root", password=PASSWORD)
+        staff = User.objects.create_user(
+            "browser-admin", password=PASSWORD, phone="13312340002", real_name="吴九"
+        )
+        tenant = Tenant.objects.get(code="410102000000")
+        actions.grant_role(actor=root, user=staff, tenant=tenant, role=Role.TENANT_ADMIN)
+        return staff
+
+    staff = committed(create_staff)
+    page = browser.new_page()
+    page.goto(url(live_platform, "/accounts/sign-in?next=/staff", "zhongyuan"))
+    page.fill("#id_username", "13312340002")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/second-factor**")
+    assert page.locator("svg").count() >= 1  # the enrolment QR code
+    shot(page, "3-enrol-second-factor")
+    code = current_totp(staff)
+    assert TOTPDevice.objects.filter(user=staff, confirmed=False).exists()
+    page.fill("#id_code", code)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff")
+    assert "工作人员与角色" in page.content() and "吴九" in page.content()
+    shot(page, "4-staff-page")
+    page.close()
