@@ -6,6 +6,7 @@ from ninja.renderers import JSONRenderer
 
 from shared_apps.accounts.api import router as auth_router
 from shared_apps.accounts.proxy_api import router as proxy_router
+from shared_apps.accounts.staff_api import router as staff_router
 from tenant_apps.departments.api import router as departments_router
 from tenants.api import router as tenants_router
 
@@ -35,3 +36,4 @@ tenant_api = NinjaAPI(
 )
 tenant_api.add_router("", departments_router)
 tenant_api.add_router("", proxy_router)
+tenant_api.add_router("", staff_router)

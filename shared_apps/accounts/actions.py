@@ -367,7 +367,7 @@ def issue_client_token(
 def token_owner(token: str) -> ApiToken | None:
     """The live access token behind a bearer value, or None."""
     found = (
-        ApiToken.objects.select_related("user", "client", "client__tenant")
+        ApiToken.objects.select_related("user", "client")
         .filter(
             digest=_digest(token),
             kind=ApiToken.Kind.ACCESS,

@@ -215,6 +215,7 @@ API_SCOPES = {
     "profile": _("Read the signed-in person's profile"),
     "departments:read": _("Read departments"),
     "departments:write": _("Manage departments"),
+    "staff:read": _("Read who holds which role in a unit"),
 }
 ACCESS_TOKEN_SECONDS = 15 * 60
 REFRESH_TOKEN_DAYS = 30

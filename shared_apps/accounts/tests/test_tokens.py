@@ -169,3 +169,32 @@ def test_openapi_documents_the_bearer_scheme():
     for name in ("portal.json", "tenant.json"):
         schemes = json.loads(render(name))["components"]["securitySchemes"]
         assert any(s.get("scheme") == "bearer" for s in schemes.values()), schemes
+
+
+def test_authorization_costs_one_query(client, django_user_model, tenant, portal):
+    """Token-authenticated staff call: the token (authentication), the roles (authorization), the
+    data; plus the one `SET search_path` of the request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    admin = django_user_model.objects.create_user("admin-a", password=PASSWORD)
+    actions.grant_role(actor=root, user=admin, tenant=tenant, role=Role.TENANT_ADMIN)
+    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    body = {
+        "username": "admin-a",
+        "password": PASSWORD,
+        "otp": current_totp(admin),
+        "scopes": ["staff:read"],
+    }
+    token = post_json(client, "/api/v1/auth/token", body, **portal).json()["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_HOST": host_of(tenant)}
+    client.get("/api/v1/staff", **bearer)  # warm the host map
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/staff", **bearer)
+    assert response.status_code == 200 and response.json()[0]["username"] == "admin-a"
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("accounts_staffmembership" in s and "IN (" in s for s in statements) == 1, statements
+    assert len(statements) == 4, statements  # SET search_path, token, roles, the list

@@ -1,0 +1,151 @@
+"""Cost of authorization and of audit writes: `python -m bench.auth`.
+
+On its own database (`<DATABASE_URL's database>_authbench`, made and dropped here), in-process:
+- a token-authenticated staff API call on a county subdomain vs an anonymous public call on the
+  same subdomain: latency percentiles and queries per request;
+- `record_audit` (hash-chained, serialized by an advisory lock) vs a plain insert of the same row.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.__main__ import bench_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 500
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def main() -> None:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("Set DATABASE_URL to a PostgreSQL server.")
+    bench_url, admin_url, name = bench_database_url(url)
+    bench_url, name = (
+        bench_url.replace("_bench", "_authbench"),
+        name.replace("_bench", "_authbench"),
+    )
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": bench_url}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate_tenants"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*manage, "import_divisions", str(ROOT / "tests/data/sample_divisions.csv")],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-c", "from bench.auth import measure; measure()"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govplatform.settings")
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import Role, User
+    from shared_apps.audit.actions import record_audit
+    from shared_apps.audit.models import AuditEntry
+    from tenants.models import Tenant
+
+    county = Tenant.objects.get(code="410102000000")
+    host = f"{county.subdomain}.{settings.BASE_DOMAIN}"
+    root = User.objects.create_superuser("bench-root", password="bench-password-123")
+    staff = User.objects.create_user("bench-admin", password="bench-password-123")
+    actions.grant_role(actor=root, user=staff, tenant=county, role=Role.TENANT_ADMIN)
+    token = actions.issue_user_tokens(staff, scopes=["staff:read"]).access_token
+    client = Client()
+
+    def timed(path: str, **headers) -> tuple[list[float], int]:
+        client.get(path, HTTP_HOST=host, **headers)  # warm
+        statements: list[str] = []
+
+        def count(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            client.get(path, HTTP_HOST=host, **headers)
+        samples = []
+        for _ in range(N):
+            started = time.perf_counter()
+            response = client.get(path, HTTP_HOST=host, **headers)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content
+        return samples, len(statements)
+
+    if "--profile" in sys.argv:
+        import cProfile
+
+        cProfile.runctx("timed('/api/v1/staff', HTTP_AUTHORIZATION=f'Bearer {token}')", globals(), locals(), sort="cumtime")
+        return
+    public, public_queries = timed("/api/v1/departments")
+    staff_call, staff_queries = timed("/api/v1/staff", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    audit = []
+    for n in range(N * 2):
+        started = time.perf_counter()
+        record_audit(actor=staff, action="bench.audit", target=str(n), tenant=county, data={"n": n})
+        audit.append(time.perf_counter() - started)
+    plain = []
+    last = AuditEntry.objects.latest("id")
+    for n in range(N * 2):
+        started = time.perf_counter()
+        AuditEntry.objects.create(
+            at=last.at,
+            actor="bench",
+            action="bench.plain",
+            target=str(n),
+            tenant_code=county.code,
+            data={"n": n},
+            prev_hash=last.entry_hash,
+            entry_hash=last.entry_hash,
+        )
+        plain.append(time.perf_counter() - started)
+
+    rows = [
+        ("public call (anonymous), per request", *percentiles(public), public_queries),
+        ("staff call (token, role check), per request", *percentiles(staff_call), staff_queries),
+        ("audit write, hash-chained", *percentiles(audit), None),
+        ("plain insert of the same row (baseline)", *percentiles(plain), None),
+    ]
+    print(f"{'figure':46} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for label, p50, p95, queries in rows:
+        print(f"{label:46} {p50:8.2f} {p95:8.2f} {queries if queries is not None else '':>8}")
+    print(
+        f"\nstaff call: {staff_queries} queries (SET search_path, token, roles, the list); "
+        f"public call: {public_queries} (SET search_path, the list). Authorization adds "
+        f"{staff_queries - public_queries - 1} query beyond the token lookup (target: at most 1)"
+    )
+    print(f"audit write p95 {percentiles(audit)[1]:.2f} ms (target: ≤ 5 ms added to a request)")
+
+
+if __name__ == "__main__":
+    main()
