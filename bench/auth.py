@@ -104,7 +104,12 @@ def measure() -> None:
     if "--profile" in sys.argv:
         import cProfile
 
-        cProfile.runctx("timed('/api/v1/staff', HTTP_AUTHORIZATION=f'Bearer {token}')", globals(), locals(), sort="cumtime")
+        cProfile.runctx(
+            "timed('/api/v1/staff', HTTP_AUTHORIZATION=f'Bearer {token}')",
+            globals(),
+            locals(),
+            sort="cumtime",
+        )
         return
     public, public_queries = timed("/api/v1/departments")
     staff_call, staff_queries = timed("/api/v1/staff", HTTP_AUTHORIZATION=f"Bearer {token}")

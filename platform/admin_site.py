@@ -1,5 +1,9 @@
+from urllib.parse import urlencode
+
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,6 +15,11 @@ class PlatformAdminSite(AdminSite):
         # Django's admin is the provincial administrators' tool (superusers with a second factor);
         # tenant administrators use their unit's staff page.
         return request.user.is_active and request.user.is_superuser and request.user.is_verified()
+
+    def login(self, request, extra_context=None):
+        # One sign-in page for everyone, with the second factor staff need.
+        target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        return redirect(f"{reverse('accounts:sign_in')}?{urlencode({'next': target})}")
 
 
 class PlatformAdminConfig(AdminConfig):

@@ -385,3 +385,51 @@ def token_owner(token: str) -> ApiToken | None:
     if found.client is not None and not found.client.is_active:
         return None
     return found
+
+
+def register_organisation(*, legal_representative: User, name: str, credit_code: str, request=None):
+    """A legal person (法人), registered by its legal representative; they may add agents."""
+    from shared_apps.accounts.identity import normalize_credit_code
+    from shared_apps.accounts.models import Organisation, OrganisationAgent
+
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = [_("Enter the organisation's registered name.")]
+    try:
+        code = normalize_credit_code(credit_code)
+    except ValidationError as error:
+        errors["credit_code"] = error.messages
+        code = ""
+    if code and Organisation.objects.filter(credit_code=code).exists():
+        errors.setdefault("credit_code", []).append(_("This organisation is already registered."))
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        organisation = Organisation.objects.create(
+            name=name.strip(), credit_code=code, legal_representative=legal_representative
+        )
+        OrganisationAgent.objects.create(organisation=organisation, user=legal_representative)
+        record_audit(
+            actor=legal_representative,
+            action="accounts.register_organisation",
+            target=code,
+            request=request,
+        )
+    return organisation
+
+
+def add_organisation_agent(organisation, *, actor: User, agent: User, request=None) -> None:
+    """Only the legal representative names who may act for the organisation."""
+    from shared_apps.accounts.models import OrganisationAgent
+
+    if organisation.legal_representative_id != actor.pk:
+        raise PermissionDenied(_("Only the legal representative may do this."))
+    with transaction.atomic():
+        OrganisationAgent.objects.get_or_create(organisation=organisation, user=agent)
+        record_audit(
+            actor=actor,
+            action="accounts.add_organisation_agent",
+            target=organisation.credit_code,
+            data={"agent": agent.username},
+            request=request,
+        )

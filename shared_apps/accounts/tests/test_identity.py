@@ -138,3 +138,30 @@ def test_high_risk_action_needs_a_verified_account(db, django_user_model):
         recorded_by=citizen,
     )
     assert consent.is_valid()
+
+
+def test_organisations_and_their_agents(db, django_user_model):
+    from django.core.exceptions import PermissionDenied
+
+    boss = actions.register_citizen(
+        real_name="钱一",
+        id_number=make_id_number(sequence="818"),
+        phone="13800000008",
+        password="正确的马电池订书钉",
+    )
+    clerk = django_user_model.objects.create_user("company-clerk", password="正确的马电池订书钉")
+    with pytest.raises(ValidationError) as caught:
+        actions.register_organisation(
+            legal_representative=boss, name="", credit_code="91410102MA0000012X"
+        )
+    assert set(caught.value.message_dict) == {"name", "credit_code"}
+    company = actions.register_organisation(
+        legal_representative=boss, name="郑州某某科技有限公司", credit_code="91410102MA0000012Y"
+    )
+    with pytest.raises(PermissionDenied):
+        actions.add_organisation_agent(company, actor=clerk, agent=clerk)
+    actions.add_organisation_agent(company, actor=boss, agent=clerk)
+    assert set(company.members.values_list("username", flat=True)) == {
+        boss.username,
+        clerk.username,
+    }

@@ -119,3 +119,15 @@ def test_staff_need_a_second_factor(client, django_user_model, tenant):
     right = client.post("/accounts/second-factor", {"code": current_totp(clerk)}, HTTP_HOST=host)
     assert right.status_code == 302
     assert client.get("/staff", HTTP_HOST=host).status_code == 200
+
+
+def test_admin_needs_a_superuser_with_a_second_factor(client, django_user_model):
+    from conftest import sign_in_with_second_factor
+
+    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    host = settings.BASE_DOMAIN
+    client.force_login(root)
+    response = client.get("/admin/", HTTP_HOST=host, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("accounts:sign_in"))
+    sign_in_with_second_factor(client, root)
+    assert client.get("/admin/", HTTP_HOST=host).status_code == 200

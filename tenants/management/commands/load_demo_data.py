@@ -9,6 +9,8 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 from stdnum.cn import uscc
 
+from shared_apps.accounts.actions import grant_role, register_citizen
+from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
 from tenant_apps.departments.models import Department
 from tenants.models import Tenant
@@ -18,6 +20,7 @@ from tenants.provisioning import Outcome
 
 DEMO_ADMIN = "admin"
 DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
+DEMO_CITIZEN_ID = "410105199001011233"  # a made-up, checksum-valid number in 金水区
 
 # The departments a unit of each level usually has (a small, real selection).
 DEPARTMENTS = {
@@ -87,8 +90,24 @@ class Command(BaseCommand):
         User = get_user_model()
         password = os.environ.get("DEMO_ADMIN_PASSWORD", DEFAULT_DEMO_PASSWORD)
         if not User.objects.filter(username=DEMO_ADMIN).exists():
-            User.objects.create_superuser(DEMO_ADMIN, "admin@example.gov.cn", password)
+            root = User.objects.create_superuser(
+                DEMO_ADMIN, "admin@example.gov.cn", password, real_name="省级管理员"
+            )
             self.stdout.write(f"provincial administrator: {DEMO_ADMIN} / {password}")
+            county_admin = User.objects.create_user(
+                "jinshui-admin", password=password, phone="13700000000", real_name="金水区管理员"
+            )
+            grant_role(
+                actor=root,
+                user=county_admin,
+                tenant=Tenant.objects.get(code="410105000000"),
+                role=Role.TENANT_ADMIN,
+            )
+            citizen = register_citizen(
+                real_name="张三", id_number=DEMO_CITIZEN_ID, phone="13800000000", password=password
+            )
+            self.stdout.write(f"county administrator (金水区): jinshui-admin / {password}")
+            self.stdout.write(f"citizen: {citizen.phone} / {password}")
         units = list(
             Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
             .order_by("code")

@@ -1,0 +1,80 @@
+"""Read-only views for provincial administrators: accounts change through actions (and pages)
+that audit them, never through the admin."""
+
+from django.contrib import admin
+
+from shared_apps.accounts.models import (
+    Organisation,
+    ProxyConsent,
+    StaffMembership,
+    SystemClient,
+    User,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(ReadOnlyAdmin):
+    list_display = [
+        "username",
+        "real_name",
+        "id_number_masked",
+        "phone",
+        "assurance_level",
+        "is_active",
+    ]
+    search_fields = ["username", "real_name", "phone"]
+    fields = [
+        "username",
+        "real_name",
+        "id_number_masked",
+        "phone",
+        "assurance_level",
+        "verified_by",
+        "is_active",
+        "is_superuser",
+        "last_login",
+        "date_joined",
+    ]
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "tenant",
+        "role",
+        "covers_subtree",
+        "is_active",
+        "granted_by",
+        "granted_at",
+    ]
+    list_filter = ["role", "is_active", "covers_subtree"]
+    search_fields = ["user__username", "user__real_name", "tenant__name", "tenant__code"]
+    list_select_related = ["user", "tenant", "granted_by"]
+
+
+@admin.register(ProxyConsent)
+class ProxyConsentAdmin(ReadOnlyAdmin):
+    list_display = ["citizen", "agent", "purpose", "valid_until", "revoked_at", "recorded_by"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "credit_code", "legal_representative"]
+    search_fields = ["name", "credit_code"]
+
+
+@admin.register(SystemClient)
+class SystemClientAdmin(ReadOnlyAdmin):
+    list_display = ["name", "client_id", "tenant", "scopes", "is_active"]
