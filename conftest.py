@@ -27,7 +27,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         failed = [o for o in provisioning.provision(processes=1) if not o.ok]
         assert not failed, failed
     yield
-    host_map.stop_listener()  # its connection would keep the test database from being dropped
+    host_map.stop_listener()
+    # Connections of other threads (the browser tests' server, the host listener) would keep the
+    # test database from being dropped.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)
