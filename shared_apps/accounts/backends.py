@@ -28,6 +28,6 @@ class IdentifierBackend(ModelBackend):
         if digest:
             return User.objects.filter(id_number_digest=digest).first()
         return (
-            User.objects.filter(phone=identifier).order_by("id").first()
+            User.objects.filter(phone=identifier).first()
             or User.objects.filter(username=identifier).first()
         )

@@ -22,7 +22,7 @@ class AssuranceLevel(models.IntegerChoices):
 class User(AbstractUser):
     """A person: a citizen (自然人), someone acting for an organisation, or a member of staff."""
 
-    phone = models.CharField(_("mobile phone"), max_length=20, blank=True, db_index=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
     real_name = models.CharField(_("real name"), max_length=60, blank=True)
     id_number_digest = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
@@ -41,6 +41,12 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        constraints = [
+            # A phone number signs in: it must name one account.
+            models.UniqueConstraint(
+                fields=["phone"], condition=~models.Q(phone=""), name="one_account_per_phone"
+            )
+        ]
 
     def get_session_auth_hash(self):
         # Django checks this on every request: changing the generation ends every session.

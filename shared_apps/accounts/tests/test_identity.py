@@ -165,3 +165,20 @@ def test_organisations_and_their_agents(db, django_user_model):
         boss.username,
         clerk.username,
     }
+
+
+def test_one_account_per_mobile_number(db):
+    actions.register_citizen(
+        real_name="陈二",
+        id_number=make_id_number(sequence="919"),
+        phone="13800000019",
+        password="正确的马电池订书钉",
+    )
+    with pytest.raises(ValidationError) as caught:
+        actions.register_citizen(
+            real_name="陈三",
+            id_number=make_id_number(sequence="929"),
+            phone="13800000019",
+            password="正确的马电池订书钉",
+        )
+    assert "已被其他账号使用" in " ".join(caught.value.message_dict["phone"])
