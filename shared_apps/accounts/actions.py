@@ -57,6 +57,8 @@ def register_citizen(
         errors.setdefault("id_number", []).append(
             _("An account with this ID number already exists.")
         )
+    if "phone" not in errors and User.objects.filter(phone=phone).exists():
+        errors["phone"] = [_("This mobile number is already used by another account.")]
     if errors:
         raise ValidationError(errors)
     user = User(username=f"u{secrets.token_hex(6)}", real_name=real_name, phone=phone)
