@@ -262,8 +262,15 @@ def _check_scopes(requested: list[str] | None, allowed: list[str]) -> list[str]:
     return requested
 
 
+CITIZEN_SCOPES = ["profile", "departments:read"]
+
+
 def issue_user_tokens(user: User, *, scopes: list[str] | None = None, request=None) -> IssuedTokens:
-    granted = _check_scopes(scopes, list(API_SCOPES))
+    """Staff may ask for any scope (their roles still decide); others for their own profile and
+    public reads."""
+    from shared_apps.accounts.authz import is_staff_member
+
+    granted = _check_scopes(scopes, list(API_SCOPES) if is_staff_member(user) else CITIZEN_SCOPES)
     now = timezone.now()
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     with transaction.atomic():

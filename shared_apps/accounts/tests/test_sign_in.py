@@ -131,3 +131,9 @@ def test_admin_needs_a_superuser_with_a_second_factor(client, django_user_model)
     assert response.redirect_chain[-1][0].startswith(reverse("accounts:sign_in"))
     sign_in_with_second_factor(client, root)
     assert client.get("/admin/", HTTP_HOST=host).status_code == 200
+
+
+def test_refusal_page_is_in_chinese(client, citizen, tenant):
+    sign_in(client, host_of(tenant), citizen.phone)
+    response = client.get("/staff", HTTP_HOST=host_of(tenant))
+    assert response.status_code == 403 and "无权" in response.content.decode()

@@ -198,3 +198,17 @@ def test_authorization_costs_one_query(client, django_user_model, tenant, portal
     statements = [q["sql"] for q in queries.captured_queries]
     assert sum("accounts_staffmembership" in s and "IN (" in s for s in statements) == 1, statements
     assert len(statements) == 4, statements  # SET search_path, token, roles, the list
+
+
+def test_citizens_get_citizen_scopes_only(client, citizen, portal):
+    tokens = post_json(
+        client, "/api/v1/auth/token", {"username": citizen.phone, "password": PASSWORD}, **portal
+    )
+    assert sorted(tokens.json()["scopes"]) == ["departments:read", "profile"]
+    asked = post_json(
+        client,
+        "/api/v1/auth/token",
+        {"username": citizen.phone, "password": PASSWORD, "scopes": ["staff:read"]},
+        **portal,
+    )
+    assert asked.status_code == 422

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         def forward(signum, _frame):
             worker.send_signal(signum)
 
-        signal.signal(signal.SIGINT, forward)
+        # Ctrl-C in a terminal reaches the worker directly (same process group); a second signal
+        # would make dramatiq kill its jobs instead of letting them finish.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, forward)
         code = worker.wait()
         if code:
