@@ -274,22 +274,18 @@ def issue_user_tokens(user: User, *, scopes: list[str] | None = None, request=No
     now = timezone.now()
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     with transaction.atomic():
-        ApiToken.objects.create(
-            digest=_digest(access),
-            kind=ApiToken.Kind.ACCESS,
-            user=user,
-            scopes=granted,
-            session_generation=user.session_generation,
-            expires_at=now + timedelta(seconds=ACCESS_TOKEN_SECONDS),
-        )
-        ApiToken.objects.create(
-            digest=_digest(refresh),
-            kind=ApiToken.Kind.REFRESH,
-            user=user,
-            scopes=granted,
-            session_generation=user.session_generation,
-            expires_at=now + timedelta(days=REFRESH_TOKEN_DAYS),
-        )
+        for value, kind, lifetime in (
+            (access, ApiToken.Kind.ACCESS, timedelta(seconds=ACCESS_TOKEN_SECONDS)),
+            (refresh, ApiToken.Kind.REFRESH, timedelta(days=REFRESH_TOKEN_DAYS)),
+        ):
+            ApiToken.objects.create(
+                digest=_digest(value),
+                kind=kind,
+                user=user,
+                scopes=granted,
+                session_generation=user.session_generation,
+                expires_at=now + lifetime,
+            )
         record_audit(
             actor=user,
             action="accounts.issue_token",

@@ -28,6 +28,18 @@ def citizen(db):
     )
 
 
+@pytest.fixture
+def county_admin(django_user_model, tenant):
+    """中原区's administrator, with a confirmed authenticator app."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    admin = django_user_model.objects.create_user("admin-a", password=PASSWORD)
+    actions.grant_role(actor=root, user=admin, tenant=tenant, role=Role.TENANT_ADMIN)
+    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    return admin
+
+
 def test_tokens_issue_refresh_rotate_and_revoke(client, citizen, portal):
     issued = post_json(
         client, "/api/v1/auth/token", {"username": citizen.phone, "password": PASSWORD}, **portal
@@ -88,15 +100,8 @@ def test_wrong_password_and_missing_scope(client, citizen, portal):
     )
 
 
-def test_staff_tokens_need_the_second_factor(
-    client, django_user_model, tenant, other_tenant, portal
-):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
-    admin = django_user_model.objects.create_user("admin-a", password=PASSWORD)
-    actions.grant_role(actor=root, user=admin, tenant=tenant, role=Role.TENANT_ADMIN)
-    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+def test_staff_tokens_need_the_second_factor(client, county_admin, tenant, other_tenant, portal):
+    admin = county_admin
     body = {"username": "admin-a", "password": PASSWORD, "scopes": ["departments:write"]}
     assert post_json(client, "/api/v1/auth/token", body, **portal).status_code == 401
     tokens = post_json(
@@ -171,17 +176,13 @@ def test_openapi_documents_the_bearer_scheme():
         assert any(s.get("scheme") == "bearer" for s in schemes.values()), schemes
 
 
-def test_authorization_costs_one_query(client, django_user_model, tenant, portal):
+def test_authorization_costs_one_query(client, county_admin, tenant, portal):
     """Token-authenticated staff call: the token (authentication), the roles (authorization), the
     data; plus the one `SET search_path` of the request."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
-    admin = django_user_model.objects.create_user("admin-a", password=PASSWORD)
-    actions.grant_role(actor=root, user=admin, tenant=tenant, role=Role.TENANT_ADMIN)
-    TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    admin = county_admin
     body = {
         "username": "admin-a",
         "password": PASSWORD,
