@@ -7,6 +7,8 @@ from ninja.renderers import JSONRenderer
 from shared_apps.accounts.api import router as auth_router
 from shared_apps.accounts.proxy_api import router as proxy_router
 from shared_apps.accounts.staff_api import router as staff_router
+from shared_apps.catalog.api import portal_router as catalog_router
+from shared_apps.catalog.api import tenant_router as services_router
 from tenant_apps.departments.api import router as departments_router
 from tenants.api import router as tenants_router
 
@@ -26,6 +28,7 @@ portal_api = NinjaAPI(
 )
 portal_api.add_router("", auth_router)
 portal_api.add_router("", tenants_router)
+portal_api.add_router("", catalog_router)
 
 tenant_api = NinjaAPI(
     renderer=ReadableJSONRenderer(),
@@ -37,3 +40,4 @@ tenant_api = NinjaAPI(
 tenant_api.add_router("", departments_router)
 tenant_api.add_router("", proxy_router)
 tenant_api.add_router("", staff_router)
+tenant_api.add_router("", services_router)

@@ -79,6 +79,7 @@ SHARED_APPS = [
     "tenants",
     "shared_apps.audit",
     "shared_apps.accounts",
+    "shared_apps.catalog",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

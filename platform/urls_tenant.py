@@ -6,6 +6,7 @@ from django.urls import include, path
 from govplatform.api import tenant_api
 from govplatform.health import healthz
 from shared_apps.accounts.views import staff
+from shared_apps.catalog import urls as catalog_urls
 from tenants.views import tenant_home
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", tenant_api.urls),
     path("accounts/", include("shared_apps.accounts.urls")),
+    path("services/", include(catalog_urls.tenant_patterns)),
     path("staff", staff, name="staff"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -222,6 +222,7 @@ API_SCOPES = {
     "departments:read": _("Read departments"),
     "departments:write": _("Manage departments"),
     "staff:read": _("Read who holds which role in a unit"),
+    "catalog:write": _("Manage a unit's implementation list"),
 }
 ACCESS_TOKEN_SECONDS = 15 * 60
 REFRESH_TOKEN_DAYS = 30

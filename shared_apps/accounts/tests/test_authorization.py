@@ -31,6 +31,10 @@ PUBLIC_OR_PERSONAL = {
     "accounts/sign-out-everywhere",
     "api/v1/proxy/stop",
     "admin/login/",
+    "services/",
+    "services/<str:code>",
+    "api/v1/services",
+    "api/v1/services/<code>",
     "admin/logout/",
 }
 REFUSED = {401, 403, 404, 405}

@@ -12,6 +12,7 @@ from stdnum.cn import uscc
 from shared_apps.accounts.actions import grant_role, register_citizen
 from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
+from shared_apps.catalog.demo.load import load_implementations, load_items
 from tenant_apps.departments.models import Department
 from tenants.models import Tenant
 from tenants.parallel import run_in_chunks
@@ -123,3 +124,9 @@ class Command(BaseCommand):
             )
         record_audit(actor="system:demo", action="demo.load", data={"units": len(units)})
         self.stdout.write(f"demo departments in {len(units)} units")
+        root = User.objects.get(username=DEMO_ADMIN)
+        items = load_items(root)
+        implemented = load_implementations(items)
+        self.stdout.write(
+            f"demo catalog: {len(items)} basic items, {implemented} new implementations"
+        )

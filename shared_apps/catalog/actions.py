@@ -1,0 +1,315 @@
+"""Changes to the catalog and to implementation lists: atomic, with their actor and an audit entry."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from shared_apps.accounts.authz import has_role
+from shared_apps.accounts.models import Role
+from shared_apps.audit.actions import record_audit
+from shared_apps.catalog.codes import (
+    LEVEL_OF_TENANT,
+    implementation_code,
+    item_type_of,
+    validate_basic_code,
+)
+from shared_apps.catalog.models import (
+    BasicItem,
+    GuideMaterial,
+    GuideVersion,
+    Implementation,
+    ImplementationMaterial,
+)
+from shared_apps.catalog.search import search_text_for
+
+GUIDE_FIELDS = [
+    "legal_basis",
+    "conditions",
+    "process",
+    "statutory_days",
+    "fees",
+    "result_name",
+    "in_person_visits",
+    "intermediary_services",
+    "max_online_depth",
+]
+
+
+def _require_provincial_admin(actor):
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(_("Only provincial administrators may do this."))
+
+
+def save_basic_item(
+    *,
+    actor,
+    code: str,
+    name: str,
+    exercising_levels: list[int],
+    themes=(),
+    keywords=(),
+    main_item_code: str | None = None,
+    request=None,
+) -> BasicItem:
+    """Create or update a basic item's identity (its guide changes only by new versions)."""
+    _require_provincial_admin(actor)
+    validate_basic_code(code)
+    if not name.strip():
+        raise ValidationError({"name": [_("Enter the item's name.")]})
+    main = BasicItem.objects.filter(code=main_item_code).first() if main_item_code else None
+    if main_item_code and main is None:
+        raise ValidationError(
+            {"main_item": [_("No basic item has the code %(code)s.") % {"code": main_item_code}]}
+        )
+    with transaction.atomic():
+        item, created = BasicItem.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name.strip(),
+                "item_type": item_type_of(code),
+                "exercising_levels": list(exercising_levels),
+                "themes": list(themes),
+                "keywords": list(keywords),
+                "main_item": main,
+                "search_text": search_text_for(name, list(keywords), list(themes)),
+            },
+        )
+        record_audit(
+            actor=actor,
+            action="catalog.save_item",
+            target=code,
+            data={"created": created},
+            request=request,
+        )
+    return item
+
+
+def draft_version(
+    item: BasicItem, *, actor, materials: list[dict], request=None, **guide
+) -> GuideVersion:
+    """A new draft of the item's guide. Published versions are never edited: editing is drafting."""
+    _require_provincial_admin(actor)
+    missing = [
+        f for f in ("legal_basis", "conditions", "process", "statutory_days") if not guide.get(f)
+    ]
+    if missing:
+        raise ValidationError({f: [_("This guide element is required.")] for f in missing})
+    with transaction.atomic():
+        number = (
+            item.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
+        version = GuideVersion.objects.create(
+            item=item, number=number, **{k: guide[k] for k in GUIDE_FIELDS if k in guide}
+        )
+        GuideMaterial.objects.bulk_create(GuideMaterial(version=version, **m) for m in materials)
+        record_audit(
+            actor=actor,
+            action="catalog.draft_version",
+            target=f"{item.code} v{number}",
+            request=request,
+        )
+    return version
+
+
+def publish_version(version: GuideVersion, *, actor, valid_from=None, request=None) -> GuideVersion:
+    """Publish a draft from `valid_from` (default now). The version in force until then ends at that
+    moment: validity periods never overlap, and applications filed under it keep pointing to it."""
+    _require_provincial_admin(actor)
+    valid_from = valid_from or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"catalog-publish:{version.item_id}"]
+            )
+        version = GuideVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status != GuideVersion.Status.DRAFT:
+            raise ValidationError(
+                _("Only a draft can be published; published versions never change.")
+            )
+        published = GuideVersion.objects.filter(
+            item_id=version.item_id, status=GuideVersion.Status.PUBLISHED
+        )
+        if published.filter(valid_from__gte=valid_from).exists():
+            raise ValidationError(_("A published version already starts at or after that date."))
+        published.filter(valid_to__isnull=True).update(valid_to=valid_from)
+        version.status, version.valid_from, version.published_at = (
+            GuideVersion.Status.PUBLISHED,
+            valid_from,
+            timezone.now(),
+        )
+        version.save(update_fields=["status", "valid_from", "published_at"])
+        record_audit(
+            actor=actor,
+            action="catalog.publish_version",
+            target=f"{version.item.code} v{version.number}",
+            data={"valid_from": valid_from.isoformat()},
+            request=request,
+        )
+    return version
+
+
+def current_version(item: BasicItem, at=None) -> GuideVersion | None:
+    at = at or timezone.now()
+    return (
+        item.versions.filter(status=GuideVersion.Status.PUBLISHED, valid_from__lte=at)
+        .exclude(valid_to__lte=at)
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def _check_form_schema(schema: dict) -> None:
+    if not schema:
+        return
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as error:
+        raise ValidationError(
+            {
+                "form_schema": [
+                    _("The form is not a valid JSON Schema: %(error)s") % {"error": error.message}
+                ]
+            }
+        ) from None
+
+
+def implement_item(
+    *,
+    actor,
+    tenant,
+    department,
+    item: BasicItem,
+    promised_days: int,
+    place: str,
+    hours: str,
+    enquiry_phone: str,
+    complaint_phone: str,
+    online_depth: int,
+    material_ids: list[int],
+    form_schema: dict | None = None,
+    form_sections: dict | None = None,
+    window: str = "",
+    co_implementers: str = "",
+    request=None,
+) -> Implementation:
+    """Add a basic item to a unit's implementation list (as a draft), following the item's
+    current guide: the promised time limit can't exceed the statutory one, and only materials
+    the guide lists can be asked for."""
+    if not has_role(actor, tenant, Role.TENANT_ADMIN):
+        raise PermissionDenied(_("You do not administer this unit."))
+    version = current_version(item)
+    if version is None:
+        raise ValidationError(_("%(item)s has no published guide yet.") % {"item": item.name})
+    errors: dict[str, list[str]] = {}
+    level = LEVEL_OF_TENANT[tenant.level]
+    if (
+        item.exercising_levels
+        and level not in item.exercising_levels
+        and 7 not in item.exercising_levels
+    ):
+        errors["item"] = [_("This item is not exercised at this unit's level.")]
+    if promised_days > version.statutory_days:
+        errors["promised_days"] = [
+            _(
+                "The promised time limit (%(promised)d working days) can't be longer than the statutory one (%(statutory)d)."
+            )
+            % {"promised": promised_days, "statutory": version.statutory_days}
+        ]
+    if online_depth > version.max_online_depth:
+        errors["online_depth"] = [_("The guide does not allow this online depth.")]
+    allowed = {m.id: m for m in version.materials.all()}
+    outside = [mid for mid in material_ids if mid not in allowed]
+    if outside:
+        errors["materials"] = [
+            _("Only materials listed in the guide may be asked for; not: %(ids)s")
+            % {"ids": ", ".join(map(str, outside))}
+        ]
+    for field, value in (
+        ("place", place),
+        ("hours", hours),
+        ("enquiry_phone", enquiry_phone),
+        ("complaint_phone", complaint_phone),
+    ):
+        if not value.strip():
+            errors[field] = [_("This guide element is required.")]
+    try:
+        _check_form_schema(form_schema or {})
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    code = implementation_code(department.credit_code, level, item.code)
+    with transaction.atomic():
+        Implementation.objects.filter(code=code, status=Implementation.Status.DRAFT).delete()
+        if Implementation.objects.filter(code=code).exists():
+            raise ValidationError(_("This unit already implements this item; withdraw it first."))
+        implementation = Implementation.objects.create(
+            tenant=tenant,
+            item=item,
+            version=version,
+            code=code,
+            department_id=department.id,
+            department_name=department.name,
+            department_credit_code=department.credit_code,
+            exercising_level=level,
+            promised_days=promised_days,
+            place=place,
+            hours=hours,
+            enquiry_phone=enquiry_phone,
+            complaint_phone=complaint_phone,
+            window=window,
+            co_implementers=co_implementers,
+            online_depth=online_depth,
+            fully_online=version.in_person_visits == 0 and online_depth >= 6,
+            form_schema=form_schema or {},
+        )
+        ImplementationMaterial.objects.bulk_create(
+            ImplementationMaterial(
+                implementation=implementation,
+                guide_material=allowed[mid],
+                as_form_section=(form_sections or {}).get(mid, ""),
+            )
+            for mid in material_ids
+        )
+        record_audit(
+            actor=actor, action="catalog.implement", target=code, tenant=tenant, request=request
+        )
+    return implementation
+
+
+def publish_implementation(
+    implementation: Implementation, *, actor, tenant, request=None
+) -> Implementation:
+    """Publish a unit's implemented item (the guide page and routing use it from now on)."""
+    if implementation.tenant_id != tenant.id or not has_role(actor, tenant, Role.TENANT_ADMIN):
+        raise PermissionDenied(_("You do not administer this unit."))
+    with transaction.atomic():
+        updated = Implementation.objects.filter(
+            pk=implementation.pk, status=Implementation.Status.DRAFT
+        ).update(status=Implementation.Status.PUBLISHED, published_at=timezone.now())
+        if not updated:
+            raise ValidationError(_("Only a draft can be published."))
+        record_audit(
+            actor=actor,
+            action="catalog.publish_implementation",
+            target=implementation.code,
+            tenant=tenant,
+            request=request,
+        )
+    implementation.refresh_from_db()
+    return implementation
+
+
+def validate_application(implementation: Implementation, data: dict) -> list[str]:
+    """Problems with an application's form data, in the user's language (empty: valid)."""
+    if not implementation.form_schema:
+        return []
+    validator = Draft202012Validator(implementation.form_schema)
+    return [
+        _("%(field)s: %(problem)s")
+        % {"field": "/".join(map(str, e.absolute_path)) or _("form"), "problem": e.message}
+        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    ]

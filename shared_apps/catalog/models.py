@@ -1,0 +1,237 @@
+"""The unified catalog (基本目录) and every unit's implementation list (实施清单), in `public`.
+
+Published implementations live here rather than in tenant schemas so that province-wide search and
+routing read one indexed table instead of 2,646 schemas (docs/design/implementation-lists.md).
+Every row names its tenant; writes go through shared_apps.catalog.actions, which allow a tenant's
+administrators to change only their own rows.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_basic_code
+
+
+class OnlineDepth(models.IntegerChoices):
+    """网上办理深度, cumulative: each level includes the ones before."""
+
+    CONSULTATION = 1, _("Online consultation")
+    SUBMISSION = 2, _("Online submission")
+    PRE_REVIEW = 3, _("Online pre-review")
+    ACCEPTANCE = 4, _("Online acceptance")
+    HANDLING = 5, _("Online handling")
+    RESULT = 6, _("Result delivered online")
+    E_LICENSE = 7, _("Electronic licence delivered")
+
+
+class BasicItem(models.Model):
+    """A basic item (基本目录事项): one code and one standard guide across the province."""
+
+    code = models.CharField(
+        _("basic code"), max_length=12, unique=True, validators=[validate_basic_code]
+    )
+    name = models.CharField(_("name"), max_length=200)
+    item_type = models.CharField(_("item type"), max_length=2, choices=sorted(ITEM_TYPES.items()))
+    exercising_levels = models.JSONField(_("exercising levels"), default=list)
+    main_item = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sub_items",
+        verbose_name=_("main item"),
+    )
+    themes = models.JSONField(
+        _("themes"), default=list, blank=True, help_text=_("e.g. birth, school, business")
+    )
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    # The name, keywords and themes segmented into words (jieba), for full-text search: PostgreSQL's
+    # parser doesn't split Chinese, and the embedded database has no pg_trgm.
+    search_text = models.TextField(default="", editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("search_text", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("basic item")
+        verbose_name_plural = _("basic items")
+        ordering = ["code"]
+        indexes = [GinIndex(fields=["search_vector"], name="catalog_item_search")]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def exercising_level_names(self) -> list[str]:
+        return [EXERCISING_LEVELS.get(level, str(level)) for level in self.exercising_levels]
+
+
+class GuideVersion(models.Model):
+    """One version of a basic item's standard guide (办事指南). Published versions are immutable;
+    their validity periods never overlap; an application pins the version it was filed under."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    item = models.ForeignKey(BasicItem, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    legal_basis = models.TextField(_("legal basis"))
+    conditions = models.TextField(_("conditions"))
+    process = models.TextField(_("process"))
+    statutory_days = models.PositiveIntegerField(_("statutory time limit (working days)"))
+    fees = models.JSONField(_("fees"), default=list, blank=True)
+    result_name = models.CharField(_("result"), max_length=200, blank=True)
+    in_person_visits = models.PositiveSmallIntegerField(_("in-person visits"), default=0)
+    intermediary_services = models.TextField(_("intermediary services"), blank=True)
+    max_online_depth = models.PositiveSmallIntegerField(
+        _("online depth allowed"), choices=OnlineDepth.choices, default=OnlineDepth.SUBMISSION
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guide version")
+        verbose_name_plural = _("guide versions")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "number"], name="one_version_number")
+        ]
+        indexes = [models.Index(fields=["item", "status", "valid_from"])]
+
+    def __str__(self):
+        return f"{self.item.name} v{self.number}"
+
+
+class GuideMaterial(models.Model):
+    """A material the guide lists (申请材料). Nothing beyond these may be demanded."""
+
+    class Form(models.TextChoices):
+        PAPER = "paper", _("Paper")
+        ELECTRONIC = "electronic", _("Electronic")
+        BOTH = "both", _("Paper or electronic")
+
+    class Source(models.TextChoices):
+        APPLICANT = "applicant", _("The applicant")
+        GOVERNMENT = "government", _("Issued by a government body")
+        OTHER = "other", _("Other")
+
+    class Necessity(models.TextChoices):
+        REQUIRED = "required", _("Required")
+        OPTIONAL = "optional", _("Optional")
+        LATER = "later", _("Accepted now, supplied later")
+
+    version = models.ForeignKey(GuideVersion, on_delete=models.CASCADE, related_name="materials")
+    name = models.CharField(_("name"), max_length=200)
+    basis = models.CharField(_("basis"), max_length=300, blank=True)
+    form = models.CharField(_("form"), max_length=10, choices=Form.choices, default=Form.BOTH)
+    originals = models.PositiveSmallIntegerField(_("originals"), default=1)
+    copies = models.PositiveSmallIntegerField(_("copies"), default=0)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.APPLICANT
+    )
+    necessity = models.CharField(
+        _("necessity"), max_length=10, choices=Necessity.choices, default=Necessity.REQUIRED
+    )
+    blank_form_url = models.URLField(_("blank form"), blank=True)
+    sample_url = models.URLField(_("sample"), blank=True)
+    notes = models.TextField(_("filling notes"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Implementation(models.Model):
+    """A unit's implementation of a basic item (实施清单事项), pinned to the guide version it follows."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="implementations"
+    )
+    item = models.ForeignKey(BasicItem, on_delete=models.PROTECT, related_name="implementations")
+    version = models.ForeignKey(
+        GuideVersion, on_delete=models.PROTECT, related_name="implementations"
+    )
+    code = models.CharField(_("implementation code"), max_length=31)
+    # The department lives in the tenant's schema: kept by id with its name and credit code.
+    department_id = models.BigIntegerField()
+    department_name = models.CharField(_("department"), max_length=100)
+    department_credit_code = models.CharField(max_length=18)
+    exercising_level = models.PositiveSmallIntegerField(choices=sorted(EXERCISING_LEVELS.items()))
+    promised_days = models.PositiveIntegerField(_("promised time limit (working days)"))
+    place = models.CharField(_("place"), max_length=300)
+    hours = models.CharField(_("hours"), max_length=200)
+    enquiry_phone = models.CharField(_("enquiry phone"), max_length=40)
+    complaint_phone = models.CharField(_("complaint phone"), max_length=40)
+    window = models.CharField(_("window"), max_length=100, blank=True)
+    co_implementers = models.CharField(_("co-implementing bodies"), max_length=300, blank=True)
+    online_depth = models.PositiveSmallIntegerField(
+        _("online depth"),
+        choices=OnlineDepth.choices,
+        validators=[MinValueValidator(1), MaxValueValidator(7)],
+    )
+    fully_online = models.BooleanField(_("fully online"), default=False)
+    form_schema = models.JSONField(_("application form (JSON Schema)"), default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("implemented item")
+        verbose_name_plural = _("implementation list")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "item"],
+                condition=models.Q(status="published"),
+                name="one_published_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=~models.Q(status="withdrawn"),
+                name="one_live_implementation_code",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "status", "tenant"]),
+            models.Index(fields=["tenant", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.item.name}"
+
+
+class ImplementationMaterial(models.Model):
+    """A guide material this unit asks for; optionally filled in as a form section (申报材料表单化)."""
+
+    implementation = models.ForeignKey(
+        Implementation, on_delete=models.CASCADE, related_name="materials"
+    )
+    guide_material = models.ForeignKey(GuideMaterial, on_delete=models.PROTECT)
+    as_form_section = models.CharField(_("form section"), max_length=100, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["implementation", "guide_material"], name="one_row_per_material"
+            )
+        ]
+
+    def __str__(self):
+        return self.guide_material.name

@@ -1,0 +1,80 @@
+"""Reads shared by the pages and the API (one record feeds every channel)."""
+
+from django.db.models import Prefetch
+
+from shared_apps.catalog.models import BasicItem, Implementation, ImplementationMaterial
+from shared_apps.catalog.search import search_items
+from tenants.models import Tenant
+
+THEMES = [
+    "生育",
+    "入学",
+    "就业",
+    "婚姻",
+    "社保",
+    "医疗",
+    "住房",
+    "创业",
+    "交通",
+    "证件",
+    "养老",
+    "企业经营",
+]
+LEVEL_OF_TENANT = {"province": 2, "city": 3, "county": 4, "township": 5}
+
+
+def catalog(
+    *,
+    q: str = "",
+    item_type: str = "",
+    level: int | None = None,
+    theme: str = "",
+    fully_online: bool = False,
+    department: str = "",
+):
+    """Basic items, filtered: level and department and online refer to where they are implemented."""
+    items = BasicItem.objects.all()
+    if item_type:
+        items = items.filter(item_type=item_type)
+    if theme:
+        items = items.filter(themes__contains=[theme])
+    published = Implementation.objects.filter(status=Implementation.Status.PUBLISHED)
+    if level:
+        published = published.filter(exercising_level=level)
+    if department:
+        published = published.filter(department_name__contains=department)
+    if fully_online:
+        published = published.filter(fully_online=True)
+    if level or department or fully_online:
+        items = items.filter(pk__in=published.values("item_id"))
+    return search_items(q, items)
+
+
+def tenant_services(tenant: Tenant, q: str = ""):
+    """A unit's published implementation list, searchable."""
+    implemented = Implementation.objects.filter(
+        tenant=tenant, status=Implementation.Status.PUBLISHED
+    )
+    items = search_items(q, BasicItem.objects.filter(pk__in=implemented.values("item_id")))
+    order = {item_id: n for n, item_id in enumerate(items.values_list("id", flat=True)[:500])}
+    rows = list(implemented.filter(item_id__in=order).select_related("item"))
+    return sorted(rows, key=lambda i: order[i.item_id])
+
+
+def guide(code: str, tenant: Tenant | None = None) -> Implementation | None:
+    """Everything a guide page shows, in three queries."""
+    implementations = Implementation.objects.filter(
+        code=code, status=Implementation.Status.PUBLISHED
+    )
+    if tenant is not None:
+        implementations = implementations.filter(tenant=tenant)
+    return (
+        implementations.select_related("item", "version", "tenant")
+        .prefetch_related(
+            Prefetch(
+                "materials",
+                queryset=ImplementationMaterial.objects.select_related("guide_material"),
+            )
+        )
+        .first()
+    )

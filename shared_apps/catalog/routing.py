@@ -1,0 +1,59 @@
+"""Routing a citizen to the unit that handles an item for a place (DESIGN.md §4): the lowest level
+that has the item published in its implementation list, walking up from the place. One query."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from shared_apps.accounts.identity import normalize_id_number
+from shared_apps.catalog.models import Implementation
+from tenants.divisions.codes import SIGNIFICANT_DIGITS
+from tenants.models import Tenant
+
+
+@dataclass
+class Route:
+    implementation: Implementation | None
+    place_code: str
+    reason: str = ""
+
+
+def place_chain(division_code: str) -> list[str]:
+    """The place and every unit above it, lowest first (12-digit codes)."""
+    code = (division_code or "").strip()
+    if len(code) == 6 and code.isdigit():
+        code = code + "000000"
+    if len(code) != 12 or not code.isdigit():
+        raise ValidationError(_("A place is a 6- or 12-digit division code."))
+    chain = [code]
+    for digits in sorted(SIGNIFICANT_DIGITS.values(), reverse=True):
+        ancestor = code[:digits].ljust(12, "0")
+        if ancestor not in chain:
+            chain.append(ancestor)
+    return chain
+
+
+def place_from_id_number(id_number: str) -> str:
+    """An applicant's default place: the issuing county, the first 6 digits of the ID number."""
+    return normalize_id_number(id_number)[:6] + "000000"
+
+
+def route(item_code: str, *, place: str | None = None, id_number: str | None = None) -> Route:
+    if not place:
+        if not id_number:
+            raise ValidationError(_("Give a place or an ID number."))
+        place = place_from_id_number(id_number)
+    chain = place_chain(place)
+    candidates = list(
+        Implementation.objects.filter(
+            item__code=item_code,
+            status=Implementation.Status.PUBLISHED,
+            tenant__code__in=chain,
+            tenant__status=Tenant.Status.ACTIVE,
+        ).select_related("tenant", "item", "version")
+    )
+    if not candidates:
+        return Route(None, chain[0], _("No unit implements this item for this place yet."))
+    depth = {code: position for position, code in enumerate(chain)}
+    return Route(min(candidates, key=lambda i: depth[i.tenant.code]), chain[0])

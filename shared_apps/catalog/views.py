@@ -1,0 +1,102 @@
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
+
+from shared_apps.catalog import queries
+from shared_apps.catalog.actions import current_version
+from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES
+from shared_apps.catalog.models import BasicItem, Implementation
+from shared_apps.catalog.routing import route
+from tenants.links import tenant_url
+
+
+@require_safe
+def portal_catalog(request):
+    """The provincial catalog: search and filters (阳光政务, no sign-in)."""
+    params = request.GET
+    level = params.get("level", "")
+    items = queries.catalog(
+        q=params.get("q", ""),
+        item_type=params.get("type", ""),
+        level=int(level) if level.isdigit() else None,
+        theme=params.get("theme", ""),
+        fully_online=params.get("online") == "1",
+        department=params.get("department", ""),
+    )[:50]
+    return render(
+        request,
+        "catalog/portal_catalog.html",
+        {
+            "items": items,
+            "params": params,
+            "item_types": sorted(ITEM_TYPES.items()),
+            "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
+            "themes": queries.THEMES,
+        },
+    )
+
+
+@require_safe
+def portal_item(request, code):
+    """One basic item: its standard guide and where to apply (routing by place)."""
+    item = get_object_or_404(BasicItem, code=code)
+    version = current_version(item)
+    return render(
+        request,
+        "catalog/portal_item.html",
+        {"item": item, "version": version, "error": request.GET.get("error")},
+    )
+
+
+@require_safe
+def route_page(request):
+    """Send the citizen to the guide page of the unit that handles the item for their place."""
+    item = request.GET.get("item", "")
+    place, id_number = (
+        request.GET.get("place", "").strip(),
+        request.GET.get("id_number", "").strip(),
+    )
+    try:
+        found = route(item, place=place or None, id_number=id_number or None)
+    except ValidationError as error:
+        return render(
+            request,
+            "catalog/route_failed.html",
+            {"message": " ".join(error.messages), "item": item},
+            status=400,
+        )
+    if found.implementation is None:
+        return render(
+            request,
+            "catalog/route_failed.html",
+            {"message": found.reason, "item": item},
+            status=404,
+        )
+    implementation = found.implementation
+    return redirect(tenant_url(implementation.tenant, f"/services/{implementation.code}", request))
+
+
+@require_safe
+def tenant_catalog(request):
+    """This unit's implementation list."""
+    services = queries.tenant_services(request.tenant, request.GET.get("q", ""))
+    return render(
+        request,
+        "catalog/tenant_catalog.html",
+        {"services": services, "q": request.GET.get("q", "")},
+    )
+
+
+@require_safe
+def guide_page(request, code):
+    """A service guide (办事指南) with every element, the materials and how to complain."""
+    implementation = queries.guide(code, request.tenant)
+    if implementation is None:
+        raise Http404(_("This unit does not offer this service."))
+    return render(
+        request,
+        "catalog/guide.html",
+        {"s": implementation, "v": implementation.version, "Implementation": Implementation},
+    )
