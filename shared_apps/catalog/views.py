@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from shared_apps.catalog import queries
 from shared_apps.catalog.actions import current_version
