@@ -308,8 +308,32 @@ def validate_application(implementation: Implementation, data: dict) -> list[str
     if not implementation.form_schema:
         return []
     validator = Draft202012Validator(implementation.form_schema)
-    return [
-        _("%(field)s: %(problem)s")
-        % {"field": "/".join(map(str, e.absolute_path)) or _("form"), "problem": e.message}
-        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    ]
+    properties = implementation.form_schema.get("properties", {})
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            path = [error.message.split("'")[1]] if "'" in error.message else []
+        field = path[0] if path else ""
+        title = (
+            properties.get(field, {}).get("title", field) if isinstance(field, str) else str(field)
+        )
+        problems.append(
+            _("%(field)s: %(problem)s") % {"field": title or _("form"), "problem": _problem(error)}
+        )
+    return problems
+
+
+def _problem(error) -> str:
+    """jsonschema's reasons, in the user's language."""
+    messages = {
+        "required": _("this field is required"),
+        "pattern": _("the format is not right"),
+        "minLength": _("this field is too short"),
+        "maxLength": _("this field is too long"),
+        "type": _("the value has the wrong type"),
+        "enum": _("choose one of the allowed values"),
+        "minimum": _("the value is too small"),
+        "maximum": _("the value is too large"),
+    }
+    return messages.get(error.validator, error.message)
