@@ -190,17 +190,39 @@ def test_find_a_service_read_its_guide_and_reach_the_right_unit(db, live_platfor
 
     def publish_a_service():
         root = User.objects.create_superuser("browser-catalog-root", password=PASSWORD)
-        item = actions.save_basic_item(actor=root, code="412090001000", name="城乡居民医疗保险参保登记",
-                                       exercising_levels=[4], keywords=["医保", "交医保"], themes=["医疗"])
-        version = actions.draft_version(item, actor=root, legal_basis="《社会保险法》", conditions="本县户籍居民",
-                                        process="申请、受理、办结", statutory_days=5, materials=[{"name": "居民身份证"}],
-                                        max_online_depth=OnlineDepth.HANDLING)
+        item = actions.save_basic_item(
+            actor=root,
+            code="412090001000",
+            name="城乡居民医疗保险参保登记",
+            exercising_levels=[4],
+            keywords=["医保", "交医保"],
+            themes=["医疗"],
+        )
+        version = actions.draft_version(
+            item,
+            actor=root,
+            legal_basis="《社会保险法》",
+            conditions="本县户籍居民",
+            process="申请、受理、办结",
+            statutory_days=5,
+            materials=[{"name": "居民身份证"}],
+            max_online_depth=OnlineDepth.HANDLING,
+        )
         actions.publish_version(version, actor=root)
         county = Tenant.objects.get(code="410105000000")
         service = actions.implement_item(
-            actor=root, tenant=county, department=make_department(county, "医疗保障局"), item=item, promised_days=3,
-            place="金水区政务服务中心", hours="工作日", enquiry_phone="0371-66666666", complaint_phone="12345",
-            online_depth=OnlineDepth.HANDLING, material_ids=[m.id for m in version.materials.all()])
+            actor=root,
+            tenant=county,
+            department=make_department(county, "医疗保障局"),
+            item=item,
+            promised_days=3,
+            place="金水区政务服务中心",
+            hours="工作日",
+            enquiry_phone="0371-66666666",
+            complaint_phone="12345",
+            online_depth=OnlineDepth.HANDLING,
+            material_ids=[m.id for m in version.materials.all()],
+        )
         actions.publish_implementation(service, actor=root, tenant=county)
         return county.subdomain
 
@@ -210,7 +232,9 @@ def test_find_a_service_read_its_guide_and_reach_the_right_unit(db, live_platfor
     page.fill("input[name=q]", "交医保")
     page.click("#catalog-search button[type=submit]")
     page.click("text=城乡居民医疗保险参保登记")
-    page.fill("input[name=place]", "410105001000")  # a sub-district of 金水区, which has no own listing
+    page.fill(
+        "input[name=place]", "410105001000"
+    )  # a sub-district of 金水区, which has no own listing
     page.click("#route-form button[type=submit]")
     page.wait_for_url(f"**://{county_subdomain}.{settings.BASE_DOMAIN}:*/services/*")
     assert page.inner_text("#guide-title") == "城乡居民医疗保险参保登记"

@@ -45,13 +45,28 @@ def route(item_code: str, *, place: str | None = None, id_number: str | None = N
             raise ValidationError(_("Give a place or an ID number."))
         place = place_from_id_number(id_number)
     chain = place_chain(place)
+    # Only what choosing and linking need: the unit's code, name and subdomain.
     candidates = list(
         Implementation.objects.filter(
             item__code=item_code,
             status=Implementation.Status.PUBLISHED,
             tenant__code__in=chain,
             tenant__status=Tenant.Status.ACTIVE,
-        ).select_related("tenant", "item", "version")
+        )
+        .select_related("tenant")
+        .only(
+            "id",
+            "code",
+            "item_id",
+            "version_id",
+            "tenant__id",
+            "tenant__code",
+            "tenant__name",
+            "tenant__subdomain",
+            "tenant__schema_name",
+            "tenant__status",
+            "tenant__level",
+        )
     )
     if not candidates:
         return Route(None, chain[0], _("No unit implements this item for this place yet."))

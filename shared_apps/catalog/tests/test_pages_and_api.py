@@ -135,11 +135,32 @@ def test_provincial_admin_manages_the_catalog_in_the_admin(client, root, setting
 
     sign_in_with_second_factor(client, root)
     host = settings.BASE_DOMAIN
-    bad = client.post("/admin/catalog/basicitem/add/", {"code": "41990000100", "name": "测试", "exercising_levels": "[4]",
-                                                          "themes": "[]", "keywords": "[]"}, HTTP_HOST=host)
+    bad = client.post(
+        "/admin/catalog/basicitem/add/",
+        {
+            "code": "41990000100",
+            "name": "测试",
+            "exercising_levels": "[4]",
+            "themes": "[]",
+            "keywords": "[]",
+        },
+        HTTP_HOST=host,
+    )
     assert bad.status_code == 200 and "基本编码应为 12 位" in bad.content.decode()
-    good = client.post("/admin/catalog/basicitem/add/", {"code": "410100099000", "name": "测试事项", "exercising_levels": "[4]",
-                                                           "themes": "[]", "keywords": "[]"}, HTTP_HOST=host)
+    good = client.post(
+        "/admin/catalog/basicitem/add/",
+        {
+            "code": "410100099000",
+            "name": "测试事项",
+            "exercising_levels": "[4]",
+            "themes": "[]",
+            "keywords": "[]",
+        },
+        HTTP_HOST=host,
+    )
     assert good.status_code == 302
     item = BasicItem.objects.get(code="410100099000")
-    assert item.search_text and AuditEntry.objects.filter(action="catalog.save_item", target=item.code).exists()
+    assert (
+        item.search_text
+        and AuditEntry.objects.filter(action="catalog.save_item", target=item.code).exists()
+    )

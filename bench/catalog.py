@@ -1,0 +1,381 @@
+"""Catalog at provincial scale: `python -m bench.catalog`.
+
+Its own database (`<DATABASE_URL's database>_catalogbench`, made and dropped here): Henan's 2,646
+units, 5,000 basic items, and every unit implementing a realistic share (hundreds of items for
+counties, dozens for townships). Measures routing, catalog search and a guide page, in-process and
+through gunicorn over HTTP, p50/p95 against the targets (10 / 50 / 30 ms at p95).
+"""
+
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.__main__ import bench_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = 8898
+SAMPLES = 400
+OBJECTS = [
+    "食品经营",
+    "药品零售",
+    "医疗器械经营",
+    "建筑工程施工",
+    "城镇排水",
+    "道路运输",
+    "水路运输",
+    "出版物经营",
+    "烟草专卖零售",
+    "燃气经营",
+    "危险化学品经营",
+    "特种设备使用",
+    "公共场所卫生",
+    "饮用水供水",
+    "放射诊疗",
+    "医疗机构执业",
+    "民办学校办学",
+    "职业培训学校",
+    "人力资源服务",
+    "劳务派遣经营",
+    "旅行社设立",
+    "娱乐场所",
+    "互联网上网服务营业场所",
+    "广播电视节目制作",
+    "养老机构",
+    "社会团体",
+    "民办非企业单位",
+    "林木采伐",
+    "取水",
+    "河道采砂",
+    "农药经营",
+    "兽药经营",
+    "种子生产经营",
+    "动物防疫条件",
+    "生猪定点屠宰",
+    "渔业捕捞",
+]
+ACTS = [
+    "许可",
+    "许可证核发",
+    "登记",
+    "变更登记",
+    "注销登记",
+    "备案",
+    "审批",
+    "延续",
+    "补办",
+    "年度报告",
+    "资格认定",
+    "证书换发",
+    "检查",
+    "处罚",
+    "奖励",
+    "确认",
+    "给付",
+    "征收",
+    "裁决",
+    "其他",
+]
+TYPES = [
+    "01",
+    "01",
+    "07",
+    "07",
+    "07",
+    "07",
+    "00",
+    "01",
+    "20",
+    "07",
+    "07",
+    "20",
+    "06",
+    "02",
+    "08",
+    "07",
+    "05",
+    "04",
+    "09",
+    "10",
+]
+
+
+def main() -> None:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("Set DATABASE_URL to a PostgreSQL server.")
+    bench_url, admin_url, name = bench_database_url(url)
+    bench_url, name = (
+        bench_url.replace("_bench", "_catalogbench"),
+        name.replace("_bench", "_catalogbench"),
+    )
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": bench_url}
+    try:
+        for command in (["migrate_tenants"], ["import_divisions"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            [sys.executable, "-c", "from bench.catalog import generate; generate()"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        subprocess.run(
+            [sys.executable, "-c", "from bench.catalog import measure; measure()"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _django():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govplatform.settings")
+    django.setup()
+
+
+def generate() -> None:
+    """5,000 items and ~150,000 implementations, loaded in bulk (a benchmark fixture, not a path of
+    the platform: published versions are inserted as drafts, given materials, then published)."""
+    _django()
+    from django.db import transaction
+    from django.utils import timezone
+
+    from shared_apps.catalog.codes import LEVEL_OF_TENANT
+    from shared_apps.catalog.demo.items import ITEMS
+    from shared_apps.catalog.models import (
+        BasicItem,
+        GuideMaterial,
+        GuideVersion,
+        Implementation,
+        ImplementationMaterial,
+    )
+    from shared_apps.catalog.search import search_text_for
+    from tenants.models import Tenant
+
+    started = time.perf_counter()
+    rng = random.Random(41)
+    names = [spec[0] for spec in ITEMS] + [f"{o}{a}" for o in OBJECTS for a in ACTS]
+    while len(names) < 5000:
+        names.append(f"{rng.choice(OBJECTS)}{rng.choice(ACTS)}（第{len(names)}项）")
+    now = timezone.now()
+    with transaction.atomic():
+        items = BasicItem.objects.bulk_create(
+            BasicItem(
+                code=f"41{TYPES[n % len(TYPES)]}{n + 1:05d}000",
+                name=name,
+                item_type=TYPES[n % len(TYPES)],
+                exercising_levels=[2, 3, 4, 5],
+                search_text=search_text_for(name, [], []),
+            )
+            for n, name in enumerate(names[:5000])
+        )
+        versions = GuideVersion.objects.bulk_create(
+            GuideVersion(
+                item=item,
+                number=1,
+                legal_basis="依据",
+                conditions="条件",
+                process="流程",
+                statutory_days=20,
+                max_online_depth=5,
+            )
+            for item in items
+        )
+        GuideMaterial.objects.bulk_create(
+            GuideMaterial(version=v, name=m)
+            for v in versions
+            for m in ("申请书", "身份证明", "场所证明")
+        )
+        GuideVersion.objects.update(status="published", valid_from=now, published_at=now)
+    materials = {}
+    for m in GuideMaterial.objects.all():
+        materials.setdefault(m.version_id, []).append(m)
+    share = {"province": 500, "city": 200, "county": 300, "township": 40}
+    tenants = list(Tenant.objects.all())
+    total = 0
+    for start in range(0, len(tenants), 100):
+        rows = []
+        for tenant in tenants[start : start + 100]:
+            level = LEVEL_OF_TENANT[tenant.level]
+            picked = rng.sample(range(5000), share[tenant.level])
+            # Everyone lists the demo items (the first ones): routing has real work at every level.
+            for n in sorted(set(picked) | set(range(20 if tenant.level == "township" else 60))):
+                credit = f"11{tenant.code[:6]}MB{tenant.code[6:9]}0001"
+                rows.append(
+                    Implementation(
+                        tenant=tenant,
+                        item=items[n],
+                        version=versions[n],
+                        code=f"{credit}X{level}{items[n].code}"[:31],
+                        department_id=1,
+                        department_name="政务服务和大数据管理局",
+                        department_credit_code=credit + "X",
+                        exercising_level=level,
+                        promised_days=10,
+                        place=f"{tenant.name}政务服务中心",
+                        hours="工作日",
+                        enquiry_phone="12345",
+                        complaint_phone="12345",
+                        online_depth=5,
+                        status="published",
+                        published_at=now,
+                    )
+                )
+        with transaction.atomic():
+            Implementation.objects.bulk_create(rows, batch_size=5000)
+            ImplementationMaterial.objects.bulk_create(
+                (
+                    ImplementationMaterial(implementation=r, guide_material=m)
+                    for r in rows
+                    for m in materials[r.version_id]
+                ),
+                batch_size=10000,
+            )
+        total += len(rows)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"generated 5,000 items and {total:,} implementations in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+
+
+def _pct(samples):
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def measure() -> None:
+    _django()
+    from django.conf import settings
+    from django.test import Client
+
+    from shared_apps.catalog.demo.queries import QUERIES
+    from shared_apps.catalog.models import BasicItem, Implementation
+    from shared_apps.catalog.routing import route
+    from shared_apps.catalog.search import search_items
+    from tenants.models import Tenant
+
+    rng = random.Random(7)
+    townships = list(Tenant.objects.filter(level="township").values_list("code", flat=True))
+    items = list(BasicItem.objects.order_by("code").values_list("code", flat=True))
+    guides = list(Implementation.objects.select_related("tenant").order_by("?")[:SAMPLES])
+    queries = [q for q, _ in QUERIES]
+    cases = {
+        "routing": [
+            (rng.choice(items[:200] + items), rng.choice(townships)) for _ in range(SAMPLES)
+        ],
+        "search": [rng.choice(queries) for _ in range(SAMPLES)],
+        "guide": guides,
+    }
+    client = Client()
+    base = settings.BASE_DOMAIN
+
+    def in_process(kind, case):
+        if kind == "routing":
+            route(case[0], place=case[1])
+        elif kind == "search":
+            list(search_items(case)[:20])
+        else:
+            response = client.get(
+                f"/services/{case.code}", HTTP_HOST=f"{case.tenant.subdomain}.{base}"
+            )
+            assert response.status_code == 200
+
+    def path_of(kind, case):
+        if kind == "routing":
+            return base, f"/api/v1/route?item={case[0]}&place={case[1]}"
+        if kind == "search":
+            from urllib.parse import quote
+
+            return base, f"/api/v1/catalog/items?q={quote(case)}"
+        return f"{case.tenant.subdomain}.{base}", f"/services/{case.code}"
+
+    results = {}
+    for kind, kind_cases in cases.items():
+        in_process(kind, kind_cases[0])
+        samples = []
+        for case in kind_cases:
+            started = time.perf_counter()
+            in_process(kind, case)
+            samples.append(time.perf_counter() - started)
+        results[(kind, "in-process")] = _pct(samples)
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "govplatform.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        for kind, kind_cases in cases.items():
+            for case in kind_cases[:20]:  # warm both workers
+                host, path = path_of(kind, case)
+                connection.request("GET", path, headers={"Host": host})
+                connection.getresponse().read()
+            samples = []
+            for case in kind_cases:
+                host, path = path_of(kind, case)
+                started = time.perf_counter()
+                connection.request("GET", path, headers={"Host": host})
+                response = connection.getresponse()
+                response.read()
+                samples.append(time.perf_counter() - started)
+                assert response.status in (200, 404), (path, response.status)
+            results[(kind, "HTTP")] = _pct(samples)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    targets = {"routing": 10, "search": 50, "guide": 30}
+    print(f"{'figure':34} {'p50 ms':>8} {'p95 ms':>8}   target p95")
+    for (kind, how), (p50, p95) in results.items():
+        print(f"{kind + ' (' + how + ')':34} {p50:8.2f} {p95:8.2f}   ≤ {targets[kind]} ms")
+
+
+if __name__ == "__main__":
+    main()
