@@ -40,6 +40,7 @@ class HostMap:
         self._lock = threading.Lock()
         self._by_subdomain: dict | None = None
         self._by_hostname: dict = {}
+        self._by_code: dict = {}
         self._loaded_at = 0.0
         self._listener_pid: int | None = None
         self._listener: threading.Thread | None = None
@@ -60,11 +61,28 @@ class HostMap:
             for d in Domain.objects.all()
             if d.tenant_id in by_id
         }
+        by_code = {t.code: t for t in by_subdomain.values()}
         with self._lock:
-            self._by_subdomain, self._by_hostname = by_subdomain, by_hostname
+            self._by_subdomain, self._by_hostname, self._by_code = (
+                by_subdomain,
+                by_hostname,
+                by_code,
+            )
             self._loaded_at = time.monotonic()
             self.loads += 1
         return by_subdomain, by_hostname
+
+    def by_codes(self, codes: list[str]) -> dict:
+        """Tenants by division code, from the same in-memory map (no query when warm)."""
+        self._ensure_listener()
+        by_code = self._by_code
+        if (
+            self._by_subdomain is None
+            or time.monotonic() - self._loaded_at > settings.TENANT_HOSTS_RELOAD_SECONDS
+        ):
+            self._load()
+            by_code = self._by_code
+        return {code: by_code[code] for code in codes if code in by_code}
 
     def match(self, hostname: str) -> HostMatch | None:
         """The tenant (or the portal) a hostname (without port) names; None if it names nothing."""

@@ -9,11 +9,13 @@ from django.utils.translation import gettext as _
 from shared_apps.accounts.identity import normalize_id_number
 from shared_apps.catalog.models import Implementation
 from tenants.divisions.codes import SIGNIFICANT_DIGITS
+from tenants.hosts import host_map
 from tenants.models import Tenant
 
 
 @dataclass
 class Route:
+    # A partial record: its id, code and unit (what linking to the guide page needs).
     implementation: Implementation | None
     place_code: str
     reason: str = ""
@@ -45,29 +47,14 @@ def route(item_code: str, *, place: str | None = None, id_number: str | None = N
             raise ValidationError(_("Give a place or an ID number."))
         place = place_from_id_number(id_number)
     chain = place_chain(place)
-    # Only what choosing and linking need: the unit's code, name and subdomain.
-    candidates = list(
-        Implementation.objects.filter(
-            item__code=item_code,
-            status=Implementation.Status.PUBLISHED,
-            tenant__code__in=chain,
-            tenant__status=Tenant.Status.ACTIVE,
-        )
-        .select_related("tenant")
-        .only(
-            "id",
-            "code",
-            "item_id",
-            "version_id",
-            "tenant__id",
-            "tenant__code",
-            "tenant__name",
-            "tenant__subdomain",
-            "tenant__schema_name",
-            "tenant__status",
-            "tenant__level",
-        )
-    )
+    # The units come from the in-memory tenant map; the query reads only the list itself.
+    units = {t.id: t for t in host_map.by_codes(chain).values() if t.status == Tenant.Status.ACTIVE}
+    candidates = [
+        Implementation(id=pk, code=code, tenant=units[tenant_id])
+        for pk, code, tenant_id in Implementation.objects.filter(
+            item__code=item_code, status=Implementation.Status.PUBLISHED, tenant_id__in=list(units)
+        ).values_list("id", "code", "tenant_id")
+    ]
     if not candidates:
         return Route(None, chain[0], _("No unit implements this item for this place yet."))
     depth = {code: position for position, code in enumerate(chain)}

@@ -13,6 +13,7 @@ portal_patterns = (
 tenant_patterns = (
     [
         path("", views.tenant_catalog, name="catalog"),
+        path("manage", views.manage_services, name="manage"),
         path("<str:code>", views.guide_page, name="guide"),
     ],
     "services",

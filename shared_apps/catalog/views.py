@@ -1,14 +1,18 @@
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from shared_apps.catalog import queries
-from shared_apps.catalog.actions import current_version
+from shared_apps.accounts.authz import require_role
+from shared_apps.accounts.models import Role
+from shared_apps.catalog import actions, queries
 from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES
+from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
 from shared_apps.catalog.routing import route
+from tenant_apps.departments.models import Department
 from tenants.links import tenant_url
 
 
@@ -42,7 +46,7 @@ def portal_catalog(request):
 def portal_item(request, code):
     """One basic item: its standard guide and where to apply (routing by place)."""
     item = get_object_or_404(BasicItem, code=code)
-    version = current_version(item)
+    version = actions.current_version(item)
     return render(
         request,
         "catalog/portal_item.html",
@@ -99,4 +103,60 @@ def guide_page(request, code):
         request,
         "catalog/guide.html",
         {"s": implementation, "v": implementation.version, "Implementation": Implementation},
+    )
+
+
+def manage_services(request):
+    """A unit administrator's page: the unit's implementation list, adding items, publishing."""
+    require_role(request, Role.TENANT_ADMIN)
+    tenant = request.tenant
+    departments = Department.objects.filter(is_active=True)
+    form = ImplementForm(request.POST or None, departments=departments)
+    if request.method == "POST" and "publish" in request.POST:
+        service = get_object_or_404(Implementation, pk=request.POST["publish"], tenant_id=tenant.id)
+        try:
+            actions.publish_implementation(
+                service, actor=request.user, tenant=tenant, request=request
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("services:manage")
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        item = BasicItem.objects.filter(code=data.pop("item_code")).first()
+        department = departments.filter(pk=data.pop("department_id")).first()
+        if item is None:
+            form.add_error(
+                "item_code",
+                _("No basic item has the code %(code)s.")
+                % {"code": form.cleaned_data["item_code"]},
+            )
+        else:
+            version = actions.current_version(item)
+            materials = [m.id for m in version.materials.all()] if version else []
+            try:
+                actions.implement_item(
+                    actor=request.user,
+                    tenant=tenant,
+                    department=department,
+                    item=item,
+                    material_ids=materials,
+                    complaint_phone=data.pop("complaint_phone"),
+                    request=request,
+                    **data,
+                )
+            except ValidationError as error:
+                for field, problems in (
+                    error.message_dict.items()
+                    if hasattr(error, "error_dict")
+                    else [(None, error.messages)]
+                ):
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                return redirect("services:manage")
+    services = Implementation.objects.filter(tenant_id=tenant.id).exclude(
+        status=Implementation.Status.WITHDRAWN
+    )
+    return render(
+        request, "catalog/manage.html", {"form": form, "services": services.select_related("item")}
     )

@@ -164,3 +164,34 @@ def test_provincial_admin_manages_the_catalog_in_the_admin(client, root, setting
         item.search_text
         and AuditEntry.objects.filter(action="catalog.save_item", target=item.code).exists()
     )
+
+
+def test_unit_admin_page_adds_and_publishes_items(client, make_item, county_admin):
+    item = make_item(statutory_days=20)
+    county = Tenant.objects.get(code="410102000000")
+    department = make_department(county)
+    sign_in_with_second_factor(client, county_admin)
+    host = host_of(county)
+    form = {
+        "item_code": item.code,
+        "department_id": department.id,
+        "promised_days": 25,
+        "place": "中原区政务服务中心",
+        "hours": "工作日",
+        "enquiry_phone": "0371-1",
+        "complaint_phone": "12345",
+        "online_depth": 4,
+    }
+    refused = client.post("/services/manage", form, HTTP_HOST=host)
+    assert refused.status_code == 200 and "不得超过法定办结时限" in refused.content.decode()
+    assert (
+        client.post("/services/manage", {**form, "promised_days": 10}, HTTP_HOST=host).status_code
+        == 302
+    )
+    service = Implementation.objects.get(tenant=county, item=item)
+    assert service.status == "draft"
+    client.post("/services/manage", {"publish": service.pk}, HTTP_HOST=host)
+    service.refresh_from_db()
+    assert service.status == "published"
+    other = host_of(Tenant.objects.get(code="410204000000"))
+    assert client.get("/services/manage", HTTP_HOST=other).status_code == 403
