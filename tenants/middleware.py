@@ -5,7 +5,7 @@ from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from tenants.hosts import host_map
+from tenants.hosts import PORTAL, host_map
 from tenants.models import Tenant
 
 
@@ -20,10 +20,10 @@ class TenantHostMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        connection.set_schema_to_public()
         hostname, _port = split_domain_port(request.get_host())
         match = host_map.match(hostname)
         if match is None:
+            _enter(PORTAL.tenant)
             return HttpResponseNotFound(
                 render_to_string("tenants/unknown_host.html", {"hostname": hostname}, request)
             )
@@ -31,11 +31,22 @@ class TenantHostMiddleware:
         request.tenant = tenant
         if match.is_portal:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            _enter(tenant)
             return self.get_response(request)
         if tenant.status != Tenant.Status.ACTIVE and not request.path.startswith("/healthz"):
+            _enter(PORTAL.tenant)
             return _unavailable(request, tenant)
-        connection.set_tenant(tenant)
+        _enter(tenant)
         return self.get_response(request)
+
+
+def _enter(tenant) -> None:
+    """Point the connection at the tenant's schema. A persistent connection already there (the
+    previous request was for the same unit) keeps its search path: no second `SET`."""
+    if connection.schema_name == tenant.schema_name and connection.search_path_set_schemas:
+        connection.tenant = tenant
+    else:
+        connection.set_tenant(tenant)
 
 
 def _unavailable(request, tenant):
