@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -106,6 +107,7 @@ def guide_page(request, code):
     )
 
 
+@login_required
 def manage_services(request):
     """A unit administrator's page: the unit's implementation list, adding items, publishing."""
     require_role(request, Role.TENANT_ADMIN)

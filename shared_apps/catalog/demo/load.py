@@ -67,7 +67,11 @@ def _draft(item, actor, name, days, materials):
     return actions.draft_version(
         item,
         actor=actor,
-        legal_basis=f"《中华人民共和国行政许可法》；{name}相关法律法规",
+        legal_basis=(
+            f"《中华人民共和国行政许可法》；{name}相关法律、法规"
+            if item.item_type == "01"
+            else f"{name}相关法律、法规和规章"
+        ),
         conditions=f"符合{name}相关规定条件的申请人",
         process="申请 → 受理 → 审查 → 决定 → 送达",
         statutory_days=days,

@@ -195,3 +195,10 @@ def test_unit_admin_page_adds_and_publishes_items(client, make_item, county_admi
     assert service.status == "published"
     other = host_of(Tenant.objects.get(code="410204000000"))
     assert client.get("/services/manage", HTTP_HOST=other).status_code == 403
+
+
+def test_unit_admin_page_asks_visitors_to_sign_in(client, db):
+    response = client.get(
+        "/services/manage", HTTP_HOST=host_of(Tenant.objects.get(code="410102000000"))
+    )
+    assert response.status_code == 302 and "/accounts/sign-in" in response["Location"]
