@@ -9,18 +9,12 @@ through gunicorn over HTTP, p50/p95 against the targets (10 / 50 / 30 ms at p95)
 import http.client
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import psycopg
+from bench.common import ROOT, percentiles, scratch_database, start_gunicorn
 
-from bench.__main__ import bench_database_url
-
-ROOT = Path(__file__).resolve().parents[1]
 PORT = 8898
 SAMPLES = 400
 OBJECTS = [
@@ -108,19 +102,8 @@ TYPES = [
 
 
 def main() -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL to a PostgreSQL server.")
-    bench_url, admin_url, name = bench_database_url(url)
-    bench_url, name = (
-        bench_url.replace("_bench", "_catalogbench"),
-        name.replace("_bench", "_catalogbench"),
-    )
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": bench_url}
-    try:
+    with scratch_database("catalogbench") as url:
+        env = {**os.environ, "DATABASE_URL": url}
         for command in (["migrate_tenants"], ["import_divisions"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command],
@@ -129,21 +112,9 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-        subprocess.run(
-            [sys.executable, "-c", "from bench.catalog import generate; generate()"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        subprocess.run(
-            [sys.executable, "-c", "from bench.catalog import measure; measure()"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for step in ("generate", "measure"):
+            code = f"from bench.catalog import {step}; {step}()"
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 
 def _django():
@@ -262,11 +233,6 @@ def generate() -> None:
     )
 
 
-def _pct(samples):
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
-
-
 def measure() -> None:
     _django()
     from django.conf import settings
@@ -321,36 +287,10 @@ def measure() -> None:
             started = time.perf_counter()
             in_process(kind, case)
             samples.append(time.perf_counter() - started)
-        results[(kind, "in-process")] = _pct(samples)
+        results[(kind, "in-process")] = percentiles(samples)
 
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "govplatform.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(os.environ.copy(), PORT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         for kind, kind_cases in cases.items():
             for case in kind_cases[:20]:  # warm both workers
@@ -366,7 +306,7 @@ def measure() -> None:
                 response.read()
                 samples.append(time.perf_counter() - started)
                 assert response.status in (200, 404), (path, response.status)
-            results[(kind, "HTTP")] = _pct(samples)
+            results[(kind, "HTTP")] = percentiles(samples)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -5,30 +5,18 @@ import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 
+from bench.common import start_gunicorn
+
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8899
 BASE_DOMAIN = os.environ.get("PLATFORM_BASE_DOMAIN", "gov.localhost")
 THREADS = 8
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _load(hosts: list[str], total: int) -> float:
@@ -87,26 +75,7 @@ def _serve(env: dict, schemas_per_connection: str):
         "TENANT_SCHEMAS_PER_CONNECTION": schemas_per_connection,
         "CONN_MAX_AGE": "600",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "govplatform.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for_port(PORT)
-    return process
+    return start_gunicorn(server_env, PORT)
 
 
 def request_benchmark(env: dict, database_url: str, total: int) -> dict:
