@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from django.contrib.admin import AdminSite
+from django.contrib.admin import AdminSite, ModelAdmin
 from django.contrib.admin.apps import AdminConfig
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,6 +20,19 @@ class PlatformAdminSite(AdminSite):
         # One sign-in page for everyone, with the second factor staff need.
         target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         return redirect(f"{reverse('accounts:sign_in')}?{urlencode({'next': target})}")
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """For records that change only through audited actions (or never): the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class PlatformAdminConfig(AdminConfig):

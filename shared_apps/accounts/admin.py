@@ -3,6 +3,7 @@ that audit them, never through the admin."""
 
 from django.contrib import admin
 
+from govplatform.admin_site import ReadOnlyAdmin
 from shared_apps.accounts.models import (
     Organisation,
     ProxyConsent,
@@ -10,17 +11,6 @@ from shared_apps.accounts.models import (
     SystemClient,
     User,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(User)

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from govplatform.admin_site import ReadOnlyAdmin
 from shared_apps.catalog import actions
 from shared_apps.catalog.models import BasicItem, GuideMaterial, GuideVersion, Implementation
 
@@ -72,19 +73,10 @@ class GuideVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Implementation)
-class ImplementationAdmin(admin.ModelAdmin):
+class ImplementationAdmin(ReadOnlyAdmin):
     """Units manage their own lists (API and pages); the province looks."""
 
     list_display = ["code", "item", "tenant", "department_name", "promised_days", "status"]
     list_filter = ["status", "exercising_level"]
     search_fields = ["code", "item__name", "tenant__name"]
     list_select_related = ["item", "tenant"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
