@@ -69,7 +69,10 @@ def healthz(request):
     try:
         host_map.ensure_listener()
         report = {
-            "database": {**_timed("database", _check_database), "embedded": settings.EMBEDDED_DATABASE},
+            "database": {
+                **_timed("database", _check_database),
+                "embedded": settings.EMBEDDED_DATABASE,
+            },
             "broker": {**_timed("broker", _check_broker), "kind": broker_kind(settings.BROKER_URL)},
             "tenant_hosts": host_map.listener_state(),
         }

@@ -3,16 +3,11 @@ item 2): two real gunicorn servers on the test database, the tenants committed. 
 puts the other server's database connections behind a proxy that goes silent, as a half-open TCP
 connection does: its listener must notice and the server fall back to reloading its map."""
 
-import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,34 +16,12 @@ from django.test import Client
 
 from conftest import sign_in_with_second_factor
 from tenants.models import Tenant
+from tests.servers import database_url, fetch
 
-ROOT = Path(__file__).resolve().parent.parent
 BOUND = 2.0  # seconds within which the other process must enforce a suspension
 CSRF = "h" * 32
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url(port: int | None = None) -> str:
-    params = connection.settings_dict
-    host = params["HOST"] or "127.0.0.1"
-    return f"postgresql://{params['USER']}@{host}:{port or params['PORT'] or 5432}/{params['NAME']}"
-
-
-def _http(port: int, method: str, path: str, host: str, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
 
 
 class SilentProxy:
@@ -100,58 +73,6 @@ class SilentProxy:
             sock.close()
 
 
-@pytest.fixture
-def servers(tmp_path):
-    started = []
-
-    def start(**environment) -> int:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
-            "DRAMATIQ_BROKER_URL": "",
-            **environment,
-        }
-        log = (tmp_path / f"gunicorn-{port}.log").open("w")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "govplatform.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--control-socket",
-                str(tmp_path / f"gunicorn-{port}.ctl"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append((process, log))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"gunicorn did not start: {log.name}") from None
-                time.sleep(0.2)
-
-    yield start
-    for process, log in started:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 def _committed(work):
     """Run work on a connection of its own (autocommit), outside the test's transaction, so that
     the servers see what it writes."""
@@ -195,7 +116,7 @@ def _host(unit) -> str:
 
 
 def _change_status(port: int, unit, session: str, intent: str):
-    status, body = _http(
+    status, _headers, body = fetch(
         port,
         "POST",
         f"/api/v1/tenants/{unit.code}/{intent}",
@@ -213,7 +134,7 @@ def _change_status(port: int, unit, session: str, intent: str):
 def _enforced_within(port: int, unit, expected: int, seconds: float) -> float:
     started = time.monotonic()
     while True:
-        status, _body = _http(port, "GET", "/", _host(unit))
+        status, _headers, _body = fetch(port, "GET", "/", _host(unit))
         elapsed = time.monotonic() - started
         if status == expected:
             return elapsed
@@ -222,7 +143,7 @@ def _enforced_within(port: int, unit, expected: int, seconds: float) -> float:
 
 
 def _health(port: int) -> dict:
-    _status, body = _http(port, "GET", "/healthz", "10.0.0.1")
+    _status, _headers, body = fetch(port, "GET", "/healthz", "10.0.0.1")
     return json.loads(body)
 
 
@@ -236,7 +157,7 @@ def _wait_for_listener(port: int, listening: bool, seconds: float = 20):
 def test_a_suspension_through_one_server_is_enforced_by_the_other(servers, township):
     unit, session = township
     one, other = servers(), servers()
-    assert _http(other, "GET", "/", _host(unit))[0] == 200  # the other's map is warm
+    assert fetch(other, "GET", "/", _host(unit))[0] == 200  # the other's map is warm
     _wait_for_listener(other, listening=True)
 
     _change_status(one, unit, session, "suspend")
@@ -254,12 +175,12 @@ def test_a_silent_listener_connection_does_not_hide_a_suspension(servers, townsh
         # Every request of the other server opens a fresh connection through the proxy; only its
         # listener's connection lives long enough to be silenced.
         other = servers(
-            DATABASE_URL=_database_url(proxy.port),
+            DATABASE_URL=database_url(proxy.port),
             CONN_MAX_AGE="0",
             TENANT_HOSTS_HEARTBEAT_SECONDS="0.5",
             TENANT_HOSTS_FALLBACK_RELOAD_SECONDS="1",
         )
-        assert _http(other, "GET", "/", _host(unit))[0] == 200
+        assert fetch(other, "GET", "/", _host(unit))[0] == 200
         _wait_for_listener(other, listening=True)
         proxy.silence_existing()
         _wait_for_listener(other, listening=False)

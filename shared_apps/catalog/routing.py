@@ -79,7 +79,8 @@ def route(item_code: str, *, place: str | None = None, id_number: str | None = N
     if turn_to is None:
         reason = _("%(unit)s has suspended its online services.") % {"unit": suspended.name}
     else:
-        reason = _(
-            "%(unit)s has suspended its online services; meanwhile, turn to %(above)s."
-        ) % {"unit": suspended.name, "above": turn_to.name}
+        reason = _("%(unit)s has suspended its online services; meanwhile, turn to %(above)s.") % {
+            "unit": suspended.name,
+            "above": turn_to.name,
+        }
     return Route(None, chain[0], reason, suspended=suspended, turn_to=turn_to)

@@ -22,9 +22,7 @@ def township_item(make_item, implement):
 
 
 def test_a_suspended_unit_is_named_with_the_unit_above(township_item, root):
-    actions.suspend_tenant(
-        Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护"
-    )
+    actions.suspend_tenant(Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护")
     found = route(township_item.code, place=TOWNSHIP)
     assert found.implementation is None
     assert found.suspended.code == TOWNSHIP and found.turn_to.code == COUNTY
@@ -40,9 +38,7 @@ def test_the_unit_above_is_the_nearest_active_one(township_item, root):
 
 
 def test_page_and_api_say_suspended(client, township_item, root):
-    actions.suspend_tenant(
-        Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护"
-    )
+    actions.suspend_tenant(Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护")
     page = client.get(
         f"/services/route?item={township_item.code}&place={TOWNSHIP}",
         HTTP_HOST=settings.BASE_DOMAIN,
@@ -58,12 +54,8 @@ def test_page_and_api_say_suspended(client, township_item, root):
     assert api.status_code == 503 and "中原区" in api.json()["detail"]
 
 
-def test_an_active_unit_above_that_has_it_is_still_chosen(
-    township_item, implement, root
-):
+def test_an_active_unit_above_that_has_it_is_still_chosen(township_item, implement, root):
     implement(township_item, Tenant.objects.get(code=COUNTY))
-    actions.suspend_tenant(
-        Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护"
-    )
+    actions.suspend_tenant(Tenant.objects.get(code=TOWNSHIP), actor=root, reason="系统维护")
     found = route(township_item.code, place=TOWNSHIP)
     assert found.implementation.tenant.code == COUNTY
