@@ -251,8 +251,6 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31_536_000 if SECURE_COOKIES else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
 SECURE_HSTS_PRELOAD = SECURE_COOKIES
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Scripts only from the platform's own static files (no inline script, no CDN); inline styles are
 # allowed (the pages' own <style> and the API documentation's). Forms may post to (and be
 # redirected to) the portal and every unit's subdomain, on any port in development.
