@@ -30,7 +30,8 @@ def database_url(port: int | None = None) -> str:
 
 def fetch(port: int, method: str, path: str, host: str, body=None, headers=None):
     """(status, headers, body) of one request to 127.0.0.1:port with the given Host header."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    # Generous: a fresh server loads its host map and word list on its first requests.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         response = conn.getresponse()
