@@ -86,4 +86,6 @@ def healthz(request):
         logger.exception("Health check failed")
         response = JsonResponse({"status": "unavailable"}, status=503)
     add_never_cache_headers(response)
+    # Answered before the security middleware: the one header that concerns a JSON body.
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -20,6 +20,7 @@ def test_healthz_reports_database_broker_and_listener(client, db):
     assert body["broker"]["kind"] in {"redis", "rabbitmq", "postgres"}
     assert set(body["tenant_hosts"]) >= {"listening", "state", "reload_seconds"}
     assert "no-cache" in response["Cache-Control"]
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize(
