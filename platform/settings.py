@@ -1,6 +1,7 @@
 """Settings of the provincial platform. Every deployment knob is an environment variable, listed in
 ENVIRONMENT below (and in the README's table, which a test keeps in step with it)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -268,7 +269,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 # Only these proxies' X-Forwarded-For / X-Forwarded-Proto reach the platform
 # (govplatform.security.TrustedProxyMiddleware); Django then believes the scheme they report.
-TRUSTED_PROXIES = [p.strip() for p in env("TRUSTED_PROXIES").split(",") if p.strip()]
+# Parsed here so that a mistyped entry stops the platform at start, not at its first request.
+TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry.strip(), strict=False))
+    for entry in env("TRUSTED_PROXIES").split(",")
+    if entry.strip()
+]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
