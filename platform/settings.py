@@ -1,6 +1,7 @@
 """Settings of the provincial platform. Every deployment knob is an environment variable, listed in
 ENVIRONMENT below (and in the README's table, which a test keeps in step with it)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -44,9 +45,23 @@ ENVIRONMENT = {
         "Safety net: the in-process host → tenant map is reloaded at least this often, besides on every "
         "change notified by PostgreSQL.",
     ),
+    "TENANT_HOSTS_HEARTBEAT_SECONDS": (
+        "5",
+        "The host map's listener checks its PostgreSQL connection this often; three missed checks "
+        "count as down.",
+    ),
+    "TENANT_HOSTS_FALLBACK_RELOAD_SECONDS": (
+        "5",
+        "While the listener is down or stalled, the host map is reloaded this often instead.",
+    ),
     "SECURE_COOKIES": (
         "0",
-        "1 marks cookies Secure and redirects to HTTPS (production behind TLS).",
+        "1 marks cookies Secure, redirects to HTTPS and sends HSTS (production behind TLS).",
+    ),
+    "TRUSTED_PROXIES": (
+        "127.0.0.1,::1",
+        "Comma-separated addresses or networks (CIDR) of the load balancers whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; from anyone else these headers are dropped.",
     ),
     "IDENTITY_KEY": (
         "",
@@ -89,6 +104,7 @@ SHARED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "ninja",  # the API documentation's scripts from its own static files, not from a CDN
 ]
 TENANT_APPS = [
     "tenant_apps.departments",
@@ -103,12 +119,19 @@ PUBLIC_SCHEMA_URLCONF = "govplatform.urls_portal"
 ROOT_URLCONF = "govplatform.urls_tenant"
 TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
+TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
+TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.
 RESERVED_SUBDOMAINS = {"www", "api", "admin", "static", "media", "mail", "portal", "gov"}
 
 MIDDLEWARE = [
-    "tenants.middleware.TenantHostMiddleware",
+    # Before anything reads the Host header: load balancers probe by address, over plain HTTP.
+    "govplatform.health.HealthMiddleware",
+    "govplatform.security.TrustedProxyMiddleware",
+    # Before the tenant middleware, so that its own pages (unknown host, suspended) get them too.
     "django.middleware.security.SecurityMiddleware",
+    "govplatform.security.ContentSecurityPolicyMiddleware",
+    "tenants.middleware.TenantHostMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -204,6 +227,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "platform" / "static"]
 STATIC_ROOT.mkdir(
     parents=True, exist_ok=True
 )  # collectstatic fills it; WhiteNoise wants it to exist
@@ -224,6 +248,34 @@ SECURE_COOKIES = env("SECURE_COOKIES") == "1"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HSTS (sent on HTTPS responses only) for the portal and every unit's subdomain.
+SECURE_HSTS_SECONDS = 31_536_000 if SECURE_COOKIES else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
+SECURE_HSTS_PRELOAD = SECURE_COOKIES
+# Scripts only from the platform's own static files (no inline script, no CDN); inline styles are
+# allowed (the pages' own <style> and the API documentation's). Forms may post to (and be
+# redirected to) the portal and every unit's subdomain, on any port in development.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        f"form-action 'self' {BASE_DOMAIN}:* *.{BASE_DOMAIN}:*",
+        "frame-ancestors 'none'",
+    ]
+)
+# Only these proxies' X-Forwarded-For / X-Forwarded-Proto reach the platform
+# (govplatform.security.TrustedProxyMiddleware); Django then believes the scheme they report.
+# Parsed here so that a mistyped entry stops the platform at start, not at its first request.
+TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry.strip(), strict=False))
+    for entry in env("TRUSTED_PROXIES").split(",")
+    if entry.strip()
+]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

@@ -4,13 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from govplatform.api import portal_api
-from govplatform.health import healthz
 from shared_apps.catalog import urls as catalog_urls
 from tenants.views import portal_home
 
 urlpatterns = [
     path("", portal_home, name="portal-home"),
-    path("healthz", healthz, name="healthz"),
     path("api/v1/", portal_api.urls),
     path("accounts/", include("shared_apps.accounts.urls")),
     path("services/", include(catalog_urls.portal_patterns)),

@@ -4,14 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from govplatform.api import tenant_api
-from govplatform.health import healthz
 from shared_apps.accounts.views import staff
 from shared_apps.catalog import urls as catalog_urls
 from tenants.views import tenant_home
 
 urlpatterns = [
     path("", tenant_home, name="tenant-home"),
-    path("healthz", healthz, name="healthz"),
     path("api/v1/", tenant_api.urls),
     path("accounts/", include("shared_apps.accounts.urls")),
     path("services/", include(catalog_urls.tenant_patterns)),

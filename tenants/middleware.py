@@ -33,7 +33,7 @@ class TenantHostMiddleware:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             _enter(tenant)
             return self.get_response(request)
-        if tenant.status != Tenant.Status.ACTIVE and not request.path.startswith("/healthz"):
+        if tenant.status != Tenant.Status.ACTIVE:
             _enter(PORTAL.tenant)
             return _unavailable(request, tenant)
         _enter(tenant)

@@ -41,6 +41,11 @@ variable "tenant_schemas_per_connection" {
   default     = 50
 }
 
+variable "trusted_proxies" {
+  description = "Addresses or CIDR networks of the load balancers whose X-Forwarded-For / X-Forwarded-Proto are believed (e.g. the VPC's CIDR)."
+  type        = list(string)
+}
+
 variable "output_path" {
   description = "Where to write the environment file."
   type        = string
@@ -57,6 +62,7 @@ resource "local_sensitive_file" "environment" {
     "SECRET_KEY=${var.secret_key}",
     "SECURE_COOKIES=1",
     "TENANT_SCHEMAS_PER_CONNECTION=${var.tenant_schemas_per_connection}",
+    "TRUSTED_PROXIES=${join(",", var.trusted_proxies)}",
     "",
   ])
 }

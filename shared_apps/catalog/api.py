@@ -148,7 +148,7 @@ def route_item(request, item: str, place: str = "", id_number: str = ""):
     except ValidationError as error:
         raise HttpError(422, " ".join(error.messages)) from None
     if found.implementation is None:
-        raise HttpError(404, found.reason)
+        raise HttpError(503 if found.suspended else 404, found.reason)
     s = found.implementation
     return {
         "implementation_code": s.code,

@@ -19,6 +19,10 @@ class Route:
     implementation: Implementation | None
     place_code: str
     reason: str = ""
+    # When the only units that implement the item have suspended their online services: the lowest
+    # of them, and the nearest active unit above it, where the citizen can turn meanwhile.
+    suspended: Tenant | None = None
+    turn_to: Tenant | None = None
 
 
 def place_chain(division_code: str) -> list[str]:
@@ -48,14 +52,35 @@ def route(item_code: str, *, place: str | None = None, id_number: str | None = N
         place = place_from_id_number(id_number)
     chain = place_chain(place)
     # The units come from the in-memory tenant map; the query reads only the list itself.
-    units = {t.id: t for t in host_map.by_codes(chain).values() if t.status == Tenant.Status.ACTIVE}
+    units = {
+        t.id: t
+        for t in host_map.by_codes(chain).values()
+        if t.status in (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
+    }
     candidates = [
         Implementation(id=pk, code=code, tenant=units[tenant_id])
         for pk, code, tenant_id in Implementation.objects.filter(
             item__code=item_code, status=Implementation.Status.PUBLISHED, tenant_id__in=list(units)
         ).values_list("id", "code", "tenant_id")
     ]
+    depth = {code: position for position, code in enumerate(chain)}
+    active = [i for i in candidates if i.tenant.status == Tenant.Status.ACTIVE]
+    if active:
+        return Route(min(active, key=lambda i: depth[i.tenant.code]), chain[0])
     if not candidates:
         return Route(None, chain[0], _("No unit implements this item for this place yet."))
-    depth = {code: position for position, code in enumerate(chain)}
-    return Route(min(candidates, key=lambda i: depth[i.tenant.code]), chain[0])
+    suspended = min(candidates, key=lambda i: depth[i.tenant.code]).tenant
+    above = [
+        t
+        for t in units.values()
+        if t.status == Tenant.Status.ACTIVE and depth[t.code] > depth[suspended.code]
+    ]
+    turn_to = min(above, key=lambda t: depth[t.code]) if above else None
+    if turn_to is None:
+        reason = _("%(unit)s has suspended its online services.") % {"unit": suspended.name}
+    else:
+        reason = _("%(unit)s has suspended its online services; meanwhile, turn to %(above)s.") % {
+            "unit": suspended.name,
+            "above": turn_to.name,
+        }
+    return Route(None, chain[0], reason, suspended=suspended, turn_to=turn_to)

@@ -73,11 +73,19 @@ def route_page(request):
             status=400,
         )
     if found.implementation is None:
+        turn_to = found.turn_to
         return render(
             request,
             "catalog/route_failed.html",
-            {"message": found.reason, "item": item},
-            status=404,
+            {
+                "message": found.reason,
+                "item": item,
+                "suspended": found.suspended,
+                "turn_to": turn_to,
+                "turn_to_url": tenant_url(turn_to, "/", request) if turn_to else "",
+            },
+            # A suspension is temporary (as the unit's own pages say); "nobody has it" is not.
+            status=503 if found.suspended else 404,
         )
     implementation = found.implementation
     return redirect(tenant_url(implementation.tenant, f"/services/{implementation.code}", request))

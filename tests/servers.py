@@ -1,0 +1,90 @@
+"""Real gunicorn servers of the platform for tests that need separate processes."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url(port: int | None = None) -> str:
+    """The test database (a server must use it, not the development one), optionally on a port
+    that is not the server's own (a proxy's)."""
+    params = connection.settings_dict
+    host = params["HOST"] or "127.0.0.1"
+    return f"postgresql://{params['USER']}@{host}:{port or params['PORT'] or 5432}/{params['NAME']}"
+
+
+def fetch(port: int, method: str, path: str, host: str, body=None, headers=None):
+    """(status, headers, body) of one request to 127.0.0.1:port with the given Host header."""
+    # Generous: a fresh server loads its host map and word list on its first requests.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """start(**environment) -> port: a gunicorn server (1 worker) of the platform, on the test
+    database unless DATABASE_URL is given; stopped after the test."""
+    started = []
+
+    def start(**environment) -> int:
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": database_url(), "DRAMATIQ_BROKER_URL": ""}
+        env.update(environment)
+        log = (tmp_path / f"gunicorn-{port}.log").open("w")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "govplatform.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--control-socket",
+                str(tmp_path / f"gunicorn-{port}.ctl"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not start: {log.name}") from None
+                time.sleep(0.2)
+
+    yield start
+    for process, log in started:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
