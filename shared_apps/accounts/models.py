@@ -163,8 +163,9 @@ class ConsentEvidence(models.TextChoices):
     """How the citizen's will is known (授权凭证)."""
 
     CITIZEN_ONLINE = "citizen_online", _("Confirmed by the citizen online (verified account)")
-    SIGNED_FORM = "signed_form", _(
-        "Form signed by the citizen at a service point, recorded by a second staff member"
+    SIGNED_FORM = (
+        "signed_form",
+        _("Form signed by the citizen at a service point, recorded by a second staff member"),
     )
 
 
@@ -206,8 +207,7 @@ class ProxyConsent(models.Model):
                 | (
                     ~models.Q(agent=models.F("recorded_by"))
                     & models.Q(
-                        valid_until__lte=models.F("recorded_at")
-                        + timedelta(days=CONSENT_MAX_DAYS)
+                        valid_until__lte=models.F("recorded_at") + timedelta(days=CONSENT_MAX_DAYS)
                     )
                 ),
                 name="consent_four_eyes_and_bounded",
@@ -239,6 +239,9 @@ class Notice(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"])]
 
+    def __str__(self):
+        return f"{self.user} · {self.get_kind_display()}"
+
 
 ENROLMENT_LINK_HOURS = 24
 
@@ -253,6 +256,9 @@ class EnrolmentLink(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"enrolment link for {self.user} ({self.expires_at:%Y-%m-%d %H:%M})"
 
 
 class SystemClient(models.Model):
