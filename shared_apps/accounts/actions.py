@@ -565,15 +565,11 @@ def revoke_token(token: str, *, request=None) -> None:
     """Revoke a token; whoever holds it may (its owner is the actor). Unknown or already revoked
     tokens change nothing."""
     with transaction.atomic():
-        token_row = (
-            ApiToken.objects.select_for_update()
-            .select_related("user", "client")
-            .filter(digest=_digest(token), revoked_at__isnull=True)
-            .first()
-        )
-        if token_row is None:
+        live = ApiToken.objects.filter(digest=_digest(token), revoked_at__isnull=True)
+        token_row = live.select_related("user", "client").first()
+        # The conditional UPDATE decides: racing revocations record one entry.
+        if token_row is None or not live.filter(pk=token_row.pk).update(revoked_at=timezone.now()):
             return
-        ApiToken.objects.filter(pk=token_row.pk).update(revoked_at=timezone.now())
         owner = token_row.user or f"client:{token_row.client.client_id}"
         record_audit(
             actor=owner,
