@@ -75,7 +75,7 @@ def second_factor(request):
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     target = _next(request)
     if device is None:
-        if target.startswith(reverse("accounts:enrol", args=["x"])[:-1]):
+        if target.startswith(reverse("accounts:enrol_confirm").removesuffix("confirm")):
             return redirect(target)  # signed in to use an enrolment link
         return render(request, "accounts/second_factor.html", {"no_device": True}, status=403)
     form = CodeForm(request.POST or None)

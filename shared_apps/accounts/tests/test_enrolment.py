@@ -189,7 +189,20 @@ def test_operators_issue_a_link_with_a_command(newcomer, tenant):
     out = io.StringIO()
     call_command("issue_enrolment_link", newcomer.username, stdout=out)
     url = out.getvalue().strip()
-    assert "/accounts/enrol/" in url
-    client = signed_in(newcomer, tenant)
-    page = client.post(url[url.index("/accounts/") :], HTTP_HOST=host_of(tenant))
+    path = url[url.index("/accounts/enrol/") :]
+    # Opening the link signed out leads through the sign-in back to the link.
+    client = Client()
+    response = client.get(path, HTTP_HOST=host_of(tenant), follow=True)
+    assert "/accounts/sign-in" in response.redirect_chain[-1][0]
+    response = client.post(
+        "/accounts/sign-in",
+        {"username": newcomer.phone, "password": PASSWORD, "next": path},
+        HTTP_HOST=host_of(tenant),
+        follow=True,
+    )
+    assert (
+        response.redirect_chain[-1][0] == path
+        and 'id="start-enrolment"' in response.content.decode()
+    )
+    page = client.post(path, HTTP_HOST=host_of(tenant))
     assert 'id="totp-secret"' in page.content.decode()
