@@ -411,8 +411,8 @@ def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str
             tenant is not None
             and StaffMembership.objects.filter(user=user, tenant=tenant, is_active=True).exists()
         )
-        if not actor.is_superuser and not (
-            holds_role and has_role(actor, tenant, Role.TENANT_ADMIN)
+        if not actor.is_superuser and (
+            user.is_superuser or not (holds_role and has_role(actor, tenant, Role.TENANT_ADMIN))
         ):
             raise PermissionDenied(_("You do not administer this unit."))
     code = secrets.token_urlsafe(32)

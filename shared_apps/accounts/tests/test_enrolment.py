@@ -165,6 +165,9 @@ def test_who_may_issue_a_link(root, admin, newcomer, tenant, other_tenant, djang
         actions.issue_enrolment_link(actor=admin, user=admin, tenant=tenant)
     with pytest.raises(PermissionDenied):
         actions.issue_enrolment_link(actor="anonymous", user=newcomer)
+    actions.grant_role(actor=root, user=root, tenant=tenant, role=Role.WINDOW_CLERK)
+    with pytest.raises(PermissionDenied):  # nor a unit's administrator a provincial one's
+        actions.issue_enrolment_link(actor=admin, user=root, tenant=tenant)
     first = actions.issue_enrolment_link(actor=admin, user=newcomer, tenant=tenant)
     actions.issue_enrolment_link(actor=admin, user=newcomer, tenant=tenant)
     client = signed_in(newcomer, tenant)  # a newer link voids the earlier one
