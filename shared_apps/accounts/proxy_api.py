@@ -75,7 +75,8 @@ def _citizen(id_number: str) -> User:
 )
 def record_consent(request, payload: ConsentIn):
     citizen = _citizen(payload.citizen_id_number)
-    agent = User.objects.filter(username=payload.agent_username[:150]).first()
+    username = payload.agent_username[:150]
+    agent = None if "\x00" in username else User.objects.filter(username=username).first()
     if agent is None:
         raise HttpError(404, _("No such agent."))
     try:

@@ -59,7 +59,7 @@ def issue_enrolment_link(request, username: str):
     staff_here = User.objects.filter(
         memberships__tenant_id=request.tenant.id, memberships__is_active=True
     ).distinct()
-    person = get_object_or_404(staff_here, username=username[:150])
+    person = get_object_or_404(staff_here, username=username[:150].replace("\x00", ""))
     try:
         code = actions.issue_enrolment_link(
             actor=request.user, user=person, tenant=request.tenant, request=request

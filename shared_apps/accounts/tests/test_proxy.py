@@ -74,7 +74,9 @@ def record(client, tenant, body):
     )
 
 
-def test_proxy_filing_needs_the_citizens_consent(client, citizen, agent, clerk, tenant):
+def test_proxy_filing_needs_the_citizens_consent(
+    client, citizen, agent, clerk, tenant, other_tenant
+):
     sign_in_with_second_factor(client, agent)
     refused = act_for(client, citizen, tenant)
     assert refused.status_code == 403 and "授权" in refused.json()["detail"]
@@ -99,6 +101,13 @@ def test_proxy_filing_needs_the_citizens_consent(client, citizen, agent, clerk, 
     client.post("/accounts/me", {"reveal": "1"}, HTTP_HOST=host)
     entry = AuditEntry.objects.filter(action="accounts.reveal_id_number").latest("id")
     assert entry.actor == "village-agent" and entry.on_behalf_of.startswith(citizen.username)
+
+    # On another unit's site the consent does not hold.
+    client.post("/accounts/me", {"reveal": "1"}, HTTP_HOST=host_of(other_tenant))
+    assert (
+        AuditEntry.objects.filter(action="accounts.reveal_id_number").latest("id").on_behalf_of
+        == ""
+    )
 
     stopped = client.post("/api/v1/proxy/stop", HTTP_HOST=host)
     assert stopped.json() == {"acting_for": None, "purpose": None}
@@ -284,3 +293,22 @@ def test_consent_for_the_citizen_to_confirm_online(client, citizen, agent, clerk
     assert confirmed.status_code == 200 and confirmed.json()["confirmed_at"]
     assert client.post(url, HTTP_HOST=settings.BASE_DOMAIN).status_code == 409  # once
     assert act_for(agent_client, citizen, tenant).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "overrides, status",
+    [
+        ({"purpose": "代办" * 101}, 422),
+        ({"purpose": "代办\x00"}, 422),
+        ({"evidence": "No." + "1" * 200}, 422),
+        ({"agent_username": "village-agent\x00"}, 404),
+        ({"agent_username": "a" * 10_000}, 404),
+        ({"citizen_id_number": "4101\x00" * 1000}, 422),
+    ],
+)
+def test_over_long_and_nul_laden_input_is_refused(
+    client, citizen, agent, clerk, tenant, overrides, status
+):
+    sign_in_with_second_factor(client, clerk)
+    assert record(client, tenant, consent_body(citizen, agent, **overrides)).status_code == status
+    assert not ProxyConsent.objects.exists()
