@@ -469,11 +469,12 @@ def confirm_totp_enrolment(*, actor: User, device, code: str, request=None):
 
     if device.user_id != actor.pk or device.confirmed:
         raise PermissionDenied(_("This enrolment link is invalid, expired or already used."))
+    # Outside the transaction: django-otp's count of wrong codes (it slows guessing) must stay.
+    if not device.verify_token(code):
+        raise ValidationError(
+            {"code": [_("That code is not right, or has expired. Try the current one.")]}
+        )
     with transaction.atomic():
-        if not device.verify_token(code):
-            raise ValidationError(
-                {"code": [_("That code is not right, or has expired. Try the current one.")]}
-            )
         TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -91,6 +92,7 @@ def second_factor(request):
 ENROLLING_SESSION_KEY = "enrolling_totp_device"
 
 
+@never_cache
 @login_required
 def enrol(request, code: str):
     """A staff member's one-time enrolment link. Opening it changes nothing; the button uses it
@@ -100,7 +102,8 @@ def enrol(request, code: str):
             digest=token_digest(code), user=request.user, used_at__isnull=True
         ).filter(expires_at__gt=timezone.now())
         context = {"usable": usable.exists()}
-        return render(request, "accounts/enrol.html", context, status=200 if usable else 403)
+        status = 200 if context["usable"] else 403
+        return render(request, "accounts/enrol.html", context, status=status)
     try:
         device = actions.start_totp_enrolment(actor=request.user, code=code, request=request)
     except PermissionDenied as error:
@@ -117,6 +120,7 @@ def enrol(request, code: str):
     )
 
 
+@never_cache
 @require_POST
 @login_required
 def enrol_confirm(request):

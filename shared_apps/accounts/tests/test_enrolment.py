@@ -209,3 +209,14 @@ def test_operators_issue_a_link_with_a_command(newcomer, tenant):
     )
     page = client.post(path, HTTP_HOST=host_of(tenant))
     assert 'id="totp-secret"' in page.content.decode()
+
+
+def test_wrong_codes_at_enrolment_count_towards_throttling(newcomer, admin, tenant):
+    code = actions.issue_enrolment_link(actor=admin, user=newcomer, tenant=tenant)
+    client = signed_in(newcomer, tenant)
+    client.post(f"/accounts/enrol/{code}", HTTP_HOST=host_of(tenant))
+    wrong = client.post("/accounts/enrol/confirm", {"code": "000000"}, HTTP_HOST=host_of(tenant))
+    assert wrong.status_code == 200 and "totp-secret" not in wrong.content.decode()
+    device = TOTPDevice.objects.get(user=newcomer)
+    assert device.throttling_failure_count == 1 and not device.confirmed
+    assert wrong["Cache-Control"].startswith("max-age=0")

@@ -220,7 +220,8 @@ def test_citizen_is_notified_and_can_revoke_on_the_page(client, citizen, agent, 
 
     client.force_login(citizen)
     page = client.get("/accounts/me", HTTP_HOST=settings.BASE_DOMAIN).content.decode()
-    assert "李代办" in page and tenant.name in page and "代办养老保险参保登记" in page
+    notices = page[page.index('id="notices"') : page.index("</ul>", page.index('id="notices"'))]
+    assert "李代办" in notices and tenant.name in notices and "代办养老保险参保登记" in notices
     response = client.post(
         f"/accounts/me/consents/{consent.pk}",
         {"decision": "revoke"},
