@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from shared_apps.accounts.api import router as auth_router
+from shared_apps.accounts.proxy_api import citizen_router as consents_router
 from shared_apps.accounts.proxy_api import router as proxy_router
 from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
@@ -27,6 +28,7 @@ portal_api = NinjaAPI(
     urls_namespace="portal-api",
 )
 portal_api.add_router("", auth_router)
+portal_api.add_router("", consents_router)
 portal_api.add_router("", tenants_router)
 portal_api.add_router("", catalog_router)
 

@@ -1,5 +1,6 @@
 """Changes to tenants. Every one is atomic, names its actor and leaves an audit entry."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -16,9 +17,17 @@ class ReasonRequired(ValueError):
     """A change that must say why was asked for without a reason."""
 
 
+def _require_provincial_admin(actor, request) -> None:
+    """Provincial administrators only; through the web, signed in with their second factor."""
+    verified = request is None or request.user.is_verified()
+    if not (getattr(actor, "is_superuser", False) and verified):
+        raise PermissionDenied(_("Only provincial administrators may do this."))
+
+
 def _set_status(
     tenant: Tenant, status: str, *, actor, reason: str, action: str, request=None
 ) -> Tenant:
+    _require_provincial_admin(actor, request)
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if locked.status == Tenant.Status.RETIRED:

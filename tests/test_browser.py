@@ -160,22 +160,28 @@ def test_staff_sign_in_with_a_second_factor(db, live_platform, browser):
         )
         tenant = Tenant.objects.get(code="410102000000")
         actions.grant_role(actor=root, user=staff, tenant=tenant, role=Role.TENANT_ADMIN)
-        return staff
+        # The granting administrator hands over a one-time enrolment link.
+        return staff, actions.issue_enrolment_link(actor=root, user=staff, tenant=tenant)
 
-    staff = committed(create_staff)
+    staff, code = committed(create_staff)
     page = browser.new_page()
+    # The password alone shows no secret.
     page.goto(url(live_platform, "/accounts/sign-in?next=/staff", "zhongyuan"))
     page.fill("#id_username", "13312340002")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/accounts/second-factor**")
-    assert page.locator("svg").count() >= 1  # the enrolment QR code
+    assert page.locator("#needs-enrolment").count() == 1 and page.locator("svg").count() == 0
+
+    page.goto(url(live_platform, f"/accounts/enrol/{code}", "zhongyuan"))
+    page.click("#start-enrolment")
+    assert page.locator("svg").count() >= 1  # the enrolment QR code, shown this once
     shot(page, "3-enrol-second-factor")
-    code = current_totp(staff)
     assert TOTPDevice.objects.filter(user=staff, confirmed=False).exists()
-    page.fill("#id_code", code)
+    page.fill("#id_code", current_totp(staff))
     page.click("button[type=submit]")
-    page.wait_for_url("**/staff")
+    page.wait_for_url("**/accounts/me")
+    page.goto(url(live_platform, "/staff", "zhongyuan"))
     assert "工作人员与角色" in page.content() and "吴九" in page.content()
     shot(page, "4-staff-page")
     page.close()

@@ -1,6 +1,6 @@
-"""Every change to accounts, roles, consents and tokens: atomic, with its actor and an audit entry."""
+"""Every change to accounts, roles, consents, second factors and tokens: atomic, with its actor and
+an audit entry. Reads live in `queries`."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,20 +21,23 @@ from shared_apps.accounts.identity import (
 from shared_apps.accounts.models import (
     ACCESS_TOKEN_SECONDS,
     API_SCOPES,
+    CONSENT_MAX_DAYS,
+    ENROLMENT_LINK_HOURS,
     REFRESH_TOKEN_DAYS,
     ApiToken,
     AssuranceLevel,
+    ConsentEvidence,
+    EnrolmentLink,
+    Notice,
     ProxyConsent,
     Role,
     StaffMembership,
     SystemClient,
     User,
 )
+from shared_apps.accounts.queries import require_assurance, valid_consent
+from shared_apps.accounts.queries import token_digest as _digest
 from shared_apps.audit.actions import record_audit
-
-
-class AssuranceTooLow(PermissionDenied):
-    pass
 
 
 def register_citizen(
@@ -79,14 +82,6 @@ def register_citizen(
             request=request,
         )
     return user
-
-
-def require_assurance(user: User, level: int) -> None:
-    if user.assurance_level < level:
-        raise AssuranceTooLow(
-            _("This needs an account verified at level %(level)d (%(label)s).")
-            % {"level": level, "label": AssuranceLevel(level).label}
-        )
 
 
 def reveal_id_number(user: User, *, viewer: User, reason: str, request=None) -> str:
@@ -185,58 +180,312 @@ def revoke_role(*, actor: User, membership: StaffMembership, request=None) -> No
         )
 
 
+CONSENT_RECORDERS = (Role.WINDOW_CLERK, Role.TENANT_ADMIN)
+
+
+def _clean_text(value: str, *, field: str, max_length: int) -> str:
+    value = (value or "").strip()
+    if any(ord(c) < 32 for c in value):
+        raise ValidationError({field: [_("Control characters are not allowed.")]})
+    if len(value) > max_length:
+        raise ValidationError({field: [_("At most %(count)d characters.") % {"count": max_length}]})
+    return value
+
+
 def record_consent(
     *,
+    actor: User,
     citizen: User,
     agent: User,
+    tenant,
     purpose: str,
     valid_until,
-    evidence: str,
-    recorded_by: User,
+    evidence_kind: str = ConsentEvidence.SIGNED_FORM,
+    evidence: str = "",
     request=None,
 ) -> ProxyConsent:
-    """Record that a citizen lets an agent file for them. Given online it needs a verified account;
-    recorded by staff at a hall, the evidence says how (signed form number)."""
-    if not purpose.strip() or not evidence.strip():
-        raise ValidationError(_("Say what the consent is for and how it was given."))
-    if valid_until <= timezone.now():
-        raise ValidationError(_("The consent must end in the future."))
-    if recorded_by.pk == citizen.pk:
+    """Record that a citizen lets an agent file for them in a unit (代办授权).
+
+    Given by the citizen themselves online, it needs an account verified at level 2. Recorded by
+    a window clerk or administrator of the unit, the recorder is never the agent (four eyes), the
+    agent is a proxy agent of the unit, and the citizen's will is known either from the form they
+    signed at the service point (its number is the evidence) or from their own confirmation
+    online, without which the consent does not count. It lasts at most a year, and the citizen
+    finds it in their inbox, where they can revoke it."""
+    from shared_apps.accounts.authz import has_role, roles_in
+
+    purpose = _clean_text(purpose, field="purpose", max_length=200)
+    evidence = _clean_text(evidence, field="evidence", max_length=200)
+    now = timezone.now()
+    if not purpose:
+        raise ValidationError({"purpose": [_("Say what the consent is for.")]})
+    if valid_until <= now:
+        raise ValidationError({"valid_until": [_("The consent must end in the future.")]})
+    if valid_until > now + timedelta(days=CONSENT_MAX_DAYS):
+        raise ValidationError(
+            {
+                "valid_until": [
+                    _("A consent lasts at most %(days)d days.") % {"days": CONSENT_MAX_DAYS}
+                ]
+            }
+        )
+    if agent.pk == citizen.pk:
+        raise ValidationError({"agent": [_("The agent must be someone other than the citizen.")]})
+    if tenant is None:
+        raise ValidationError({"tenant": [_("Name the unit whose service point files.")]})
+    if actor.pk == citizen.pk:
         require_assurance(citizen, AssuranceLevel.VERIFIED)
+        evidence_kind, evidence, confirmed_at = ConsentEvidence.CITIZEN_ONLINE, "online", now
+    else:
+        if not has_role(actor, tenant, *CONSENT_RECORDERS):
+            raise PermissionDenied(_("You may not record consents in this unit."))
+        if actor.pk == agent.pk:
+            raise PermissionDenied(
+                _(
+                    "You can't record a consent naming yourself as the agent; a second staff member must record it."
+                )
+            )
+        if evidence_kind == ConsentEvidence.SIGNED_FORM:
+            # A form number, not free text such as "无".
+            if len(evidence) < 4 or not any(c.isdigit() for c in evidence):
+                raise ValidationError(
+                    {"evidence": [_("Give the number of the consent form the citizen signed.")]}
+                )
+            confirmed_at = now
+        elif evidence_kind == ConsentEvidence.CITIZEN_ONLINE:
+            confirmed_at = None  # counts once the citizen confirms it on their account
+        else:
+            raise ValidationError({"evidence_kind": [_("Unknown kind of evidence.")]})
+    if Role.PROXY_AGENT not in roles_in(agent, tenant):
+        raise ValidationError({"agent": [_("The agent is not a proxy agent of this unit.")]})
     with transaction.atomic():
         consent = ProxyConsent.objects.create(
             citizen=citizen,
             agent=agent,
-            purpose=purpose.strip(),
+            tenant=tenant,
+            purpose=purpose,
             valid_until=valid_until,
-            evidence=evidence.strip(),
-            recorded_by=recorded_by,
+            evidence_kind=evidence_kind,
+            evidence=evidence,
+            recorded_by=actor,
+            recorded_at=now,
+            confirmed_at=confirmed_at,
         )
+        Notice.objects.create(user=citizen, kind=Notice.Kind.CONSENT_RECORDED, consent=consent)
         record_audit(
-            actor=recorded_by,
+            actor=actor,
             action="accounts.record_consent",
             target=citizen.username,
-            data={"agent": agent.username, "purpose": purpose, "until": valid_until.isoformat()},
+            tenant=tenant,
+            data={
+                "consent": consent.pk,
+                "agent": agent.username,
+                "purpose": purpose,
+                "until": valid_until.isoformat(),
+                "evidence_kind": evidence_kind,
+                "evidence": evidence,
+                "confirmed": confirmed_at is not None,
+            },
             request=request,
         )
     return consent
 
 
-def valid_consent(*, agent: User, citizen: User) -> ProxyConsent:
-    """The consent under which the agent may act for the citizen now, or PermissionDenied."""
-    consent = (
-        ProxyConsent.objects.filter(
-            agent=agent, citizen=citizen, revoked_at__isnull=True, valid_until__gt=timezone.now()
+def confirm_consent(consent: ProxyConsent, *, actor: User, request=None) -> ProxyConsent:
+    """The citizen confirms online, at assurance level 2, a consent staff recorded for them."""
+    if actor.pk != consent.citizen_id:
+        raise PermissionDenied(_("Only the citizen may confirm their consent."))
+    require_assurance(actor, AssuranceLevel.VERIFIED)
+    with transaction.atomic():
+        now = timezone.now()
+        confirmed = ProxyConsent.objects.filter(
+            pk=consent.pk,
+            confirmed_at__isnull=True,
+            revoked_at__isnull=True,
+            valid_until__gt=now,
+        ).update(confirmed_at=now)
+        if not confirmed:
+            raise ValidationError(_("This consent can no longer be confirmed."))
+        record_audit(
+            actor=actor,
+            action="accounts.confirm_consent",
+            target=actor.username,
+            tenant=consent.tenant,
+            data={"consent": consent.pk},
+            request=request,
         )
-        .order_by("-valid_until")
-        .first()
-    )
-    if consent is None:
-        raise PermissionDenied(
-            _("%(citizen)s has not consented to you filing for them.")
-            % {"citizen": citizen.display_name}
+    consent.refresh_from_db()
+    return consent
+
+
+def revoke_consent(consent: ProxyConsent, *, actor: User, request=None) -> ProxyConsent:
+    """The citizen withdraws a consent; an agent filing under it is stopped at their next request."""
+    if actor.pk != consent.citizen_id:
+        raise PermissionDenied(_("Only the citizen may revoke their consent."))
+    with transaction.atomic():
+        revoked = ProxyConsent.objects.filter(pk=consent.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            record_audit(
+                actor=actor,
+                action="accounts.revoke_consent",
+                target=actor.username,
+                tenant=consent.tenant,
+                data={"consent": consent.pk, "agent": consent.agent.username},
+                request=request,
+            )
+    consent.refresh_from_db()
+    return consent
+
+
+def start_proxy_filing(
+    *, actor: User, citizen: User, tenant, session, request=None
+) -> ProxyConsent:
+    """An agent starts filing for a citizen in a unit: only under a valid consent there. From now
+    on the audit log records the agent's actions as done on the citizen's behalf. A refusal is
+    audited too."""
+    from shared_apps.accounts.middleware import ACTING_FOR_SESSION_KEY
+
+    try:
+        consent = valid_consent(agent=actor, citizen=citizen, tenant=tenant)
+    except PermissionDenied:
+        record_audit(
+            actor=actor,
+            action="accounts.proxy_refused",
+            target=citizen.username,
+            tenant=tenant,
+            request=request,
+        )
+        raise
+    with transaction.atomic():
+        session[ACTING_FOR_SESSION_KEY] = consent.pk
+        record_audit(
+            actor=actor,
+            action="accounts.proxy_start",
+            target=citizen.username,
+            on_behalf_of=citizen.audit_label,
+            tenant=tenant,
+            request=request,
+            data={"consent": consent.pk, "purpose": consent.purpose},
         )
     return consent
+
+
+def stop_proxy_filing(*, actor: User, session, tenant=None, request=None) -> None:
+    """The agent stops filing for the citizen (nothing to record when they were not)."""
+    from shared_apps.accounts.middleware import ACTING_FOR_SESSION_KEY
+
+    consent_id = session.pop(ACTING_FOR_SESSION_KEY, None)
+    if consent_id is None:
+        return
+    consent = ProxyConsent.objects.select_related("citizen").filter(pk=consent_id).first()
+    record_audit(
+        actor=actor,
+        action="accounts.proxy_stop",
+        target=consent.citizen.username if consent else "",
+        on_behalf_of=consent.citizen.audit_label if consent else "",
+        tenant=tenant,
+        request=request,
+        data={"consent": consent_id},
+    )
+
+
+# --- Staff second factor ------------------------------------------------------------------------
+
+
+def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str:
+    """A one-time enrolment code for a staff member's authenticator app, valid 24 hours, to be
+    handed over out of band (the returned value; only its digest is kept). A new one voids the
+    earlier ones. Issued by an administrator of a unit where the person holds a role (never by
+    themselves), or by an operator (`system:…` actor, the management command)."""
+    from shared_apps.accounts.authz import has_role
+
+    if isinstance(actor, str):
+        if not actor.startswith("system:"):
+            raise PermissionDenied(_("You do not administer this unit."))
+    else:
+        if actor.pk == user.pk:
+            raise PermissionDenied(_("Another administrator must issue your enrolment link."))
+        holds_role = (
+            tenant is not None
+            and StaffMembership.objects.filter(user=user, tenant=tenant, is_active=True).exists()
+        )
+        if not actor.is_superuser and (
+            user.is_superuser or not (holds_role and has_role(actor, tenant, Role.TENANT_ADMIN))
+        ):
+            raise PermissionDenied(_("You do not administer this unit."))
+    code = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        EnrolmentLink.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(
+            expires_at=now
+        )
+        link = EnrolmentLink.objects.create(
+            user=user,
+            digest=_digest(code),
+            issued_by=(actor if isinstance(actor, str) else actor.get_username())[:150],
+            expires_at=now + timedelta(hours=ENROLMENT_LINK_HOURS),
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.issue_enrolment_link",
+            target=user.username,
+            tenant=tenant,
+            data={"link": link.pk, "expires_at": link.expires_at.isoformat()},
+            request=request,
+        )
+    return code
+
+
+def start_totp_enrolment(*, actor: User, code: str, request=None):
+    """Use an enrolment link (once): a new, unconfirmed authenticator device whose secret the
+    caller shows once. Raises PermissionDenied for an unknown, expired, used or someone else's link."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        now = timezone.now()
+        # The conditional UPDATE decides: a link is used once, even by racing requests.
+        used = EnrolmentLink.objects.filter(
+            digest=_digest(code or ""), user=actor, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if not used:
+            raise PermissionDenied(_("This enrolment link is invalid, expired or already used."))
+        TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=actor, name=_("Authenticator app"), confirmed=False)
+        record_audit(
+            actor=actor,
+            action="accounts.start_totp_enrolment",
+            target=actor.username,
+            data={"device": device.pk},
+            request=request,
+        )
+    return device
+
+
+def confirm_totp_enrolment(*, actor: User, device, code: str, request=None):
+    """The first code from the new app confirms it; it replaces any earlier device."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if device.user_id != actor.pk or device.confirmed:
+        raise PermissionDenied(_("This enrolment link is invalid, expired or already used."))
+    # Outside the transaction: django-otp's count of wrong codes (it slows guessing) must stay.
+    if not device.verify_token(code):
+        raise ValidationError(
+            {"code": [_("That code is not right, or has expired. Try the current one.")]}
+        )
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        record_audit(
+            actor=actor,
+            action="accounts.confirm_totp",
+            target=actor.username,
+            data={"device": device.pk},
+            request=request,
+        )
+    return device
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -248,10 +497,6 @@ class IssuedTokens:
     refresh_token: str | None
     expires_in: int
     scopes: list[str]
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_scopes(requested: list[str] | None, allowed: list[str]) -> list[str]:
@@ -318,9 +563,22 @@ def refresh_user_tokens(refresh_token: str, *, request=None) -> IssuedTokens:
 
 
 def revoke_token(token: str, *, request=None) -> None:
-    ApiToken.objects.filter(digest=_digest(token), revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    """Revoke a token; whoever holds it may (its owner is the actor). Unknown or already revoked
+    tokens change nothing."""
+    with transaction.atomic():
+        live = ApiToken.objects.filter(digest=_digest(token), revoked_at__isnull=True)
+        token_row = live.select_related("user", "client").first()
+        # The conditional UPDATE decides: racing revocations record one entry.
+        if token_row is None or not live.filter(pk=token_row.pk).update(revoked_at=timezone.now()):
+            return
+        owner = token_row.user or f"client:{token_row.client.client_id}"
+        record_audit(
+            actor=owner,
+            action="accounts.revoke_token",
+            target=owner.username if token_row.user else owner,
+            data={"token": token_row.pk, "kind": token_row.kind},
+            request=request,
+        )
 
 
 def create_system_client(
@@ -350,44 +608,30 @@ def create_system_client(
 
 
 def issue_client_token(
-    client_id: str, secret: str, *, scopes: list[str] | None = None
+    client_id: str, secret: str, *, scopes: list[str] | None = None, request=None
 ) -> IssuedTokens:
     client = SystemClient.objects.filter(client_id=client_id, is_active=True).first()
     if client is None or not secrets.compare_digest(client.secret_digest, _digest(secret)):
         raise PermissionDenied(_("Unknown client or wrong secret."))
     granted = _check_scopes(scopes, client.scopes)
     access = secrets.token_urlsafe(32)
-    ApiToken.objects.create(
-        digest=_digest(access),
-        kind=ApiToken.Kind.ACCESS,
-        client=client,
-        scopes=granted,
-        expires_at=timezone.now() + timedelta(seconds=ACCESS_TOKEN_SECONDS),
-    )
-    return IssuedTokens(access, None, ACCESS_TOKEN_SECONDS, granted)
-
-
-def token_owner(token: str) -> ApiToken | None:
-    """The live access token behind a bearer value, or None."""
-    found = (
-        ApiToken.objects.select_related("user", "client")
-        .filter(
-            digest=_digest(token),
+    with transaction.atomic():
+        ApiToken.objects.create(
+            digest=_digest(access),
             kind=ApiToken.Kind.ACCESS,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
+            client=client,
+            scopes=granted,
+            expires_at=timezone.now() + timedelta(seconds=ACCESS_TOKEN_SECONDS),
         )
-        .first()
-    )
-    if found is None:
-        return None
-    if found.user is not None and (
-        not found.user.is_active or found.session_generation != found.user.session_generation
-    ):
-        return None
-    if found.client is not None and not found.client.is_active:
-        return None
-    return found
+        record_audit(
+            actor=f"client:{client.client_id}",
+            action="accounts.issue_client_token",
+            target=client.client_id,
+            tenant=client.tenant,
+            data={"scopes": granted},
+            request=request,
+        )
+    return IssuedTokens(access, None, ACCESS_TOKEN_SECONDS, granted)
 
 
 def register_organisation(*, legal_representative: User, name: str, credit_code: str, request=None):

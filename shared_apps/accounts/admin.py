@@ -56,7 +56,17 @@ class StaffMembershipAdmin(ReadOnlyAdmin):
 
 @admin.register(ProxyConsent)
 class ProxyConsentAdmin(ReadOnlyAdmin):
-    list_display = ["citizen", "agent", "purpose", "valid_until", "revoked_at", "recorded_by"]
+    list_display = [
+        "citizen",
+        "agent",
+        "tenant",
+        "purpose",
+        "valid_until",
+        "evidence_kind",
+        "recorded_by",
+        "confirmed_at",
+        "revoked_at",
+    ]
 
 
 @admin.register(Organisation)

@@ -90,7 +90,7 @@ def revoke(request, payload: RefreshRequest):
 def client_token(request, payload: ClientTokenRequest):
     try:
         issued = actions.issue_client_token(
-            payload.client_id, payload.client_secret, scopes=payload.scopes
+            payload.client_id, payload.client_secret, scopes=payload.scopes, request=request
         )
     except PermissionDenied as error:
         raise HttpError(401, str(error)) from None

@@ -5,8 +5,8 @@ from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth, django_auth
 
-from shared_apps.accounts.actions import token_owner
 from shared_apps.accounts.authz import require_role
+from shared_apps.accounts.queries import token_owner
 
 
 class BearerToken(HttpBearer):

@@ -5,7 +5,8 @@ ACTING_FOR_SESSION_KEY = "acting_for_consent"
 
 class ProxyFilingMiddleware:
     """While an agent files for a citizen (代办), request.acting_for is that citizen: the audit log
-    records every action as done on their behalf. The consent is checked again on every request."""
+    records every action there as done on their behalf. The consent is checked again on every
+    request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,8 +22,9 @@ class ProxyFilingMiddleware:
                 .filter(pk=consent_id, agent=request.user)
                 .first()
             )
-            if consent is not None and consent.is_valid():
-                request.acting_for = consent.citizen
-            else:
+            if consent is None or not consent.is_valid():
                 request.session.pop(ACTING_FOR_SESSION_KEY, None)
+            elif consent.tenant_id == getattr(getattr(request, "tenant", None), "id", None):
+                # A consent holds in its unit only (the sign-in covers every subdomain).
+                request.acting_for = consent.citizen
         return self.get_response(request)

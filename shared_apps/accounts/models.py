@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -155,27 +156,109 @@ class StaffMembership(models.Model):
         return f"{self.user} · {self.tenant} · {self.get_role_display()}"
 
 
+CONSENT_MAX_DAYS = 365  # a consent lasts the item's handling, and never more than a year
+
+
+class ConsentEvidence(models.TextChoices):
+    """How the citizen's will is known (授权凭证)."""
+
+    CITIZEN_ONLINE = "citizen_online", _("Confirmed by the citizen online (verified account)")
+    SIGNED_FORM = (
+        "signed_form",
+        _("Form signed by the citizen at a service point, recorded by a second staff member"),
+    )
+
+
 class ProxyConsent(models.Model):
-    """A citizen's recorded consent that an agent files for them (代办授权): who, for what, until when."""
+    """A citizen's recorded consent that an agent files for them (代办授权) in one unit: who, for
+    what, until when, and how the citizen's will is known. A consent recorded by staff for the
+    citizen to confirm online counts only once confirmed."""
 
     citizen = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents_given")
     agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents_received")
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        verbose_name=_("unit"),
+        null=True,  # consents recorded before units were kept are revoked (migration 0003)
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     purpose = models.CharField(_("for what"), max_length=200)
     valid_until = models.DateTimeField(_("valid until"))
+    evidence_kind = models.CharField(
+        _("evidence"),
+        max_length=20,
+        choices=ConsentEvidence.choices,
+        default=ConsentEvidence.SIGNED_FORM,
+    )
     evidence = models.CharField(_("how it was recorded"), max_length=200)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("proxy consent")
         verbose_name_plural = _("proxy consents")
+        constraints = [
+            # Four eyes: nobody records a consent naming themselves as the agent; a year at most.
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=False)
+                | (
+                    ~models.Q(agent=models.F("recorded_by"))
+                    & models.Q(
+                        valid_until__lte=models.F("recorded_at") + timedelta(days=CONSENT_MAX_DAYS)
+                    )
+                ),
+                name="consent_four_eyes_and_bounded",
+            )
+        ]
 
     def __str__(self):
         return f"{self.citizen} → {self.agent}: {self.purpose}"
 
     def is_valid(self) -> bool:
-        return self.revoked_at is None and self.valid_until > timezone.now()
+        return (
+            self.revoked_at is None
+            and self.confirmed_at is not None
+            and self.valid_until > timezone.now()
+        )
+
+
+class Notice(models.Model):
+    """A message in a person's inbox on their account page (站内消息). SMS and e-mail come later."""
+
+    class Kind(models.TextChoices):
+        CONSENT_RECORDED = "consent_recorded", _("A consent in your name was recorded")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    consent = models.ForeignKey(ProxyConsent, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_kind_display()}"
+
+
+ENROLMENT_LINK_HOURS = 24
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link with which a staff member enrols their authenticator app (绑定二次验证),
+    issued by an administrator and handed over out of band. Only its SHA-256 is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64, unique=True)
+    issued_by = models.CharField(max_length=150)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"enrolment link for {self.user} ({self.expires_at:%Y-%m-%d %H:%M})"
 
 
 class SystemClient(models.Model):

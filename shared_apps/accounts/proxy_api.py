@@ -1,8 +1,10 @@
-"""Proxy filing (代办) at village and community service points, on a tenant's subdomain."""
+"""Proxy filing (代办) at village and community service points, on a tenant's subdomain; and the
+citizen's own consents (portal API)."""
 
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
@@ -10,13 +12,13 @@ from ninja.responses import Status
 from ninja.security import django_auth
 
 from shared_apps.accounts import actions
-from shared_apps.accounts.api_auth import staff_auth
+from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digest, normalize_id_number
-from shared_apps.accounts.middleware import ACTING_FOR_SESSION_KEY
-from shared_apps.accounts.models import Role, User
-from shared_apps.audit.actions import record_audit
+from shared_apps.accounts.models import ConsentEvidence, ProxyConsent, Role, User
+from shared_apps.accounts.queries import consents_given
 
 router = Router(tags=["proxy filing"])
+citizen_router = Router(tags=["my consents"])
 
 
 class ConsentIn(Schema):
@@ -24,7 +26,21 @@ class ConsentIn(Schema):
     agent_username: str
     purpose: str
     valid_until: datetime
-    evidence: str
+    evidence_kind: ConsentEvidence = ConsentEvidence.SIGNED_FORM
+    evidence: str = ""
+
+
+class ConsentOut(Schema):
+    id: int
+    unit: str | None
+    agent: str
+    purpose: str
+    valid_until: datetime
+    evidence_kind: str
+    recorded_by: str
+    recorded_at: datetime
+    confirmed_at: datetime | None
+    revoked_at: datetime | None
 
 
 class ActForIn(Schema):
@@ -36,9 +52,13 @@ class ActingOut(Schema):
     purpose: str | None = None
 
 
+def _errors(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
 def _citizen(id_number: str) -> User:
     try:
-        number = normalize_id_number(id_number)
+        number = normalize_id_number(id_number[:40])
     except ValidationError as error:
         raise HttpError(422, " ".join(error.messages)) from None
     citizen = User.objects.filter(id_number_digest=id_number_digest(number)).first()
@@ -55,21 +75,26 @@ def _citizen(id_number: str) -> User:
 )
 def record_consent(request, payload: ConsentIn):
     citizen = _citizen(payload.citizen_id_number)
-    agent = User.objects.filter(username=payload.agent_username).first()
+    username = payload.agent_username[:150]
+    agent = None if "\x00" in username else User.objects.filter(username=username).first()
     if agent is None:
         raise HttpError(404, _("No such agent."))
     try:
         consent = actions.record_consent(
+            actor=request.user,
             citizen=citizen,
             agent=agent,
+            tenant=request.tenant,
             purpose=payload.purpose,
             valid_until=payload.valid_until,
+            evidence_kind=payload.evidence_kind,
             evidence=payload.evidence,
-            recorded_by=request.user,
             request=request,
         )
+    except PermissionDenied as error:
+        raise HttpError(403, str(error)) from None
     except ValidationError as error:
-        raise HttpError(422, " ".join(error.messages)) from None
+        raise HttpError(422, _errors(error)) from None
     return Status(201, {"acting_for": citizen.id_number_masked, "purpose": consent.purpose})
 
 
@@ -82,26 +107,15 @@ def record_consent(request, payload: ConsentIn):
 def act_for(request, payload: ActForIn):
     citizen = _citizen(payload.citizen_id_number)
     try:
-        consent = actions.valid_consent(agent=request.user, citizen=citizen)
-    except PermissionDenied as error:
-        record_audit(
+        consent = actions.start_proxy_filing(
             actor=request.user,
-            action="accounts.proxy_refused",
-            target=citizen.username,
+            citizen=citizen,
             tenant=request.tenant,
+            session=request.session,
             request=request,
         )
+    except PermissionDenied as error:
         raise HttpError(403, str(error)) from None
-    request.session[ACTING_FOR_SESSION_KEY] = consent.pk
-    record_audit(
-        actor=request.user,
-        action="accounts.proxy_start",
-        target=citizen.username,
-        on_behalf_of=citizen.audit_label,
-        tenant=request.tenant,
-        request=request,
-        data={"consent": consent.pk, "purpose": consent.purpose},
-    )
     return {"acting_for": citizen.id_number_masked, "purpose": consent.purpose}
 
 
@@ -109,5 +123,73 @@ def act_for(request, payload: ActForIn):
     "/proxy/stop", response=ActingOut, auth=django_auth, summary="Stop filing for a citizen"
 )
 def stop(request):
-    request.session.pop(ACTING_FOR_SESSION_KEY, None)
+    actions.stop_proxy_filing(
+        actor=request.user,
+        session=request.session,
+        tenant=getattr(request, "tenant", None),
+        request=request,
+    )
     return {"acting_for": None}
+
+
+def _consent_out(consent: ProxyConsent) -> dict:
+    return {
+        "id": consent.pk,
+        "unit": consent.tenant.name if consent.tenant else None,
+        "agent": consent.agent.display_name,
+        "purpose": consent.purpose,
+        "valid_until": consent.valid_until,
+        "evidence_kind": consent.evidence_kind,
+        "recorded_by": consent.recorded_by.display_name,
+        "recorded_at": consent.recorded_at,
+        "confirmed_at": consent.confirmed_at,
+        "revoked_at": consent.revoked_at,
+    }
+
+
+def _signed_in(request, scope: str = "profile") -> User:
+    token = getattr(request, "api_token", None)
+    if token is not None and scope not in token.scopes:
+        raise HttpError(403, _("The token lacks the scope %(scope)s.") % {"scope": scope})
+    if not request.user.is_authenticated:
+        raise HttpError(401, _("Sign in first."))
+    return request.user
+
+
+@citizen_router.get(
+    "/me/consents",
+    response=list[ConsentOut],
+    auth=TOKEN_OR_SESSION,
+    summary="Consents I have given for proxy filing",
+)
+def my_consents(request):
+    return [_consent_out(c) for c in consents_given(_signed_in(request))[:200]]
+
+
+@citizen_router.post(
+    "/me/consents/{consent_id}/revoke",
+    response=ConsentOut,
+    auth=TOKEN_OR_SESSION,
+    summary="Revoke a consent I gave",
+)
+def revoke_my_consent(request, consent_id: int):
+    user = _signed_in(request)
+    consent = get_object_or_404(consents_given(user), pk=consent_id)
+    return _consent_out(actions.revoke_consent(consent, actor=user, request=request))
+
+
+@citizen_router.post(
+    "/me/consents/{consent_id}/confirm",
+    response=ConsentOut,
+    auth=django_auth,
+    summary="Confirm a consent staff recorded for me (needs a verified account)",
+)
+def confirm_my_consent(request, consent_id: int):
+    """Session only: confirming lets someone act for you, so a token can't do it."""
+    consent = get_object_or_404(consents_given(request.user), pk=consent_id)
+    try:
+        return _consent_out(actions.confirm_consent(consent, actor=request.user, request=request))
+    except PermissionDenied as error:
+        raise HttpError(403, str(error)) from None
+    except ValidationError as error:
+        raise HttpError(409, _errors(error)) from None

@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,7 +20,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from shared_apps.accounts import actions
 from shared_apps.accounts.authz import is_staff_member, require_role
 from shared_apps.accounts.forms import CodeForm, GrantRoleForm, SignInForm, SignUpForm
-from shared_apps.accounts.models import Role, StaffMembership, User
+from shared_apps.accounts.models import EnrolmentLink, Notice, Role, StaffMembership, User
+from shared_apps.accounts.queries import consents_given, token_digest
 
 
 def _next(request, default="accounts:account"):
@@ -68,31 +71,80 @@ def sign_in(request):
 
 @login_required
 def second_factor(request):
-    """Staff: the code of their authenticator app, enrolling one first if they have none."""
-    user = request.user
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    enrolling = device is None
-    if enrolling:
-        device = TOTPDevice.objects.filter(
-            user=user, confirmed=False
-        ).first() or TOTPDevice.objects.create(
-            user=user, name=_("Authenticator app"), confirmed=False
-        )
+    """Staff: the code of their authenticator app. Without one they need an enrolment link from an
+    administrator: a password alone never shows a secret."""
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    target = _next(request)
+    if device is None:
+        if target.startswith(reverse("accounts:enrol_confirm").removesuffix("confirm")):
+            return redirect(target)  # signed in to use an enrolment link
+        return render(request, "accounts/second_factor.html", {"no_device": True}, status=403)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
-            if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            return redirect(_next(request))
+            return redirect(target)
         form.add_error("code", _("That code is not right, or has expired. Try the current one."))
-    context = {"form": form, "enrolling": enrolling, "next": request.GET.get("next", "")}
-    if enrolling:
-        context["secret"] = base64.b32encode(device.bin_key).decode()
-        context["qr_svg"] = segno.make(device.config_url).svg_inline(scale=4)
-        context["config_url"] = device.config_url
+    context = {"form": form, "next": request.GET.get("next", "")}
     return render(request, "accounts/second_factor.html", context)
+
+
+ENROLLING_SESSION_KEY = "enrolling_totp_device"
+
+
+@never_cache
+@login_required
+def enrol(request, code: str):
+    """A staff member's one-time enrolment link. Opening it changes nothing; the button uses it
+    (once) and the response shows the new secret once."""
+    if request.method != "POST":
+        usable = EnrolmentLink.objects.filter(
+            digest=token_digest(code), user=request.user, used_at__isnull=True
+        ).filter(expires_at__gt=timezone.now())
+        context = {"usable": usable.exists()}
+        status = 200 if context["usable"] else 403
+        return render(request, "accounts/enrol.html", context, status=status)
+    try:
+        device = actions.start_totp_enrolment(actor=request.user, code=code, request=request)
+    except PermissionDenied as error:
+        return render(request, "accounts/enrol.html", {"error": str(error)}, status=403)
+    request.session[ENROLLING_SESSION_KEY] = device.pk
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "form": CodeForm(),
+            "secret": base64.b32encode(device.bin_key).decode(),
+            "qr_svg": segno.make(device.config_url).svg_inline(scale=4),
+        },
+    )
+
+
+@never_cache
+@require_POST
+@login_required
+def enrol_confirm(request):
+    device = TOTPDevice.objects.filter(
+        pk=request.session.get(ENROLLING_SESSION_KEY), user=request.user, confirmed=False
+    ).first()
+    if device is None:
+        error = _("This enrolment link is invalid, expired or already used.")
+        return render(request, "accounts/enrol.html", {"error": error}, status=403)
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.confirm_totp_enrolment(
+                actor=request.user, device=device, code=form.cleaned_data["code"], request=request
+            )
+        except ValidationError as error:
+            form.add_error("code", error.message_dict["code"])
+        else:
+            request.session.pop(ENROLLING_SESSION_KEY, None)
+            otp_login(request, device)
+            messages.success(request, _("Your authenticator app is set up."))
+            return redirect("accounts:account")
+    # The secret is not shown again: the app that scanned it has it.
+    return render(request, "accounts/enrol.html", {"form": form, "confirming": True})
 
 
 @login_required
@@ -104,9 +156,39 @@ def account(request):
             user, viewer=user, reason="self-service", request=request
         )
     memberships = StaffMembership.objects.filter(user=user, is_active=True).select_related("tenant")
-    return render(
-        request, "accounts/account.html", {"revealed": revealed, "memberships": memberships}
+    notices = (
+        Notice.objects.filter(user=user)
+        .select_related("consent__agent", "consent__tenant", "consent__recorded_by")
+        .order_by("-created_at")[:20]
     )
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "revealed": revealed,
+            "memberships": memberships,
+            "notices": notices,
+            "consents": consents_given(user)[:50],
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def consent_decision(request, consent_id: int):
+    """The citizen confirms or revokes a consent in their name, from their account page."""
+    consent = get_object_or_404(consents_given(request.user), pk=consent_id)
+    try:
+        if request.POST.get("decision") == "confirm":
+            actions.confirm_consent(consent, actor=request.user, request=request)
+            messages.success(request, _("You confirmed the consent."))
+        else:
+            actions.revoke_consent(consent, actor=request.user, request=request)
+            messages.success(request, _("You revoked the consent."))
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    return redirect("accounts:account")
 
 
 @require_POST
@@ -130,7 +212,14 @@ def staff(request):
     require_role(request, Role.TENANT_ADMIN)
     tenant = request.tenant
     form = GrantRoleForm(request.POST or None, roles=Role.choices)
-    if request.method == "POST" and "revoke" in request.POST:
+    enrolment = None
+    if request.method == "POST" and "enrol" in request.POST:
+        membership = get_object_or_404(
+            StaffMembership, pk=request.POST["enrol"], tenant=tenant, is_active=True
+        )
+        enrolment = _enrolment_link(request, membership.user)
+        form = GrantRoleForm(roles=Role.choices)
+    elif request.method == "POST" and "revoke" in request.POST:
         membership = get_object_or_404(
             StaffMembership, pk=request.POST["revoke"], tenant=tenant, is_active=True
         )
@@ -157,10 +246,28 @@ def staff(request):
             except PermissionDenied as error:
                 form.add_error(None, str(error))
             else:
-                return redirect("staff")
+                if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
+                    return redirect("staff")
+                # A new staff member enrols their authenticator app with this link.
+                enrolment = _enrolment_link(request, person)
+                form = GrantRoleForm(roles=Role.choices)
     memberships = (
         StaffMembership.objects.filter(tenant=tenant, is_active=True)
         .select_related("user")
         .order_by("role")
     )
-    return render(request, "accounts/staff.html", {"form": form, "memberships": memberships})
+    return render(
+        request,
+        "accounts/staff.html",
+        {"form": form, "memberships": memberships, "enrolment": enrolment},
+    )
+
+
+def _enrolment_link(request, person: User) -> dict:
+    code = actions.issue_enrolment_link(
+        actor=request.user, user=person, tenant=request.tenant, request=request
+    )
+    return {
+        "person": person,
+        "url": request.build_absolute_uri(reverse("accounts:enrol", args=[code])),
+    }

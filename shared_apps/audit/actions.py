@@ -10,7 +10,7 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 4_100_000_002  # pg_advisory_xact_lock key: one writer extends the chain at a time
 
 
-def client_ip(request) -> str | None:
+def _client_ip(request) -> str | None:
     address = request.META.get("REMOTE_ADDR") if request is not None else None
     try:
         return str(ipaddress.ip_address(address)) if address else None
@@ -46,7 +46,7 @@ def record_audit(
         action=action,
         target=str(target)[:300],
         data=data or {},
-        ip_address=client_ip(request),
+        ip_address=_client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
@@ -56,22 +56,3 @@ def record_audit(
         entry.entry_hash = entry.compute_hash()
         entry.save()
     return entry
-
-
-def verify_chain(batch_size: int = 5000) -> tuple[int, list[str]]:
-    """Recompute the chain; return how many entries were checked and a line per break found."""
-    problems: list[str] = []
-    expected_prev = GENESIS
-    checked = 0
-    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
-        checked += 1
-        if entry.prev_hash != expected_prev:
-            problems.append(
-                f"entry {entry.id}: does not follow the entry before it (an entry was removed or reordered)"
-            )
-        if entry.compute_hash() != entry.entry_hash:
-            problems.append(
-                f"entry {entry.id}: its content does not match its hash (it was edited)"
-            )
-        expected_prev = entry.entry_hash
-    return checked, problems

@@ -23,6 +23,7 @@ from shared_apps.catalog.models import (
     Implementation,
     ImplementationMaterial,
 )
+from shared_apps.catalog.queries import current_version
 from shared_apps.catalog.search import search_text_for
 
 GUIDE_FIELDS = [
@@ -149,16 +150,6 @@ def publish_version(version: GuideVersion, *, actor, valid_from=None, request=No
             request=request,
         )
     return version
-
-
-def current_version(item: BasicItem, at=None) -> GuideVersion | None:
-    at = at or timezone.now()
-    return (
-        item.versions.filter(status=GuideVersion.Status.PUBLISHED, valid_from__lte=at)
-        .exclude(valid_to__lte=at)
-        .order_by("-valid_from")
-        .first()
-    )
 
 
 def _check_form_schema(schema: dict) -> None:
@@ -301,39 +292,3 @@ def publish_implementation(
         )
     implementation.refresh_from_db()
     return implementation
-
-
-def validate_application(implementation: Implementation, data: dict) -> list[str]:
-    """Problems with an application's form data, in the user's language (empty: valid)."""
-    if not implementation.form_schema:
-        return []
-    validator = Draft202012Validator(implementation.form_schema)
-    properties = implementation.form_schema.get("properties", {})
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path = list(error.absolute_path)
-        if error.validator == "required":
-            path = [error.message.split("'")[1]] if "'" in error.message else []
-        field = path[0] if path else ""
-        title = (
-            properties.get(field, {}).get("title", field) if isinstance(field, str) else str(field)
-        )
-        problems.append(
-            _("%(field)s: %(problem)s") % {"field": title or _("form"), "problem": _problem(error)}
-        )
-    return problems
-
-
-def _problem(error) -> str:
-    """jsonschema's reasons, in the user's language."""
-    messages = {
-        "required": _("this field is required"),
-        "pattern": _("the format is not right"),
-        "minLength": _("this field is too short"),
-        "maxLength": _("this field is too long"),
-        "type": _("the value has the wrong type"),
-        "enum": _("choose one of the allowed values"),
-        "minimum": _("the value is too small"),
-        "maximum": _("the value is too large"),
-    }
-    return messages.get(error.validator, error.message)

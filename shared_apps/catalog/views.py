@@ -47,7 +47,7 @@ def portal_catalog(request):
 def portal_item(request, code):
     """One basic item: its standard guide and where to apply (routing by place)."""
     item = get_object_or_404(BasicItem, code=code)
-    version = actions.current_version(item)
+    version = queries.current_version(item)
     return render(
         request,
         "catalog/portal_item.html",
@@ -142,7 +142,7 @@ def manage_services(request):
                 % {"code": form.cleaned_data["item_code"]},
             )
         else:
-            version = actions.current_version(item)
+            version = queries.current_version(item)
             materials = [m.id for m in version.materials.all()] if version else []
             try:
                 actions.implement_item(

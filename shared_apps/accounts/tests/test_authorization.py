@@ -26,6 +26,9 @@ PUBLIC_OR_PERSONAL = {
     "accounts/sign-up",
     "accounts/sign-in",
     "accounts/second-factor",
+    "accounts/enrol/confirm",
+    "accounts/enrol/<str:code>",
+    "accounts/me/consents/<int:consent_id>",
     "accounts/me",
     "accounts/sign-out",
     "accounts/sign-out-everywhere",
@@ -156,7 +159,8 @@ def test_staff_page_grants_and_revokes_roles(county_a_admin, django_user_model, 
         {"identifier": "13700000001", "role": Role.WINDOW_CLERK},
         HTTP_HOST=host_of(tenant),
     )
-    assert response.status_code == 302
+    # A new staff member: the page shows the one-time link to enrol their authenticator app.
+    assert response.status_code == 200 and "/accounts/enrol/" in response.content.decode()
     membership = StaffMembership.objects.get(
         user__phone="13700000001", tenant=tenant, is_active=True
     )

@@ -106,10 +106,13 @@ def test_revealing_an_id_number_is_audited(db):
     assert (entry.action, entry.target) == ("accounts.reveal_id_number", user.username)
 
 
-def test_high_risk_action_needs_a_verified_account(db, django_user_model):
+def test_high_risk_action_needs_a_verified_account(db, django_user_model, tenant):
     from datetime import timedelta
 
     from django.utils import timezone
+
+    from shared_apps.accounts.models import Role
+    from shared_apps.accounts.queries import AssuranceTooLow
 
     citizen = actions.register_citizen(
         real_name="赵六",
@@ -118,25 +121,20 @@ def test_high_risk_action_needs_a_verified_account(db, django_user_model):
         password="正确的马电池订书钉",
     )
     agent = django_user_model.objects.create_user("agent-1", password="正确的马电池订书钉")
+    root = django_user_model.objects.create_superuser("root", password="正确的马电池订书钉")
+    actions.grant_role(actor=root, user=agent, tenant=tenant, role=Role.PROXY_AGENT)
     assert citizen.assurance_level == 1
-    with pytest.raises(actions.AssuranceTooLow):
-        actions.record_consent(
-            citizen=citizen,
-            agent=agent,
-            purpose="代办社保",
-            evidence="网上授权",
-            valid_until=timezone.now() + timedelta(days=30),
-            recorded_by=citizen,
-        )
+    given_online = {
+        "citizen": citizen,
+        "agent": agent,
+        "tenant": tenant,
+        "purpose": "代办社保",
+        "valid_until": timezone.now() + timedelta(days=30),
+    }
+    with pytest.raises(AssuranceTooLow):
+        actions.record_consent(actor=citizen, **given_online)
     citizen.assurance_level = 2
-    consent = actions.record_consent(
-        citizen=citizen,
-        agent=agent,
-        purpose="代办社保",
-        evidence="网上授权",
-        valid_until=timezone.now() + timedelta(days=30),
-        recorded_by=citizen,
-    )
+    consent = actions.record_consent(actor=citizen, **given_online)
     assert consent.is_valid()
 
 

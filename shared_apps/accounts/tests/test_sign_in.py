@@ -111,12 +111,15 @@ def test_staff_need_a_second_factor(client, django_user_model, tenant):
     assert response.status_code == 302 and "/accounts/second-factor" in response["Location"]
     assert client.get("/staff", HTTP_HOST=host).status_code == 403  # password alone is not enough
 
+    # No authenticator app yet: the password alone shows no secret (enrolment needs a link).
     enrol = client.get("/accounts/second-factor", HTTP_HOST=host)
-    assert enrol.status_code == 200 and "<svg" in enrol.content.decode()
-    wrong = client.post("/accounts/second-factor", {"code": "000000"}, HTTP_HOST=host)
+    assert enrol.status_code == 403 and "<svg" not in enrol.content.decode()
+    code = actions.issue_enrolment_link(actor="system:tests", user=clerk)
+    assert client.post(f"/accounts/enrol/{code}", HTTP_HOST=host).status_code == 200
+    wrong = client.post("/accounts/enrol/confirm", {"code": "000000"}, HTTP_HOST=host)
     assert wrong.status_code == 200 and "不正确" in wrong.content.decode()
     time.sleep(1.1)  # django-otp slows down guessing after a wrong code
-    right = client.post("/accounts/second-factor", {"code": current_totp(clerk)}, HTTP_HOST=host)
+    right = client.post("/accounts/enrol/confirm", {"code": current_totp(clerk)}, HTTP_HOST=host)
     assert right.status_code == 302
     assert client.get("/staff", HTTP_HOST=host).status_code == 200
 

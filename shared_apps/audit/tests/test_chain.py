@@ -3,8 +3,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from shared_apps.audit.actions import record_audit, verify_chain
+from shared_apps.audit.actions import record_audit
 from shared_apps.audit.models import AuditEntry
+from shared_apps.audit.queries import verify_chain
 
 
 def test_chain_verifies_and_detects_an_edited_row(db):

@@ -4,7 +4,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.audit.actions import record_audit
-from shared_apps.catalog import actions
+from shared_apps.catalog import actions, queries
 from shared_apps.catalog.codes import LEVEL_OF_TENANT, implementation_code
 from shared_apps.catalog.demo.items import APPLICATION, ITEMS
 from shared_apps.catalog.models import (
@@ -50,7 +50,7 @@ def load_items(actor) -> list[BasicItem]:
             themes=themes,
             keywords=keywords,
         )
-        if actions.current_version(item) is None:
+        if queries.current_version(item) is None:
             actions.publish_version(_draft(item, actor, name, days, materials), actor=actor)
         items.append(item)
     return items
@@ -122,7 +122,7 @@ def load_implementations(items: list[BasicItem]) -> int:
         if t.id not in done
     ]
     departments = _departments([t.schema_name for t in tenants])
-    versions = {item.id: actions.current_version(item) for item in items}
+    versions = {item.id: queries.current_version(item) for item in items}
     guide_materials = {v.id: list(v.materials.all()) for v in versions.values()}
     now = timezone.now()
     rows, material_rows = [], []

@@ -3,7 +3,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts import actions as accounts
 from shared_apps.accounts.models import Role
-from shared_apps.catalog import actions
+from shared_apps.catalog import actions, queries
 from shared_apps.catalog.models import GuideMaterial, OnlineDepth
 from tenant_apps.departments.models import Department
 from tenants.models import Tenant
@@ -73,7 +73,7 @@ def implement(root):
 
     def do(item, tenant, promised_days=10, **overrides):
         department = make_department(tenant)
-        version = actions.current_version(item)
+        version = queries.current_version(item)
         implementation = actions.implement_item(
             actor=root,
             tenant=tenant,

@@ -4,7 +4,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from shared_apps.catalog import actions
+from shared_apps.catalog import actions, queries
 from shared_apps.catalog.codes import (
     implementation_code,
     validate_basic_code,
@@ -50,7 +50,7 @@ def test_implementation_codes():
 
 def test_published_versions_are_immutable(make_item, root):
     item = make_item()
-    v1 = actions.current_version(item)
+    v1 = queries.current_version(item)
     with pytest.raises(ValidationError):
         actions.publish_version(v1, actor=root)
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
@@ -65,7 +65,7 @@ def test_new_version_never_overlaps_and_pinned_cases_keep_theirs(make_item, impl
     item = make_item()
     county = Tenant.objects.get(code="410102000000")
     pinned = implement(item, county)
-    v1 = actions.current_version(item)
+    v1 = queries.current_version(item)
     v2 = actions.draft_version(
         item,
         actor=root,
@@ -79,7 +79,7 @@ def test_new_version_never_overlaps_and_pinned_cases_keep_theirs(make_item, impl
     v2 = actions.publish_version(v2, actor=root, valid_from=starts)
     v1.refresh_from_db()
     assert v1.valid_to == starts == v2.valid_from  # back to back, no overlap
-    assert actions.current_version(item) == v2
+    assert queries.current_version(item) == v2
     pinned.refresh_from_db()
     assert pinned.version_id == v1.id  # what was implemented (and filed) under v1 stays on v1
     v3 = actions.draft_version(
@@ -103,7 +103,7 @@ def test_promised_time_limit_cannot_exceed_the_statutory_one(make_item, implemen
 
 
 def test_only_materials_in_the_guide_may_be_asked_for(make_item, implement):
-    other = actions.current_version(make_item(name="结婚登记", item_type="07"))
+    other = queries.current_version(make_item(name="结婚登记", item_type="07"))
     item = make_item()
     with pytest.raises(ValidationError) as caught:
         implement(
@@ -128,9 +128,9 @@ def test_form_schema_is_checked_and_applications_validated(make_item, implement)
     }
     implementation = implement(item, county, form_schema=form)
     assert (
-        actions.validate_application(implementation, {"name": "张三", "phone": "13800000000"}) == []
+        queries.validate_application(implementation, {"name": "张三", "phone": "13800000000"}) == []
     )
-    problems = actions.validate_application(implementation, {"phone": "123"})
+    problems = queries.validate_application(implementation, {"phone": "123"})
     assert any("姓名" in p and "必填" in p for p in problems) and any(
         "电话" in p and "格式" in p for p in problems
     )

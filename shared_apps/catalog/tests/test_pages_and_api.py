@@ -1,7 +1,7 @@
 import json
 
 from conftest import sign_in_with_second_factor
-from shared_apps.catalog import actions
+from shared_apps.catalog import queries
 from shared_apps.catalog.models import Implementation
 from shared_apps.catalog.tests.conftest import make_department
 from tenants.models import Tenant
@@ -60,7 +60,7 @@ def test_unit_admins_manage_their_own_list_only(client, make_item, county_admin)
     county = Tenant.objects.get(code="410102000000")
     other = Tenant.objects.get(code="410204000000")
     department = make_department(county)
-    version = actions.current_version(item)
+    version = queries.current_version(item)
     sign_in_with_second_factor(client, county_admin)
     body = {
         "item_code": item.code,

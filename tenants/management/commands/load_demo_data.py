@@ -6,10 +6,12 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context
 from stdnum.cn import uscc
 
-from shared_apps.accounts.actions import grant_role, register_citizen
+from shared_apps.accounts.actions import grant_role, issue_enrolment_link, register_citizen
+from shared_apps.accounts.management.commands.issue_enrolment_link import enrolment_url
 from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.demo.load import load_implementations, load_items
@@ -20,6 +22,7 @@ from tenants.progress import Progress
 from tenants.provisioning import Outcome
 
 DEMO_ADMIN = "admin"
+DEMO_STAFF = [DEMO_ADMIN, "jinshui-admin"]
 DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
 DEMO_CITIZEN_ID = "410105199001011233"  # a made-up, checksum-valid number in 金水区
 
@@ -109,6 +112,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"county administrator (金水区): jinshui-admin / {password}")
             self.stdout.write(f"citizen: {citizen.phone} / {password}")
+        self._enrolment_links(User)
         units = list(
             Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
             .order_by("code")
@@ -130,3 +134,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo catalog: {len(items)} basic items, {implemented} new implementations"
         )
+
+    def _enrolment_links(self, User):
+        """Demo staff without an authenticator app get a fresh one-time enrolment link at every
+        run (an operator's act, as with `manage.py issue_enrolment_link`)."""
+        for user in User.objects.filter(username__in=DEMO_STAFF).order_by("username"):
+            if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                continue
+            code = issue_enrolment_link(actor="system:demo", user=user)
+            self.stdout.write(
+                f"enrolment link for {user.username} (sign in, then set up the authenticator "
+                f"app; once, within 24 hours): {enrolment_url(code)}"
+            )

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_apps.audit.actions import verify_chain
+from shared_apps.audit.queries import verify_chain
 
 
 class Command(BaseCommand):

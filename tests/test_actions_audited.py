@@ -1,0 +1,555 @@
+"""Every action writes its audit entry (as Zulip checks for its `do_*` functions).
+
+The actions are found by import: every public function of every `actions` module of the platform.
+Each needs a recipe below that calls it and names the one audit entry it must append; an action
+without a recipe fails here, so none can be added unaudited. Reads and helpers don't belong in an
+`actions` module (they go to `queries`): they could not pass, as they write no entry.
+"""
+
+import importlib
+import inspect
+import pkgutil
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from shared_apps.audit.models import AuditEntry
+from tests.helpers import current_totp, make_id_number
+
+PACKAGES = ["govplatform", "shared_apps", "tenant_apps", "tenants"]
+PASSWORD = "正确的马电池订书钉"
+
+
+def discovered_actions() -> list[str]:
+    found = []
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        modules = [package_name] + [
+            info.name for info in pkgutil.walk_packages(package.__path__, f"{package_name}.")
+        ]
+        for module_name in modules:
+            if module_name.rsplit(".", 1)[-1] != "actions":
+                continue
+            module = importlib.import_module(module_name)
+            found += [
+                f"{module_name}.{name}"
+                for name, value in vars(module).items()
+                if inspect.isfunction(value)
+                and value.__module__ == module_name
+                and not name.startswith("_")
+            ]
+    return sorted(found)
+
+
+RECIPES = {}
+
+
+def recipe(name):
+    def register(function):
+        RECIPES[name] = function
+        return function
+
+    return register
+
+
+class World:
+    """The people and places the recipes act with; built lazily, per test."""
+
+    def __init__(self, django_user_model, tenant):
+        from shared_apps.accounts import actions
+        from shared_apps.accounts.models import Role
+
+        self.tenant = tenant
+        self.users = django_user_model
+        self.root = django_user_model.objects.create_superuser("audit-root", password=PASSWORD)
+        self.citizen = actions.register_citizen(
+            real_name="周一",
+            id_number=make_id_number(sequence="551"),
+            phone="13700000551",
+            password=PASSWORD,
+        )
+        self.citizen.assurance_level = 2
+        self.citizen.save(update_fields=["assurance_level"])
+        self.clerk = self.staff("audit-clerk", Role.WINDOW_CLERK)
+        self.agent = self.staff("audit-agent", Role.PROXY_AGENT)
+
+    def staff(self, username, role):
+        from shared_apps.accounts import actions
+
+        user = self.users.objects.create_user(username, password=PASSWORD)
+        actions.grant_role(actor=self.root, user=user, tenant=self.tenant, role=role)
+        return user
+
+    def consent(self, **overrides):
+        from shared_apps.accounts import actions
+
+        given = {
+            "actor": self.clerk,
+            "citizen": self.citizen,
+            "agent": self.agent,
+            "tenant": self.tenant,
+            "purpose": "代办社保",
+            "valid_until": timezone.now() + timedelta(days=10),
+            "evidence": "授权书 No.0551",
+        }
+        return actions.record_consent(**{**given, **overrides})
+
+    def published_item(self, code="410100551000"):
+        from shared_apps.catalog import actions
+
+        item = actions.save_basic_item(
+            actor=self.root, code=code, name="审计测试事项", exercising_levels=[4]
+        )
+        version = actions.draft_version(
+            item,
+            actor=self.root,
+            legal_basis="《行政许可法》",
+            conditions="无",
+            process="申请、受理、决定",
+            statutory_days=20,
+            materials=[{"name": "申请书"}],
+            max_online_depth=4,
+        )
+        actions.publish_version(version, actor=self.root)
+        return item, version
+
+    def implement_item(self, implement):
+        """The set-up done now; the returned call implements the item."""
+        from shared_apps.catalog.tests.conftest import make_department
+
+        item, version = self.published_item()
+        department = make_department(self.tenant)
+        return lambda: implement(
+            actor=self.root,
+            tenant=self.tenant,
+            department=department,
+            item=item,
+            promised_days=10,
+            place="政务服务中心",
+            hours="工作日",
+            enquiry_phone="0371-12345",
+            complaint_phone="12345",
+            online_depth=4,
+            material_ids=[m.id for m in version.materials.all()],
+        )
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+@recipe("shared_apps.audit.actions.record_audit")
+def _(w):
+    from shared_apps.audit.actions import record_audit
+
+    return lambda: record_audit(actor="system:tests", action="tests.probe", target="x"), {
+        "action": "tests.probe",
+        "target": "x",
+    }
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+@recipe("shared_apps.accounts.actions.register_citizen")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.register_citizen(
+        real_name="吴二",
+        id_number=make_id_number(sequence="552"),
+        phone="13700000552",
+        password=PASSWORD,
+    ), {"action": "accounts.register"}
+
+
+@recipe("shared_apps.accounts.actions.reveal_id_number")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.reveal_id_number(w.citizen, viewer=w.citizen, reason="self"), {
+        "action": "accounts.reveal_id_number",
+        "target": w.citizen.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.sign_out_everywhere")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.sign_out_everywhere(w.citizen), {
+        "action": "accounts.sign_out_everywhere",
+        "target": w.citizen.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.grant_role")
+def _(w):
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import Role
+
+    person = w.users.objects.create_user("audit-new", password=PASSWORD)
+    return lambda: actions.grant_role(
+        actor=w.root, user=person, tenant=w.tenant, role=Role.REVIEWER
+    ), {"action": "accounts.grant_role", "target": "audit-new", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.accounts.actions.revoke_role")
+def _(w):
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import StaffMembership
+
+    membership = StaffMembership.objects.get(user=w.clerk)
+    return lambda: actions.revoke_role(actor=w.root, membership=membership), {
+        "action": "accounts.revoke_role",
+        "target": w.clerk.username,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.record_consent")
+def _(w):
+    return w.consent, {
+        "action": "accounts.record_consent",
+        "actor": w.clerk.username,
+        "target": w.citizen.username,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.confirm_consent")
+def _(w):
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import ConsentEvidence
+
+    consent = w.consent(evidence_kind=ConsentEvidence.CITIZEN_ONLINE, evidence="")
+    return lambda: actions.confirm_consent(consent, actor=w.citizen), {
+        "action": "accounts.confirm_consent",
+        "actor": w.citizen.username,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.revoke_consent")
+def _(w):
+    from shared_apps.accounts import actions
+
+    consent = w.consent()
+    return lambda: actions.revoke_consent(consent, actor=w.citizen), {
+        "action": "accounts.revoke_consent",
+        "actor": w.citizen.username,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.start_proxy_filing")
+def _(w):
+    from shared_apps.accounts import actions
+
+    w.consent()
+    return lambda: actions.start_proxy_filing(
+        actor=w.agent, citizen=w.citizen, tenant=w.tenant, session={}
+    ), {
+        "action": "accounts.proxy_start",
+        "target": w.citizen.username,
+        "on_behalf_of": w.citizen.audit_label,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.stop_proxy_filing")
+def _(w):
+    from shared_apps.accounts import actions
+
+    w.consent()
+    session = {}
+    actions.start_proxy_filing(actor=w.agent, citizen=w.citizen, tenant=w.tenant, session=session)
+    return lambda: actions.stop_proxy_filing(actor=w.agent, session=session, tenant=w.tenant), {
+        "action": "accounts.proxy_stop",
+        "target": w.citizen.username,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.issue_enrolment_link")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.issue_enrolment_link(actor=w.root, user=w.clerk, tenant=w.tenant), {
+        "action": "accounts.issue_enrolment_link",
+        "actor": w.root.username,
+        "target": w.clerk.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.start_totp_enrolment")
+def _(w):
+    from shared_apps.accounts import actions
+
+    code = actions.issue_enrolment_link(actor=w.root, user=w.clerk, tenant=w.tenant)
+    return lambda: actions.start_totp_enrolment(actor=w.clerk, code=code), {
+        "action": "accounts.start_totp_enrolment",
+        "target": w.clerk.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.confirm_totp_enrolment")
+def _(w):
+    from shared_apps.accounts import actions
+
+    code = actions.issue_enrolment_link(actor=w.root, user=w.clerk, tenant=w.tenant)
+    device = actions.start_totp_enrolment(actor=w.clerk, code=code)
+    return lambda: actions.confirm_totp_enrolment(
+        actor=w.clerk, device=device, code=current_totp(w.clerk)
+    ), {"action": "accounts.confirm_totp", "target": w.clerk.username}
+
+
+@recipe("shared_apps.accounts.actions.issue_user_tokens")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.issue_user_tokens(w.citizen), {
+        "action": "accounts.issue_token",
+        "target": w.citizen.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.refresh_user_tokens")
+def _(w):
+    from shared_apps.accounts import actions
+
+    issued = actions.issue_user_tokens(w.citizen)
+    return lambda: actions.refresh_user_tokens(issued.refresh_token), {
+        "action": "accounts.issue_token",
+        "target": w.citizen.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.revoke_token")
+def _(w):
+    from shared_apps.accounts import actions
+
+    issued = actions.issue_user_tokens(w.citizen)
+    return lambda: actions.revoke_token(issued.refresh_token), {
+        "action": "accounts.revoke_token",
+        "actor": w.citizen.username,
+        "target": w.citizen.username,
+    }
+
+
+@recipe("shared_apps.accounts.actions.create_system_client")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.create_system_client(
+        actor=w.root, name="部门业务系统", scopes=["departments:read"], tenant=w.tenant
+    ), {"action": "accounts.create_system_client", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.accounts.actions.issue_client_token")
+def _(w):
+    from shared_apps.accounts import actions
+
+    client, secret = actions.create_system_client(
+        actor=w.root, name="部门业务系统", scopes=["departments:read"], tenant=w.tenant
+    )
+    return lambda: actions.issue_client_token(client.client_id, secret), {
+        "action": "accounts.issue_client_token",
+        "actor": f"client:{client.client_id}",
+        "target": client.client_id,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.accounts.actions.register_organisation")
+def _(w):
+    from shared_apps.accounts import actions
+
+    return lambda: actions.register_organisation(
+        legal_representative=w.citizen,
+        name="郑州某某科技有限公司",
+        credit_code="91410102MA0000012Y",
+    ), {"action": "accounts.register_organisation", "target": "91410102MA0000012Y"}
+
+
+@recipe("shared_apps.accounts.actions.add_organisation_agent")
+def _(w):
+    from shared_apps.accounts import actions
+
+    company = actions.register_organisation(
+        legal_representative=w.citizen,
+        name="郑州某某科技有限公司",
+        credit_code="91410102MA0000012Y",
+    )
+    return lambda: actions.add_organisation_agent(company, actor=w.citizen, agent=w.clerk), {
+        "action": "accounts.add_organisation_agent",
+        "target": "91410102MA0000012Y",
+    }
+
+
+# --- tenants -----------------------------------------------------------------------------------
+
+
+@recipe("tenants.actions.suspend_tenant")
+def _(w):
+    from tenants import actions
+
+    return lambda: actions.suspend_tenant(w.tenant, actor=w.root, reason="系统维护"), {
+        "action": "tenants.suspend",
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("tenants.actions.resume_tenant")
+def _(w):
+    from tenants import actions
+
+    actions.suspend_tenant(w.tenant, actor=w.root, reason="系统维护")
+    return lambda: actions.resume_tenant(w.tenant, actor=w.root), {
+        "action": "tenants.resume",
+        "tenant_code": w.tenant.code,
+    }
+
+
+# --- catalog -----------------------------------------------------------------------------------
+
+
+@recipe("shared_apps.catalog.actions.save_basic_item")
+def _(w):
+    from shared_apps.catalog import actions
+
+    return lambda: actions.save_basic_item(
+        actor=w.root, code="410100552000", name="审计测试事项", exercising_levels=[4]
+    ), {"action": "catalog.save_item", "target": "410100552000"}
+
+
+@recipe("shared_apps.catalog.actions.draft_version")
+def _(w):
+    from shared_apps.catalog import actions
+
+    item = actions.save_basic_item(
+        actor=w.root, code="410100553000", name="审计测试事项", exercising_levels=[4]
+    )
+    return lambda: actions.draft_version(
+        item,
+        actor=w.root,
+        legal_basis="《行政许可法》",
+        conditions="无",
+        process="申请、受理、决定",
+        statutory_days=20,
+        materials=[{"name": "申请书"}],
+        max_online_depth=4,
+    ), {"action": "catalog.draft_version"}
+
+
+@recipe("shared_apps.catalog.actions.publish_version")
+def _(w):
+    from shared_apps.catalog import actions
+
+    item = actions.save_basic_item(
+        actor=w.root, code="410100554000", name="审计测试事项", exercising_levels=[4]
+    )
+    version = actions.draft_version(
+        item,
+        actor=w.root,
+        legal_basis="《行政许可法》",
+        conditions="无",
+        process="申请、受理、决定",
+        statutory_days=20,
+        materials=[{"name": "申请书"}],
+        max_online_depth=4,
+    )
+    return lambda: actions.publish_version(version, actor=w.root), {
+        "action": "catalog.publish_version"
+    }
+
+
+@recipe("shared_apps.catalog.actions.implement_item")
+def _(w):
+    from shared_apps.catalog import actions
+
+    return w.implement_item(actions.implement_item), {
+        "action": "catalog.implement",
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.catalog.actions.publish_implementation")
+def _(w):
+    from shared_apps.catalog import actions
+
+    implementation = w.implement_item(actions.implement_item)()
+    return lambda: actions.publish_implementation(implementation, actor=w.root, tenant=w.tenant), {
+        "action": "catalog.publish_implementation",
+        "target": implementation.code,
+        "tenant_code": w.tenant.code,
+    }
+
+
+# --- departments (in the tenant's schema) ------------------------------------------------------
+
+
+def _credit_code(tenant, serial):
+    from tenants.management.commands.load_demo_data import demo_credit_code
+
+    return demo_credit_code(tenant.code, serial)
+
+
+@recipe("tenant_apps.departments.actions.create_department")
+def _(w):
+    from tenant_apps.departments import actions
+
+    def create():
+        connection.set_tenant(w.tenant)
+        actions.create_department(
+            actor=w.root, name="审计局", credit_code=_credit_code(w.tenant, 551)
+        )
+
+    return create, {"action": "departments.create", "tenant_code": w.tenant.code}
+
+
+@recipe("tenant_apps.departments.actions.update_department")
+def _(w):
+    from tenant_apps.departments import actions
+
+    connection.set_tenant(w.tenant)
+    department = actions.create_department(
+        actor=w.root, name="审计局", credit_code=_credit_code(w.tenant, 552)
+    )
+
+    def update():
+        connection.set_tenant(w.tenant)
+        actions.update_department(department, actor=w.root, phone="0371-55555555")
+
+    return update, {"action": "departments.update", "tenant_code": w.tenant.code}
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+ACTIONS = discovered_actions()
+
+
+def test_actions_are_found_by_import():
+    assert "shared_apps.accounts.actions.record_consent" in ACTIONS
+    assert "tenants.actions.suspend_tenant" in ACTIONS
+    assert "tenant_apps.departments.actions.create_department" in ACTIONS
+    stale = sorted(set(RECIPES) - set(ACTIONS))
+    assert stale == [], f"recipes for functions that are no longer actions: {stale}"
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_every_action_writes_its_audit_entry(name, django_user_model, tenant):
+    assert name in RECIPES, (
+        f"{name} has no recipe in tests/test_actions_audited.py: every public function of an "
+        "actions module is a write that records its audit entry; give it a recipe, or move a "
+        "read or helper to a queries module"
+    )
+    call, expected = RECIPES[name](World(django_user_model, tenant))
+    connection.set_schema_to_public()
+    before = AuditEntry.objects.aggregate(last=Max("id"))["last"] or 0
+    call()
+    connection.set_schema_to_public()
+    written = list(AuditEntry.objects.filter(id__gt=before).order_by("id").values(*expected))
+    assert written == [expected]
