@@ -226,6 +226,10 @@ RATE_LIMITS = {
         ],
     ),
 }
+# Per web process: password hashes running at once (about one per core: `./dev start` runs one
+# process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).
+PASSWORD_CHECKS_AT_ONCE = 1
+PASSWORD_CHECKS_WAITING = 3
 RATELIMIT_USE_CACHE = "default"
 if env("CACHE_URL"):
     CACHES = {

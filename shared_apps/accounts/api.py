@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from shared_apps.accounts import actions
+from shared_apps.accounts import actions, throttling
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION
 from shared_apps.accounts.authz import is_staff_member
 from shared_apps.accounts.backends import MAX_IDENTIFIER_LENGTH, normalize_identifier
@@ -75,7 +75,10 @@ def token(request, payload: TokenRequest):
     """Staff must add the current code of their authenticator app (`otp`). A wrong password and a
     missing or wrong code get the same answer, and both count towards the lock-out."""
     refused = _("Wrong account, password or authenticator code.")
-    user = authenticate(request, username=payload.username, password=payload.password)
+    with throttling.password_checks() as admitted:
+        if not admitted:
+            return throttling.busy(request)
+        user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
             raise HttpError(429, _("Too many failed sign-ins. Try again later."))

@@ -3,6 +3,8 @@ django-ratelimit in Django's cache (Redis where CACHE_URL is set, a table in `pu
 and the one "too many" answer of pages and APIs."""
 
 import logging
+import threading
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache.backends.db import DatabaseCache
@@ -38,11 +40,13 @@ def _is_api(request) -> bool:
     return namespace.endswith("-api") or "/api/" in request.path
 
 
-def too_many(request, message: str, *, retry_after: int | None = None, template: str):
+def too_many(
+    request, message: str, *, retry_after: int | None = None, template: str, status: int = 429
+):
     if _is_api(request):
-        response = JsonResponse({"detail": message}, status=429)
+        response = JsonResponse({"detail": message}, status=status)
     else:
-        response = render(request, template, {"message": message}, status=429)
+        response = render(request, template, {"message": message}, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -89,3 +93,40 @@ class RateLimitMiddleware:
                     template="accounts/too_many_requests.html",
                 )
         return None
+
+
+class PasswordCheckGate:
+    """A bulkhead per process: at most `at_once` password checks (Argon2 takes a core for about
+    0.1 s) run together and `waiting` more wait their turn; any further sign-in is answered 503 at
+    once. A flood from many addresses then holds only a few of a process's threads, and the
+    others keep serving pages and /healthz."""
+
+    def __init__(self, at_once: int, waiting: int):
+        self._running = threading.BoundedSemaphore(at_once)
+        self._admitted = threading.BoundedSemaphore(at_once + waiting)
+
+    @contextmanager
+    def __call__(self):
+        if not self._admitted.acquire(blocking=False):
+            yield False
+            return
+        try:
+            with self._running:
+                yield True
+        finally:
+            self._admitted.release()
+
+
+password_checks = PasswordCheckGate(
+    settings.PASSWORD_CHECKS_AT_ONCE, settings.PASSWORD_CHECKS_WAITING
+)
+
+
+def busy(request):
+    return too_many(
+        request,
+        _("Many people are signing in right now. Please try again in a moment."),
+        retry_after=1,
+        template="accounts/too_many_requests.html",
+        status=503,
+    )

@@ -177,3 +177,62 @@ def test_database_cache_counts_racing_increments(db):
             assert pool.submit(in_thread, lambda: cache.get(key)).result() == 100
         finally:
             pool.submit(in_thread, lambda: cache.delete(key)).result()
+
+
+def test_password_check_gate_sheds_beyond_its_queue():
+    import threading
+
+    from shared_apps.accounts.throttling import PasswordCheckGate
+
+    gate = PasswordCheckGate(at_once=1, waiting=1)
+    inside, release, waited = threading.Event(), threading.Event(), []
+
+    def hold():
+        with gate() as admitted:
+            assert admitted
+            inside.set()
+            release.wait(10)
+
+    def wait_turn():
+        with gate() as admitted:
+            waited.append(admitted)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(10)
+    waiter = threading.Thread(target=wait_turn)
+    waiter.start()
+    while gate._admitted._value:  # the waiter has taken the last place in the queue
+        threading.Event().wait(0.01)
+    with gate() as admitted:
+        assert admitted is False  # answered at once, not queued
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert waited == [True]
+    with gate() as admitted:
+        assert admitted
+
+
+def test_a_full_gate_answers_503_and_counts_no_failure(client, registered, monkeypatch):
+    from axes.models import AccessAttempt
+
+    from shared_apps.accounts import throttling
+
+    full = throttling.PasswordCheckGate(at_once=1, waiting=0)
+    full._admitted.acquire()
+    monkeypatch.setattr(throttling, "password_checks", full)
+    page = client.post(
+        "/accounts/sign-in",
+        {"username": registered["phone"], "password": PASSWORD},
+        HTTP_HOST=settings.BASE_DOMAIN,
+    )
+    assert page.status_code == 503 and page["Retry-After"] == "1"
+    api = client.post(
+        "/api/v1/auth/token",
+        data=json.dumps({"username": registered["phone"], "password": PASSWORD}),
+        content_type="application/json",
+        HTTP_HOST=settings.BASE_DOMAIN,
+    )
+    assert api.status_code == 503 and api.json()["detail"]
+    assert not AccessAttempt.objects.exists()
