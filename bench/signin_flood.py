@@ -25,7 +25,7 @@ PORT = 8897
 BURST = 120
 HOST = "gov.localhost"
 SERVERS = {
-    "sync, 2 workers (before)": ["--workers", "2"],
+    "sync, 2 workers (as before)": ["--workers", "2"],
     "gthread, 2 workers x 8 threads (./dev start)": [
         "--worker-class",
         "gthread",

@@ -231,6 +231,8 @@ RATE_LIMITS = {
 PASSWORD_CHECKS_AT_ONCE = 1
 PASSWORD_CHECKS_WAITING = 3
 RATELIMIT_USE_CACHE = "default"
+# A cache outage lets requests through (logged) rather than refusing every sign-in.
+RATELIMIT_FAIL_OPEN = True
 if env("CACHE_URL"):
     CACHES = {
         "default": {

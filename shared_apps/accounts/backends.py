@@ -5,6 +5,7 @@ through `django.contrib.auth.authenticate`, so the backends and django-axes belo
 normalized identifier and lock the same key: the account, however it was written.
 """
 
+import logging
 import unicodedata
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django_ratelimit.core import get_usage
 
 from shared_apps.accounts.identity import id_number_digest, normalize_id_number
 from shared_apps.accounts.models import User
+
+log = logging.getLogger(__name__)
 
 # Longer than any phone number, ID number or user name (150); axes stores up to 255.
 MAX_IDENTIFIER_LENGTH = 150
@@ -62,14 +65,19 @@ def lockout_key(request, credentials) -> str | None:
 
 
 def _address_failures(request, *, count: bool):
-    return get_usage(
-        request,
-        group="sign-in-failures",
-        key="ip",
-        rate=settings.SIGN_IN_FAILURES_PER_ADDRESS,
-        method=ALL,
-        increment=count,
-    )
+    try:
+        return get_usage(
+            request,
+            group="sign-in-failures",
+            key="ip",
+            rate=settings.SIGN_IN_FAILURES_PER_ADDRESS,
+            method=ALL,
+            increment=count,
+        )
+    except Exception:
+        # A cache outage must not stop every sign-in; the per-account lock-out still holds.
+        log.exception("sign-in failures per address not counted")
+        return None
 
 
 def count_failure_from_address(request) -> None:

@@ -236,3 +236,18 @@ def test_a_full_gate_answers_503_and_counts_no_failure(client, registered, monke
     )
     assert api.status_code == 503 and api.json()["detail"]
     assert not AccessAttempt.objects.exists()
+
+
+def test_a_cache_outage_does_not_stop_sign_in(client, registered, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    body = {"username": registered["phone"], "password": PASSWORD}
+    wrong = client.post(
+        "/accounts/sign-in", {**body, "password": "x"}, HTTP_HOST=settings.BASE_DOMAIN
+    )
+    assert wrong.status_code == 200
+    assert client.post("/accounts/sign-in", body, HTTP_HOST=settings.BASE_DOMAIN).status_code == 302
