@@ -5,7 +5,9 @@ Issue 8 saw 120 wrong sign-ins push `/healthz` to 3.9 s on 2 sync workers. Here 
 Argon2 hash and none is refused by a lock-out) go to gunicorn on this machine while a probe asks
 `/healthz` every 100 ms. Each server configuration runs twice: with the per-address rate limits
 (the flood comes from one address) and without them (settings `bench.flood_settings`: as if it
-came from many addresses). Its own database (`<DATABASE_URL's database>_signinbench`).
+came from many addresses). Its own database (`<DATABASE_URL's database>_signinbench`); with
+CACHE_URL set the counters go to that Redis database, which is emptied between runs.
+`python -m bench.signin_flood gthread` runs only the server configurations whose name has "gthread".
 """
 
 import http.client
@@ -18,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import redis
 
 from bench.common import ROOT, percentiles, scratch_database
 
@@ -114,6 +117,7 @@ def flood() -> dict:
 
 
 def main() -> None:
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
     with scratch_database("signinbench") as url:
         env = {**os.environ, "DATABASE_URL": url}
         subprocess.run(
@@ -123,14 +127,21 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        print(f"{BURST} concurrent wrong sign-ins, /healthz probed every 100 ms")
+        cache = os.environ.get("CACHE_URL") or "the database"
+        print(
+            f"{BURST} concurrent wrong sign-ins, /healthz probed every 100 ms, counters in {cache}"
+        )
         for name, args in SERVERS.items():
             for limits, settings_module in (
                 ("rate limits on", "govplatform.settings"),
                 ("rate limits off", "bench.flood_settings"),
             ):
+                if only and only not in name:
+                    continue
                 with psycopg.connect(url, autocommit=True) as connection:  # fresh counters
                     connection.execute("TRUNCATE platform_cache, axes_accessattempt CASCADE")
+                if os.environ.get("CACHE_URL"):
+                    redis.Redis.from_url(os.environ["CACHE_URL"]).flushdb()
                 server = _start({**env, "DJANGO_SETTINGS_MODULE": settings_module}, args)
                 try:
                     _get("/healthz")

@@ -200,8 +200,8 @@ AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SIGN_IN_FAILURES_PER_ADDRESS = "50/h"
 
-# Requests per address and minute on the endpoints worth flooding (django-ratelimit, counted in
-# the cache below); beyond them the answer is 429 at once. Rules: name -> (rate, method, views).
+# Requests per address on the endpoints worth flooding (django-ratelimit, counted in the cache
+# below); beyond a rule's rate the answer is 429 at once. Rules: name -> (rate, method, views).
 RATE_LIMITS = {
     "sign-in": (
         "30/m",
