@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shared_apps.accounts import verification
+from shared_apps.accounts.backends import normalize_identifier
 from shared_apps.accounts.identity import (
     encrypt_id_number,
     id_number_digest,
@@ -62,13 +63,14 @@ def register_citizen(
     real_name = real_name.strip()
     if not real_name:
         errors["real_name"] = [_("Enter your name as on your ID card.")]
+    # As sign-in reads them (full-width digits and X, spaces), so each number has one stored form.
+    id_number, phone = normalize_identifier(id_number), normalize_identifier(phone)
     try:
         number = normalize_id_number(id_number)
     except ValidationError as error:
         errors["id_number"] = error.messages
         number = ""
-    phone = phone.strip()
-    if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+    if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
         errors["phone"] = [_("Enter an 11-digit mainland mobile number.")]
     taken = Q(id_number_digest=id_number_digest(number)) if number else Q(pk__in=[])
     if "phone" not in errors:

@@ -43,8 +43,8 @@ class RefreshRequest(Schema):
 
 
 class ClientTokenRequest(Schema):
-    client_id: str
-    client_secret: str
+    client_id: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    client_secret: str = Field(max_length=256)
     scopes: list[str] | None = None
 
 

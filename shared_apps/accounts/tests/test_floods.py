@@ -251,3 +251,23 @@ def test_a_cache_outage_does_not_stop_sign_in(client, registered, settings):
     )
     assert wrong.status_code == 200
     assert client.post("/accounts/sign-in", body, HTTP_HOST=settings.BASE_DOMAIN).status_code == 302
+
+
+def test_full_width_sign_up_is_stored_as_sign_in_reads_it(client, db):
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    number = next(
+        n for n in (make_id_number(sequence=f"{i:03d}") for i in range(700, 800)) if n.endswith("X")
+    )
+    first = sign_up(client, id_number=number.translate(full_width), phone="１３５００００００６４")
+    assert first.status_code == 302
+    client.logout()
+    again = sign_up(Client(), id_number=number, phone="13500000064")  # the ASCII forms: taken
+    assert again.status_code == 200 and "可能已存在" in again.content.decode()
+    for name in (number, "13500000064"):
+        signed_in = client.post(
+            "/accounts/sign-in",
+            {"username": name, "password": PASSWORD},
+            HTTP_HOST=settings.BASE_DOMAIN,
+        )
+        assert signed_in.status_code == 302, name
+        client.logout()

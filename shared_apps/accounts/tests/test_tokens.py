@@ -345,3 +345,9 @@ def test_system_client_with_empty_scopes_gets_none(client, provincial_admin, por
         **portal,
     ).json()
     assert token["scopes"] == []
+
+
+@pytest.mark.parametrize("client_id", ["sys-\x00", "x" * 41, "sys-1234; DROP"])
+def test_malformed_client_ids_are_refused(client, db, portal, client_id):
+    body = {"client_id": client_id, "client_secret": "x"}
+    assert post_json(client, "/api/v1/auth/client-token", body, **portal).status_code == 422
