@@ -68,6 +68,10 @@ ENVIRONMENT = {
         "Secret from which the ID-number lookup and encryption keys derive. Required in production; "
         "changing it makes stored ID numbers unreadable.",
     ),
+    "CACHE_URL": (
+        "",
+        "Shared cache for the rate limits: `redis://…` (production). Empty: a table in the database.",
+    ),
     "REAL_NAME_VERIFIER": (
         "shared_apps.accounts.verification.FormatOnlyVerifier",
         "Real-name verification service (dotted path); the default only checks the data is well formed.",
@@ -143,6 +147,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "shared_apps.accounts.throttling.RateLimitMiddleware",
 ]
 
 TEMPLATES = [
@@ -188,7 +193,9 @@ BROKER_URL = env("DRAMATIQ_BROKER_URL")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while an account is locked out
+    # Refuse sign-ins from an address with too many recent failures, then for a locked account.
+    "shared_apps.accounts.backends.AddressLimitBackend",
+    "axes.backends.AxesStandaloneBackend",
     "shared_apps.accounts.backends.IdentifierBackend",
 ]
 PASSWORD_HASHERS = [
@@ -200,15 +207,73 @@ LOGIN_REDIRECT_URL = "accounts:account"
 IDENTITY_KEY = env("IDENTITY_KEY") or "insecure-development-identity-key"
 REAL_NAME_VERIFIER = env("REAL_NAME_VERIFIER")
 OTP_TOTP_ISSUER = "网上政务服务平台"
-# Lock an account out for 15 minutes after 5 failed sign-ins in a row.
+# Lock an account out for 15 minutes after 5 failed sign-ins in a row, counted against the
+# account itself whichever written form (phone, ID number, user name) was typed.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "shared_apps.accounts.backends.lockout_key"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Refused attempts during a lock-out don't extend it (nor count for an address-limited request).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "shared_apps.accounts.throttling.locked_out_response"
 AXES_VERBOSE = False
-# Per account, not per address: a township service point files for many people from one address.
+# Per account in axes; per address with a far higher threshold below, since a township service
+# point signs many people in from one address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SIGN_IN_FAILURES_PER_ADDRESS = "50/h"
+
+# Requests per address on the endpoints worth flooding (django-ratelimit, counted in the cache
+# below); beyond a rule's rate the answer is 429 at once. Rules: name -> (rate, method, views).
+RATE_LIMITS = {
+    "sign-in": (
+        "30/m",
+        "POST",
+        [
+            "accounts:sign_in",
+            "accounts:second_factor",
+            "portal-api:token",
+            "portal-api:refresh",
+            "portal-api:client_token",
+        ],
+    ),
+    "sign-up": ("10/m", "POST", ["accounts:sign_up"]),
+    "search": (
+        "120/m",
+        "GET",
+        [
+            "catalog:catalog",
+            "services:catalog",
+            "portal-api:search_catalog",
+            "tenant-api:list_services",
+        ],
+    ),
+}
+# Per web process: password hashes running at once (about one per core: `./dev start` runs one
+# process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).
+PASSWORD_CHECKS_AT_ONCE = 1
+PASSWORD_CHECKS_WAITING = 3
+RATELIMIT_USE_CACHE = "default"
+# A cache outage lets requests through (logged) rather than refusing every sign-in.
+RATELIMIT_FAIL_OPEN = True
+if env("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("CACHE_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            # Created by accounts' migration 0004; its increments hold the row lock.
+            "BACKEND": "shared_apps.accounts.throttling.AtomicDatabaseCache",
+            "LOCATION": "platform_cache",
+            # Counters expire with their window; never cull live ones under a spray of addresses.
+            "TIMEOUT": 24 * 3600,
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

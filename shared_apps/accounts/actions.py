@@ -2,16 +2,19 @@
 an audit entry. Reads live in `queries`."""
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shared_apps.accounts import verification
+from shared_apps.accounts.backends import normalize_identifier
 from shared_apps.accounts.identity import (
     encrypt_id_number,
     id_number_digest,
@@ -40,6 +43,21 @@ from shared_apps.accounts.queries import token_digest as _digest
 from shared_apps.audit.actions import record_audit
 
 
+def _numbers_taken() -> ValidationError:
+    # One answer whether the ID number, the phone or both are taken: sign-up must not tell which
+    # numbers have accounts (it is also rate-limited per address).
+    return ValidationError(
+        {
+            NON_FIELD_ERRORS: [
+                _(
+                    "An account with this ID number or mobile number may already exist. Sign in, "
+                    "or ask a service hall to help you recover it."
+                )
+            ]
+        }
+    )
+
+
 def register_citizen(
     *, real_name: str, id_number: str, phone: str, password: str, request=None
 ) -> User:
@@ -48,20 +66,20 @@ def register_citizen(
     real_name = real_name.strip()
     if not real_name:
         errors["real_name"] = [_("Enter your name as on your ID card.")]
+    # As sign-in reads them (full-width digits and X, spaces), so each number has one stored form.
+    id_number, phone = normalize_identifier(id_number), normalize_identifier(phone)
     try:
         number = normalize_id_number(id_number)
     except ValidationError as error:
         errors["id_number"] = error.messages
         number = ""
-    phone = phone.strip()
-    if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+    if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
         errors["phone"] = [_("Enter an 11-digit mainland mobile number.")]
-    if number and User.objects.filter(id_number_digest=id_number_digest(number)).exists():
-        errors.setdefault("id_number", []).append(
-            _("An account with this ID number already exists.")
-        )
-    if "phone" not in errors and User.objects.filter(phone=phone).exists():
-        errors["phone"] = [_("This mobile number is already used by another account.")]
+    taken = Q(id_number_digest=id_number_digest(number)) if number else Q(pk__in=[])
+    if "phone" not in errors:
+        taken |= Q(phone=phone)
+    if User.objects.filter(taken).exists():  # one query for both: no timing difference either
+        errors.setdefault(NON_FIELD_ERRORS, []).extend(_numbers_taken().messages)
     if errors:
         raise ValidationError(errors)
     user = User(username=f"u{secrets.token_hex(6)}", real_name=real_name, phone=phone)
@@ -72,15 +90,18 @@ def register_citizen(
     user.id_number_encrypted = encrypt_id_number(number)
     user.id_number_masked = mask_id_number(number)
     user.assurance_level, user.verified_by = check.level, check.verifier
-    with transaction.atomic():
-        user.save()
-        record_audit(
-            actor=user,
-            action="accounts.register",
-            target=user.username,
-            data={"assurance_level": user.assurance_level, "verified_by": check.verifier},
-            request=request,
-        )
+    try:
+        with transaction.atomic():
+            user.save()
+            record_audit(
+                actor=user,
+                action="accounts.register",
+                target=user.username,
+                data={"assurance_level": user.assurance_level, "verified_by": check.verifier},
+                request=request,
+            )
+    except IntegrityError:
+        raise _numbers_taken() from None  # the same numbers, signed up a moment ago by a racer
     return user
 
 
@@ -500,7 +521,8 @@ class IssuedTokens:
 
 
 def _check_scopes(requested: list[str] | None, allowed: list[str]) -> list[str]:
-    requested = list(requested or allowed)
+    """None asks for every allowed scope; an empty list grants nothing."""
+    requested = list(allowed if requested is None else requested)
     unknown = [s for s in requested if s not in API_SCOPES or s not in allowed]
     if unknown:
         raise ValidationError(_("Scopes not allowed: %(scopes)s") % {"scopes": ", ".join(unknown)})
@@ -510,12 +532,15 @@ def _check_scopes(requested: list[str] | None, allowed: list[str]) -> list[str]:
 CITIZEN_SCOPES = ["profile", "departments:read"]
 
 
-def issue_user_tokens(user: User, *, scopes: list[str] | None = None, request=None) -> IssuedTokens:
+def issue_user_tokens(
+    user: User, *, scopes: list[str] | None = None, family=None, request=None
+) -> IssuedTokens:
     """Staff may ask for any scope (their roles still decide); others for their own profile and
-    public reads."""
+    public reads. A sign-in starts a token family; a refresh continues its family."""
     from shared_apps.accounts.authz import is_staff_member
 
     granted = _check_scopes(scopes, list(API_SCOPES) if is_staff_member(user) else CITIZEN_SCOPES)
+    family = family or uuid.uuid4()
     now = timezone.now()
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     with transaction.atomic():
@@ -529,37 +554,58 @@ def issue_user_tokens(user: User, *, scopes: list[str] | None = None, request=No
                 user=user,
                 scopes=granted,
                 session_generation=user.session_generation,
+                family=family,
                 expires_at=now + lifetime,
             )
         record_audit(
             actor=user,
             action="accounts.issue_token",
             target=user.username,
-            data={"scopes": granted},
+            data={"scopes": granted, "family": str(family)},
             request=request,
         )
     return IssuedTokens(access, refresh, ACCESS_TOKEN_SECONDS, granted)
 
 
 def refresh_user_tokens(refresh_token: str, *, request=None) -> IssuedTokens:
+    """Rotate a refresh token. One already used (or revoked) presented again means it leaked: the
+    whole family of tokens descended from that sign-in is revoked (OAuth 2.0 reuse detection)."""
+    refused = PermissionDenied(_("The refresh token is invalid, expired or already used."))
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(refresh_token), kind=ApiToken.Kind.REFRESH, user__isnull=False)
+        .first()
+    )
+    if token is None or token.expires_at <= now:
+        raise refused
     with transaction.atomic():
         # The conditional UPDATE decides: a refresh token is used once, even by racing requests.
-        used = ApiToken.objects.filter(
-            digest=_digest(refresh_token),
-            kind=ApiToken.Kind.REFRESH,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
+        rotated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
         )
-        token = used.select_related("user").first()
-        if (
-            token is None
-            or token.user is None
-            or not used.filter(pk=token.pk).update(revoked_at=timezone.now())
-        ):
-            raise PermissionDenied(_("The refresh token is invalid, expired or already used."))
-        if token.session_generation != token.user.session_generation:
-            raise PermissionDenied(_("The refresh token is invalid, expired or already used."))
-        return issue_user_tokens(token.user, scopes=token.scopes, request=request)
+        if rotated and token.session_generation == token.user.session_generation:
+            return issue_user_tokens(
+                token.user, scopes=token.scopes, family=token.family, request=request
+            )
+    if not rotated:
+        revoke_token_family(token, request=request)
+    raise refused
+
+
+def revoke_token_family(token: ApiToken, *, request=None) -> None:
+    """Revoke every token of a sign-in's family: a used refresh token was presented again."""
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(family=token.family, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        record_audit(
+            actor=token.user,
+            action="accounts.refresh_token_reused",
+            target=token.user.username,
+            data={"family": str(token.family), "revoked": revoked},
+            request=request,
+        )
 
 
 def revoke_token(token: str, *, request=None) -> None:

@@ -1,25 +1,41 @@
 """Sign-in for the mobile app and other systems (portal API): tokens with scopes."""
 
+from typing import Annotated
+
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from django_otp import match_token
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from shared_apps.accounts import actions
+from shared_apps.accounts import actions, throttling
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION
 from shared_apps.accounts.authz import is_staff_member
+from shared_apps.accounts.backends import MAX_IDENTIFIER_LENGTH, normalize_identifier
+from shared_apps.accounts.forms import MAX_PASSWORD_LENGTH
 
 router = Router(tags=["auth"])
 
+# Normalized (full-width digits, spaces, case, control characters) before its length is checked
+# and before authentication or axes see it.
+Identifier = Annotated[
+    str,
+    BeforeValidator(lambda v: normalize_identifier(v) if isinstance(v, str) else v),
+    StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH),
+]
+
 
 class TokenRequest(Schema):
-    username: str
-    password: str
-    otp: str | None = None
-    scopes: list[str] | None = None
+    username: Identifier = Field(description="Mobile phone, ID number or user name")
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    otp: str | None = Field(None, max_length=16)
+    scopes: list[str] | None = Field(
+        None, description="Omitted: every scope the account may have; empty: none."
+    )
 
 
 class RefreshRequest(Schema):
@@ -27,8 +43,8 @@ class RefreshRequest(Schema):
 
 
 class ClientTokenRequest(Schema):
-    client_id: str
-    client_secret: str
+    client_id: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    client_secret: str = Field(max_length=256)
     scopes: list[str] | None = None
 
 
@@ -56,14 +72,24 @@ def _tokens(issued) -> dict:
     "/auth/token", response=TokenOut, auth=None, summary="Sign in: access and refresh tokens"
 )
 def token(request, payload: TokenRequest):
-    """Staff must add the current code of their authenticator app (`otp`)."""
-    user = authenticate(request, username=payload.username, password=payload.password)
+    """Staff must add the current code of their authenticator app (`otp`). A wrong password and a
+    missing or wrong code get the same answer, and both count towards the lock-out."""
+    refused = _("Wrong account, password or authenticator code.")
+    with throttling.password_checks() as admitted:
+        if not admitted:
+            return throttling.busy(request)
+        user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
             raise HttpError(429, _("Too many failed sign-ins. Try again later."))
-        raise HttpError(401, _("Wrong account or password."))
+        raise HttpError(401, refused)
     if is_staff_member(user) and (not payload.otp or match_token(user, payload.otp) is None):
-        raise HttpError(401, _("Staff must give the code of their authenticator app."))
+        user_login_failed.send(
+            sender=__name__, credentials={"username": payload.username}, request=request
+        )
+        if getattr(request, "axes_locked_out", False):
+            raise HttpError(429, _("Too many failed sign-ins. Try again later."))
+        raise HttpError(401, refused)
     try:
         return _tokens(actions.issue_user_tokens(user, scopes=payload.scopes, request=request))
     except ValidationError as error:

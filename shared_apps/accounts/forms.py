@@ -1,17 +1,36 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shared_apps.accounts.backends import MAX_IDENTIFIER_LENGTH, normalize_identifier
+
+# Long enough for any passphrase, short enough that hashing it costs nothing extra.
+MAX_PASSWORD_LENGTH = 1024
+
+
+class IdentifierField(forms.CharField):
+    """A phone number, ID number or user name, normalized before its length is checked."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=MAX_IDENTIFIER_LENGTH, **kwargs)
+
+    def to_python(self, value):
+        return normalize_identifier(super().to_python(value))
+
 
 class SignUpForm(forms.Form):
     real_name = forms.CharField(label=_("Name (as on your ID card)"), max_length=60)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=18)
     phone = forms.CharField(label=_("Mobile phone"), max_length=11)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput, max_length=MAX_PASSWORD_LENGTH
+    )
 
 
 class SignInForm(forms.Form):
-    username = forms.CharField(label=_("Mobile phone, ID number or user name"), max_length=150)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    username = IdentifierField(label=_("Mobile phone, ID number or user name"))
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput, max_length=MAX_PASSWORD_LENGTH
+    )
 
 
 class CodeForm(forms.Form):

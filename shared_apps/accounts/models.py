@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
@@ -278,7 +279,8 @@ class SystemClient(models.Model):
 
 class ApiToken(models.Model):
     """A bearer token: kept as its SHA-256 only. Access tokens are short-lived; refresh tokens
-    rotate (each use revokes the old one); any can be revoked."""
+    rotate (each use revokes the old one); any can be revoked. The tokens of one sign-in and all
+    their rotations form a family: a used refresh token presented again revokes the family."""
 
     class Kind(models.TextChoices):
         ACCESS = "access"
@@ -292,6 +294,7 @@ class ApiToken(models.Model):
     client = models.ForeignKey(SystemClient, null=True, blank=True, on_delete=models.CASCADE)
     scopes = models.JSONField(default=list)
     session_generation = models.PositiveIntegerField(default=0)
+    family = models.UUIDField(default=uuid.uuid4, db_index=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from shared_apps.accounts.backends import count_failure_from_address, normalize_identifier
 from shared_apps.audit.actions import record_audit
 
 
@@ -19,8 +20,9 @@ def audit_sign_in(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
-    # Never the password; the identifier as typed, cut short (it may be an ID number: mask it).
-    identifier = str(credentials.get("username", ""))[:40]
+    count_failure_from_address(request)
+    # Never the password; the identifier normalized, cut short (it may be an ID number: mask it).
+    identifier = normalize_identifier(credentials.get("username", ""))[:40]
     if len(identifier) == 18:
         identifier = identifier[:3] + "*" * 11 + identifier[-4:]
     record_audit(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from shared_apps.accounts import actions
+from shared_apps.accounts import actions, throttling
 from shared_apps.accounts.authz import is_staff_member, require_role
 from shared_apps.accounts.forms import CodeForm, GrantRoleForm, SignInForm, SignUpForm
 from shared_apps.accounts.models import EnrolmentLink, Notice, Role, StaffMembership, User
@@ -37,7 +37,10 @@ def sign_up(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = actions.register_citizen(**form.cleaned_data, request=request)
+            with throttling.password_checks() as admitted:
+                if not admitted:
+                    return throttling.busy(request)
+                user = actions.register_citizen(**form.cleaned_data, request=request)
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, errors in error.message_dict.items():
@@ -54,7 +57,10 @@ def sign_up(request):
 def sign_in(request):
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = authenticate(request, **form.cleaned_data)
+        with throttling.password_checks() as admitted:
+            if not admitted:
+                return throttling.busy(request)
+            user = authenticate(request, **form.cleaned_data)
         if user is None:
             if getattr(request, "axes_locked_out", False):
                 return render(request, "accounts/locked_out.html", status=429)

@@ -140,3 +140,131 @@ def test_refusal_page_is_in_chinese(client, citizen, tenant):
     sign_in(client, host_of(tenant), citizen.phone)
     response = client.get("/staff", HTTP_HOST=host_of(tenant))
     assert response.status_code == 403 and "无权" in response.content.decode()
+
+
+# --- Issue 8: one account, however it is written; limits per account and per address ----------
+
+
+def forms_of(user) -> list[str]:
+    """Every way a person may type their account: phone, ID number, user name, in full-width
+    digits, with spaces around, in another case."""
+    id_number = user.unmasked_id_number()
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    return [
+        user.phone,
+        id_number,
+        user.username,
+        user.phone.translate(full_width),
+        id_number.translate(full_width),
+        f"  {user.phone}\u3000",
+        f" {id_number.lower()} ",
+        user.username.upper(),
+    ]
+
+
+@pytest.fixture
+def citizen_x(db):
+    """An ID number ending in X, so that case matters."""
+    number = next(
+        n for n in (make_id_number(sequence=f"{i:03d}") for i in range(300, 400)) if n.endswith("X")
+    )
+    return actions.register_citizen(
+        real_name="王五", id_number=number, phone="13900000005", password=PASSWORD
+    )
+
+
+def test_every_written_form_signs_in(client, citizen_x):
+    for form in forms_of(citizen_x):
+        assert sign_in(client, settings.BASE_DOMAIN, form).status_code == 302, form
+        client.logout()
+
+
+@pytest.mark.parametrize("locked_through", range(8))
+def test_lock_out_holds_for_every_written_form_on_the_page(client, citizen_x, locked_through):
+    """Locked through one form (here each in turn), every other form is locked too."""
+    forms = forms_of(citizen_x)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, settings.BASE_DOMAIN, forms[locked_through], "wrong password")
+    for form in forms:
+        response = sign_in(client, settings.BASE_DOMAIN, form)  # the right password
+        assert response.status_code == 429, form
+
+
+def test_failures_through_different_forms_add_up(client, citizen_x):
+    forms = forms_of(citizen_x)
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, settings.BASE_DOMAIN, forms[attempt % len(forms)], "wrong password")
+    assert sign_in(client, settings.BASE_DOMAIN, citizen_x.phone).status_code == 429
+
+
+def test_admin_sign_in_goes_through_the_same_lock_out(client, django_user_model):
+    """The admin has no sign-in form of its own: it sends people to the page, so a superuser
+    locked out there is locked out of the admin."""
+    root = django_user_model.objects.create_superuser(
+        "root", password=PASSWORD, phone="13900000099"
+    )
+    login = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "root", "password": PASSWORD},
+        HTTP_HOST=settings.BASE_DOMAIN,
+    )
+    assert login.status_code == 302 and reverse("accounts:sign_in") in login["Location"]
+    assert "_auth_user_id" not in client.session  # the admin itself signed nobody in
+    for form in ("ROOT", " root ", "１３９０００００099"):
+        sign_in(client, settings.BASE_DOMAIN, form, "wrong password")
+    sign_in(client, settings.BASE_DOMAIN, root.phone, "wrong password")
+    sign_in(client, settings.BASE_DOMAIN, "Root", "wrong password")
+    target = f"{reverse('accounts:sign_in')}?next=/admin/"
+    locked = client.post(
+        target, {"username": "root", "password": PASSWORD}, HTTP_HOST=settings.BASE_DOMAIN
+    )
+    assert locked.status_code == 429
+
+
+def test_over_long_and_nul_laden_names_are_refused_on_the_page(client, citizen):
+    long_name = " " * 250 + citizen.phone + "x" * 200
+    response = sign_in(client, settings.BASE_DOMAIN, long_name)
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    nul = sign_in(client, settings.BASE_DOMAIN, citizen.phone + "\x00")
+    assert nul.status_code in (200, 302)  # never a 500: the NUL is dropped before lookup
+
+
+def test_one_address_cannot_spray_many_accounts(client, settings, db):
+    """A few guesses on each of many accounts stay under the per-account limit; the address
+    limit stops them, for the right password of another account too."""
+    settings.SIGN_IN_FAILURES_PER_ADDRESS = "6/h"
+    people = [
+        actions.register_citizen(
+            real_name="赵六",
+            id_number=make_id_number(sequence=f"{500 + i}"),
+            phone=f"1390000010{i}",
+            password=PASSWORD,
+        )
+        for i in range(4)
+    ]
+    for person in people[:3]:
+        for _ in range(2):
+            assert sign_in(client, settings.BASE_DOMAIN, person.phone, "guess").status_code == 200
+    refused = sign_in(client, settings.BASE_DOMAIN, people[3].phone)
+    assert refused.status_code == 429
+    from django.test import Client
+
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")  # another address is not affected
+    assert sign_in(elsewhere, settings.BASE_DOMAIN, people[3].phone).status_code == 302
+    from axes.models import AccessAttempt
+
+    # Refusing the address did not count against the account whose owner typed it right.
+    assert not AccessAttempt.objects.filter(username=people[3].username).exists()
+
+
+def test_sign_in_page_is_rate_limited_per_address(client, citizen, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "sign-in": ("3/h", "POST", ["accounts:sign_in"]),
+    }
+    for _ in range(3):
+        assert sign_in(client, settings.BASE_DOMAIN, "13900000077", "x").status_code == 200
+    limited = sign_in(client, settings.BASE_DOMAIN, citizen.phone)
+    assert limited.status_code == 429 and "请求过于频繁" in limited.content.decode()
+    assert int(limited["Retry-After"]) > 0
+    assert client.get("/accounts/sign-in", HTTP_HOST=settings.BASE_DOMAIN).status_code == 200

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.conf import settings
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.models import Role
@@ -213,3 +214,140 @@ def test_citizens_get_citizen_scopes_only(client, citizen, portal):
         **portal,
     )
     assert asked.status_code == 422
+
+
+# --- Issue 8: sign-in names, lock-out and floods on the API; token families; empty scopes -------
+
+
+def token_request(client, username, password=PASSWORD, **extra):
+    return post_json(
+        client,
+        "/api/v1/auth/token",
+        {"username": username, "password": password, **extra},
+        HTTP_HOST=settings.BASE_DOMAIN,
+    )
+
+
+def test_over_long_name_cannot_guess_without_limit(client, citizen):
+    """The attack of issue 8: 250 spaces before the phone number made axes fail (500) and count
+    nothing, while the account was still found; the right password then got tokens."""
+    padded = " " * 250 + citizen.phone
+    answers = [token_request(client, padded, "wrong").status_code for _ in range(7)]
+    assert 500 not in answers
+    assert answers[-1] == 429  # locked out like any other form of the account
+    assert token_request(client, padded).status_code == 429
+    assert token_request(client, citizen.phone).status_code == 429
+
+
+@pytest.mark.parametrize("name", [" " * 151 + "1", "1" * 151, "\x00", "", "１３６" + "\x00" * 300])
+def test_over_long_or_nul_names_are_refused_before_sign_in(client, db, name):
+    assert token_request(client, name).status_code in (401, 422)
+    from axes.models import AccessAttempt
+
+    assert all(len(a.username) <= 150 for a in AccessAttempt.objects.all())
+
+
+def test_full_width_and_padded_names_sign_in(client, citizen):
+    full_width = citizen.phone.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert token_request(client, f"\u3000{full_width} ").status_code == 200
+
+
+def test_lock_out_on_the_api_holds_for_every_written_form(client, citizen):
+    number = citizen.unmasked_id_number()
+    tried = [citizen.phone, number, f" {citizen.phone} ", citizen.username.upper(), number]
+    for name in tried:
+        token_request(client, name, "wrong")
+    full_width = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for name in (citizen.phone, number, citizen.username, full_width, f"  {number.lower()}"):
+        assert token_request(client, name).status_code == 429, name
+
+
+def test_staff_answer_does_not_confirm_the_password(client, county_admin):
+    wrong_password = token_request(client, "admin-a", "wrong")
+    no_code = token_request(client, "admin-a")
+    wrong_code = token_request(client, "ADMIN-A", otp="000000")
+    assert wrong_password.status_code == no_code.status_code == wrong_code.status_code == 401
+    assert wrong_password.json() == no_code.json() == wrong_code.json()
+
+
+def test_missing_codes_count_towards_the_lock_out(client, county_admin):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        token_request(client, "admin-a")  # the right password, no code
+    assert token_request(client, "admin-a", otp=current_totp(county_admin)).status_code == 429
+
+
+def test_token_endpoint_is_rate_limited_per_address(client, citizen, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "sign-in": ("2/h", "POST", ["portal-api:token", "portal-api:refresh"]),
+    }
+    assert token_request(client, citizen.phone).status_code == 200
+    assert token_request(client, citizen.phone, "wrong").status_code == 401
+    limited = token_request(client, citizen.phone)
+    assert limited.status_code == 429 and limited.json()["detail"]
+    assert "Retry-After" in limited
+
+
+def test_replaying_a_rotated_refresh_token_revokes_its_family(client, citizen, portal):
+    first = token_request(client, citizen.phone).json()
+    other_sign_in = token_request(client, citizen.phone).json()  # another device: its own family
+    second = post_json(
+        client, "/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]}, **portal
+    ).json()
+    # The stolen, already used token comes back: refused, and the thief's or owner's successor
+    # tokens die with it.
+    replay = post_json(
+        client, "/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]}, **portal
+    )
+    assert replay.status_code == 401
+    assert (
+        post_json(
+            client, "/api/v1/auth/refresh", {"refresh_token": second["refresh_token"]}, **portal
+        ).status_code
+        == 401
+    )
+    for access in (first["access_token"], second["access_token"]):
+        me = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {access}", **portal)
+        assert me.status_code == 401
+    me = client.get(
+        "/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {other_sign_in['access_token']}", **portal
+    )
+    assert me.status_code == 200
+    from shared_apps.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="accounts.refresh_token_reused").exists()
+
+
+def test_empty_scope_list_grants_nothing(client, citizen, county_admin, portal):
+    citizen_token = token_request(client, citizen.phone, scopes=[])
+    assert citizen_token.status_code == 200 and citizen_token.json()["scopes"] == []
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {citizen_token.json()['access_token']}"}
+    assert client.get("/api/v1/me", **bearer, **portal).status_code == 403
+    rotated = post_json(
+        client,
+        "/api/v1/auth/refresh",
+        {"refresh_token": citizen_token.json()["refresh_token"]},
+        **portal,
+    )
+    assert rotated.json()["scopes"] == []  # and a refresh does not widen it
+
+    staff = token_request(client, "admin-a", otp=current_totp(county_admin), scopes=[]).json()
+    assert staff["scopes"] == []
+
+
+def test_system_client_with_empty_scopes_gets_none(client, provincial_admin, portal):
+    system, secret = actions.create_system_client(actor=provincial_admin, name="空", scopes=[])
+    assert system.scopes == []
+    token = post_json(
+        client,
+        "/api/v1/auth/client-token",
+        {"client_id": system.client_id, "client_secret": secret, "scopes": []},
+        **portal,
+    ).json()
+    assert token["scopes"] == []
+
+
+@pytest.mark.parametrize("client_id", ["sys-\x00", "x" * 41, "sys-1234; DROP"])
+def test_malformed_client_ids_are_refused(client, db, portal, client_id):
+    body = {"client_id": client_id, "client_secret": "x"}
+    assert post_json(client, "/api/v1/auth/client-token", body, **portal).status_code == 422
