@@ -339,6 +339,20 @@ def _(w):
     }
 
 
+@recipe("shared_apps.accounts.actions.revoke_token_family")
+def _(w):
+    from shared_apps.accounts import actions
+    from shared_apps.accounts.models import ApiToken
+
+    actions.issue_user_tokens(w.citizen)
+    token = ApiToken.objects.filter(user=w.citizen).latest("id")
+    return lambda: actions.revoke_token_family(token), {
+        "action": "accounts.refresh_token_reused",
+        "actor": w.citizen.username,
+        "target": w.citizen.username,
+    }
+
+
 @recipe("shared_apps.accounts.actions.create_system_client")
 def _(w):
     from shared_apps.accounts import actions
