@@ -48,7 +48,7 @@ def _register(department: Department, tenant) -> None:
         raise
 
 
-def _current_tenant():
+def current_tenant():
     """The unit whose schema the connection is in (schema_context() leaves only its schema name)."""
     from tenants.models import Tenant
 
@@ -63,7 +63,7 @@ def create_department(
 ) -> Department:
     """Add a department to the current tenant. Raises ValidationError on bad input, or when the
     credit code belongs to another unit's department."""
-    tenant = _current_tenant()
+    tenant = current_tenant()
     department = Department(
         name=name.strip(), credit_code=credit_code.strip().upper(), phone=phone, address=address
     )
@@ -85,7 +85,7 @@ def create_department(
 def update_department(department: Department, *, actor, request=None, **changes) -> Department:
     """Change a department's details. Raises ValidationError on bad input; a credit code changes
     only while no item is implemented under the old one (its implementation codes carry it)."""
-    tenant = _current_tenant()
+    tenant = current_tenant()
     if "credit_code" in changes:
         changes["credit_code"] = str(changes["credit_code"]).strip().upper()
     before = {field: getattr(department, field) for field in changes}
