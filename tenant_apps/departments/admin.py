@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin
 
 from tenant_apps.departments.actions import (
-    current_tenant,
     check_credit_code_free,
     create_department,
+    current_tenant,
     update_department,
 )
 from tenant_apps.departments.models import Department

@@ -15,6 +15,7 @@ from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.demo.load import load_implementations, load_items
 from tenant_apps.departments.actions import register_departments
 from tenant_apps.departments.models import Department
+from tenants.interrupts import resumable
 from tenants.models import Tenant
 from tenants.parallel import run_in_chunks
 from tenants.progress import Progress
@@ -91,6 +92,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
 
+    @resumable
     def handle(self, *args, **options):
         User = get_user_model()
         password = os.environ.get("DEMO_ADMIN_PASSWORD", DEFAULT_DEMO_PASSWORD)
