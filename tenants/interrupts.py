@@ -22,13 +22,13 @@ def resumable(handle):
         except KeyboardInterrupt:
             name = command.__module__.rsplit(".", 1)[-1]
             progress = Progress.latest
-            if progress is None:
+            if progress is None or progress.done >= progress.total:
                 message = _(
                     "Interrupted (Ctrl-C). Completed steps are kept; run %(command)s (or ./dev start) again to resume."
                 ) % {"command": name}
             else:
                 message = _(
-                    "Interrupted (Ctrl-C) during %(task)s: %(done)d of %(total)d done and kept; run %(command)s (or ./dev start) again to resume."
+                    "Interrupted (Ctrl-C) during %(task)s: at least %(done)d of %(total)d done and kept; run %(command)s (or ./dev start) again to resume."
                 ) % {
                     "task": progress.description,
                     "done": progress.done,
