@@ -214,6 +214,8 @@ def implement(request, payload: ImplementIn):
 
 def _own_service(request, code: str) -> Implementation:
     """An item of this unit's list (the request's host), never another unit's."""
+    if len(code) != 31 or "\x00" in code:  # PostgreSQL text can't hold NUL
+        raise HttpError(404, _("This unit does not offer this service."))
     s = (
         Implementation.objects.filter(code=code, tenant_id=request.tenant.id)
         .exclude(status=Implementation.Status.WITHDRAWN)

@@ -180,8 +180,10 @@ def test_another_units_administrator_is_refused_by_the_api(
             client.post(f"/api/v1/services/{pending.code}/publish", HTTP_HOST=host),
             client.delete(f"/api/v1/services/{pending.code}", HTTP_HOST=host),
             client.post(f"/api/v1/services/{published.code}/withdraw", HTTP_HOST=host),
+            client.post(f"/api/v1/services/{published.code[:30]}%00/withdraw", HTTP_HOST=host),
+            client.delete(f"/api/v1/services/{'9' * 5000}", HTTP_HOST=host),
         ]
-        assert [c.status_code for c in calls] == [expected] * 3, [c.content for c in calls]
+        assert [c.status_code for c in calls] == [expected] * 5, [c.content for c in calls]
     created = client.post(
         "/api/v1/services",
         json.dumps(body),
@@ -265,3 +267,54 @@ def test_credit_code_of_a_department_with_live_items_is_kept(make_item, jinshui,
     draft(make_item(), jinshui, department, jinshui_admin)
     with tenant_context(jinshui), pytest.raises(ValidationError, match="请先撤回"):
         update_department(department, actor=jinshui_admin, credit_code=credit_code_in(jinshui))
+
+
+def test_two_units_racing_for_one_credit_code_one_wins(zhongyuan, jinshui, county_admin):
+    """Jinshui registers the code in another transaction while zhongyuan's check has already
+    passed: the unique index decides, and zhongyuan gets the clear message, not a 500."""
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    from tests.test_jobs import database_url
+
+    code = credit_code_in(jinshui)
+    other = psycopg.connect(database_url())
+    other.execute(
+        "INSERT INTO catalog_departmentregistration (credit_code, tenant_id, department_id, "
+        "created_at) VALUES (%s, %s, 999999, now())",
+        [code, jinshui.id],
+    )
+
+    # Commits once zhongyuan's insert waits for it on the unique index.
+    def commit_when_blocked():
+        with psycopg.connect(database_url(), autocommit=True) as watcher:
+            for _attempt in range(3000):
+                if watcher.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                    [backend],
+                ).fetchone():
+                    break
+                time.sleep(0.01)
+        other.commit()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [backend] = cursor.fetchone()
+    committer = threading.Thread(target=commit_when_blocked)
+    committer.start()
+    try:
+        with (
+            pytest.raises(ValidationError, match="已由金水区的部门登记"),
+            tenant_context(zhongyuan),
+        ):
+            create_department(actor=county_admin, name="同号部门", credit_code=code)
+        with tenant_context(zhongyuan):
+            assert not Department.objects.filter(credit_code=code).exists()
+    finally:
+        committer.join()
+        other.execute("DELETE FROM catalog_departmentregistration WHERE credit_code = %s", [code])
+        other.commit()
+        other.close()
