@@ -232,6 +232,11 @@ def test_partial_file_retires_nothing_without_the_explicit_flag(tmp_path: Path, 
     path.write_text(partial, "utf-8")
     with pytest.raises(CommandError, match="--allow-mass-retirement"):
         call_command("import_divisions", str(path), "--no-provision")
+    # A dry run lists the retirements and says the import would be refused.
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_divisions", str(path), "--dry-run", stdout=out, stderr=err)
+    assert out.getvalue().count("\n  retire ") == len(before) - 3
+    assert "--allow-mass-retirement" in err.getvalue()
     assert tenant_rows() == before
 
     summary = import_divisions(
