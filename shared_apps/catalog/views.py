@@ -124,7 +124,7 @@ def manage_services(request):
             # Only this unit's rows are looked up: another unit's id is simply not found here.
             service = get_object_or_404(
                 Implementation,
-                pk=int(pk) if pk.isdigit() and len(pk) < 19 else 0,
+                pk=int(pk) if pk.isascii() and pk.isdigit() and len(pk) < 19 else 0,
                 tenant_id=tenant.id,
             )
             try:

@@ -205,7 +205,7 @@ def test_another_units_administrator_is_refused_by_the_page(
         assert own_host.status_code == 404
         their_host = client.post("/services/manage", {button: row.pk}, HTTP_HOST=host_of(jinshui))
         assert their_host.status_code == 403
-    for bad in ("", "abc", "1\x00", "9" * 40):
+    for bad in ("", "abc", "1\x00", "9" * 40, "²"):
         assert (
             client.post(
                 "/services/manage", {"withdraw": bad}, HTTP_HOST=host_of(zhongyuan)
