@@ -32,6 +32,7 @@ HEADER = ["code", "name", "level", "parent_code"]
 # retired yet, or this many units where that is more (a small province still loses a unit or two).
 RETIREMENT_SHARE = 0.05
 RETIREMENT_MINIMUM = 3
+NAME_LENGTH = Tenant._meta.get_field("name").max_length
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,13 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
         first_line[row.code] = row.line
         if not row.name:
             errors.append(_("Line %(line)d: the unit %(code)s has no name.") % where)
+        elif len(row.name) > NAME_LENGTH or not row.name.isprintable():
+            errors.append(
+                _(
+                    "Line %(line)d: the name of %(code)s must be at most %(length)d printable characters."
+                )
+                % {**where, "length": NAME_LENGTH}
+            )
         if row.level not in LEVEL_ORDER:
             errors.append(
                 _(

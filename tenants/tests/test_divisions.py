@@ -73,6 +73,8 @@ def test_level_of_code(code, level):
         ("410105009000,越界街道,township,410102000000", "不在其上级"),
         ("410102009000,,township,410102000000", "没有名称"),
         ("410102009000,字段不足,township", "应有 4 个字段"),
+        ("410102009000," + "长" * 101 + ",township,410102000000", "可打印字符"),
+        ("410102009000,空\x00字符,township,410102000000", "可打印字符"),
     ],
 )
 def test_bad_line_is_named_and_nothing_is_applied(db, bad_line, message):
