@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
@@ -48,6 +49,19 @@ def _register(department: Department, tenant) -> None:
         raise
 
 
+def _clean(department: Department) -> None:
+    """The model's checks, and no NUL characters (PostgreSQL text can't hold them)."""
+    errors = {}
+    for field in ("name", "credit_code", "phone", "address"):
+        try:
+            ProhibitNullCharactersValidator()(getattr(department, field))
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    department.full_clean()
+
+
 def current_tenant():
     """The unit whose schema the connection is in (schema_context() leaves only its schema name)."""
     from tenants.models import Tenant
@@ -67,7 +81,7 @@ def create_department(
     department = Department(
         name=name.strip(), credit_code=credit_code.strip().upper(), phone=phone, address=address
     )
-    department.full_clean()
+    _clean(department)
     with transaction.atomic():
         department.save()
         _register(department, tenant)
@@ -91,7 +105,7 @@ def update_department(department: Department, *, actor, request=None, **changes)
     before = {field: getattr(department, field) for field in changes}
     for field, value in changes.items():
         setattr(department, field, value)
-    department.full_clean()
+    _clean(department)
     new_code = before.get("credit_code", department.credit_code) != department.credit_code
     with transaction.atomic():
         if (

@@ -100,6 +100,14 @@ def test_a_department_cannot_take_another_units_credit_code(
         HTTP_HOST=host_of(zhongyuan),
     )
     assert response.status_code == 422 and "已由金水区的部门登记" in response.json()["detail"]
+    for bad in ({"name": "空\x00字符"}, {"name": "长" * 101}, {"credit_code": "9" * 5000}):
+        response = client.post(
+            "/api/v1/departments",
+            json.dumps({"name": "部门", "credit_code": credit_code_in(zhongyuan), **bad}),
+            content_type="application/json",
+            HTTP_HOST=host_of(zhongyuan),
+        )
+        assert response.status_code == 422, response.content
     with tenant_context(zhongyuan):
         assert not Department.objects.filter(credit_code=jinshui_department.credit_code).exists()
         # Nor by changing an existing department's code.
