@@ -43,6 +43,10 @@ class Tenant(TenantMixin):
     # Set in the same transaction that creates the schema: the schema exists iff this is set.
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    # What a division import's retirement replaced, so reinstating restores it (a suspended unit
+    # comes back suspended, with its reason).
+    status_before_retirement = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    reason_before_retirement = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,6 +4,7 @@ More than 2 processes gains nothing on a 2-core machine; the database does most 
 """
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connections
@@ -12,6 +13,12 @@ from django.db import connections
 def chunked(items: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _ignore_interrupts():
+    # Ctrl-C reaches the whole process group: the parent stops the pool (terminate), so the
+    # children must not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_chunk(args):
@@ -45,7 +52,7 @@ def run_in_chunks(
         return results
     connections.close_all()
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes) as pool:
+    with context.Pool(processes, initializer=_ignore_interrupts) as pool:
         for chunk_results in pool.imap_unordered(_run_chunk, [(func, c) for c in chunks]):
             results.extend(chunk_results)
             progress.update(len(chunk_results))

@@ -8,7 +8,11 @@ from tqdm import tqdm
 
 
 class Progress:
+    # The run shown last, so that an interrupted command can say how far it got.
+    latest: "Progress | None" = None
+
     def __init__(self, total: int, description: str, stream=None, every_seconds: float = 5.0):
+        Progress.latest = self
         self.total = total
         self.description = description
         self.stream = stream or sys.stderr

@@ -1,7 +1,7 @@
 """Changes to the catalog and to implementation lists: atomic, with their actor and an audit entry."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
@@ -18,6 +18,7 @@ from shared_apps.catalog.codes import (
 )
 from shared_apps.catalog.models import (
     BasicItem,
+    DepartmentRegistration,
     GuideMaterial,
     GuideVersion,
     Implementation,
@@ -232,11 +233,24 @@ def implement_item(
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+    _require_own_department(department, tenant)
     code = implementation_code(department.credit_code, level, item.code)
     with transaction.atomic():
-        Implementation.objects.filter(code=code, status=Implementation.Status.DRAFT).delete()
-        if Implementation.objects.filter(code=code).exists():
-            raise ValidationError(_("This unit already implements this item; withdraw it first."))
+        _lock(f"catalog-implementation:{code}")
+        for live in Implementation.objects.filter(code=code).exclude(
+            status=Implementation.Status.WITHDRAWN
+        ):
+            if live.tenant_id != tenant.id:
+                # Only a department registered before the register existed can get here.
+                raise ValidationError(
+                    {"department": [_("Another unit's item already has this implementation code.")]}
+                )
+            if live.status != Implementation.Status.DRAFT:
+                raise ValidationError(
+                    _("This unit already implements this item; withdraw it first.")
+                )
+            # Implementing again replaces the unit's own draft: that is how a draft is edited.
+            _delete_draft(live, actor=actor, tenant=tenant, request=request, replaced=True)
         implementation = Implementation.objects.create(
             tenant=tenant,
             item=item,
@@ -271,16 +285,82 @@ def implement_item(
     return implementation
 
 
+def _lock(key: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+
+def _require_own(implementation: Implementation, *, actor, tenant) -> None:
+    """Every write to an implementation list is its own unit's, by one of its administrators."""
+    if implementation.tenant_id != tenant.id or not has_role(actor, tenant, Role.TENANT_ADMIN):
+        raise PermissionDenied(_("You do not administer this unit."))
+
+
+def _require_own_department(department, tenant) -> None:
+    """The department must be this unit's, as the provincial register of credit codes says: a
+    department is passed in from a tenant schema, and its credit code starts the implementation
+    code that is unique across the province."""
+    if not DepartmentRegistration.objects.filter(
+        credit_code=department.credit_code, tenant_id=tenant.id, department_id=department.pk
+    ).exists():
+        raise ValidationError(
+            {
+                "department": [
+                    _(
+                        "This department's credit code is not registered to this unit; correct the department's credit code first."
+                    )
+                ]
+            }
+        )
+
+
+def _delete_draft(implementation, *, actor, tenant, request, replaced=False) -> None:
+    deleted, _rows = Implementation.objects.filter(
+        pk=implementation.pk, tenant_id=tenant.id, status=Implementation.Status.DRAFT
+    ).delete()
+    if not deleted:
+        raise ValidationError(_("Only a draft can be deleted."))
+    record_audit(
+        actor=actor,
+        action="catalog.delete_draft",
+        target=implementation.code,
+        tenant=tenant,
+        data={"item": implementation.item_id, "replaced": replaced},
+        request=request,
+    )
+
+
 def publish_implementation(
     implementation: Implementation, *, actor, tenant, request=None
 ) -> Implementation:
-    """Publish a unit's implemented item (the guide page and routing use it from now on)."""
-    if implementation.tenant_id != tenant.id or not has_role(actor, tenant, Role.TENANT_ADMIN):
-        raise PermissionDenied(_("You do not administer this unit."))
+    """Publish a unit's implemented item (the guide page and routing use it from now on). A unit
+    publishes one implementation of an item at a time."""
+    _require_own(implementation, actor=actor, tenant=tenant)
     with transaction.atomic():
-        updated = Implementation.objects.filter(
-            pk=implementation.pk, status=Implementation.Status.DRAFT
-        ).update(status=Implementation.Status.PUBLISHED, published_at=timezone.now())
+        _lock(f"catalog-publish:{tenant.id}:{implementation.item_id}")
+        other = (
+            Implementation.objects.filter(
+                tenant_id=tenant.id,
+                item_id=implementation.item_id,
+                status=Implementation.Status.PUBLISHED,
+            )
+            .exclude(pk=implementation.pk)
+            .first()
+        )
+        if other is not None:
+            raise ValidationError(
+                _("This unit already publishes this item (%(code)s); withdraw that one first.")
+                % {"code": other.code}
+            )
+        try:
+            with transaction.atomic():
+                updated = Implementation.objects.filter(
+                    pk=implementation.pk, tenant_id=tenant.id, status=Implementation.Status.DRAFT
+                ).update(status=Implementation.Status.PUBLISHED, published_at=timezone.now())
+        except IntegrityError:
+            raise ValidationError(
+                _("This unit already publishes this item; withdraw that one first.")
+            ) from None
         if not updated:
             raise ValidationError(_("Only a draft can be published."))
         record_audit(
@@ -292,3 +372,34 @@ def publish_implementation(
         )
     implementation.refresh_from_db()
     return implementation
+
+
+def withdraw_implementation(
+    implementation: Implementation, *, actor, tenant, request=None
+) -> Implementation:
+    """Withdraw a published item from the unit's list (撤回): its guide page and routing stop
+    using it; the row stays for the cases filed under it."""
+    _require_own(implementation, actor=actor, tenant=tenant)
+    with transaction.atomic():
+        updated = Implementation.objects.filter(
+            pk=implementation.pk, tenant_id=tenant.id, status=Implementation.Status.PUBLISHED
+        ).update(status=Implementation.Status.WITHDRAWN)
+        if not updated:
+            raise ValidationError(_("Only a published item can be withdrawn."))
+        record_audit(
+            actor=actor,
+            action="catalog.withdraw_implementation",
+            target=implementation.code,
+            tenant=tenant,
+            request=request,
+        )
+    implementation.refresh_from_db()
+    return implementation
+
+
+def delete_draft(implementation: Implementation, *, actor, tenant, request=None) -> None:
+    """Delete a draft of the unit's list; published items are withdrawn instead."""
+    _require_own(implementation, actor=actor, tenant=tenant)
+    with transaction.atomic():
+        _delete_draft(implementation, actor=actor, tenant=tenant, request=request)
+

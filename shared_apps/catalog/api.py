@@ -212,6 +212,29 @@ def implement(request, payload: ImplementIn):
     return Status(201, _service(s))
 
 
+def _own_service(request, code: str) -> Implementation:
+    """An item of this unit's list (the request's host), never another unit's."""
+    if len(code) != 31 or "\x00" in code:  # PostgreSQL text can't hold NUL
+        raise HttpError(404, _("This unit does not offer this service."))
+    s = (
+        Implementation.objects.filter(code=code, tenant_id=request.tenant.id)
+        .exclude(status=Implementation.Status.WITHDRAWN)
+        .first()
+    )
+    if s is None:
+        raise HttpError(404, _("This unit does not offer this service."))
+    return s
+
+
+def _run(action, s: Implementation, request):
+    try:
+        return action(s, actor=request.user, tenant=request.tenant, request=request)
+    except ValidationError as error:
+        raise HttpError(409, " ".join(error.messages)) from None
+    except PermissionDenied as error:
+        raise HttpError(403, str(error)) from None
+
+
 @tenant_router.post(
     "/services/{code}/publish",
     response=ServiceOut,
@@ -219,17 +242,25 @@ def implement(request, payload: ImplementIn):
     summary="Publish an item of this unit's list",
 )
 def publish(request, code: str):
-    s = (
-        Implementation.objects.filter(code=code, tenant_id=request.tenant.id)
-        .exclude(status="withdrawn")
-        .first()
-    )
-    if s is None:
-        raise HttpError(404, _("This unit does not offer this service."))
-    try:
-        s = actions.publish_implementation(
-            s, actor=request.user, tenant=request.tenant, request=request
-        )
-    except ValidationError as error:
-        raise HttpError(409, " ".join(error.messages)) from None
-    return _service(s)
+    return _service(_run(actions.publish_implementation, _own_service(request, code), request))
+
+
+@tenant_router.post(
+    "/services/{code}/withdraw",
+    response=ServiceOut,
+    auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
+    summary="Withdraw a published item of this unit's list",
+)
+def withdraw(request, code: str):
+    return _service(_run(actions.withdraw_implementation, _own_service(request, code), request))
+
+
+@tenant_router.delete(
+    "/services/{code}",
+    response={204: None},
+    auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
+    summary="Delete a draft of this unit's list",
+)
+def delete_draft(request, code: str):
+    _run(actions.delete_draft, _own_service(request, code), request)
+    return Status(204, None)

@@ -235,3 +235,33 @@ class ImplementationMaterial(models.Model):
 
     def __str__(self):
         return self.guide_material.name
+
+
+class DepartmentRegistration(models.Model):
+    """The province-wide register of department credit codes (部门统一社会信用代码登记).
+
+    Departments live in their unit's schema, where a credit code is unique only within the unit;
+    implementation codes start with the department's credit code and are province-wide. Every
+    department is registered here in the same transaction that creates it, so one credit code
+    belongs to one department of one unit, and no unit can take over another's codes.
+    """
+
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="department_registrations"
+    )
+    # The department's id in the tenant's schema.
+    department_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("department registration")
+        verbose_name_plural = _("department registrations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "department_id"], name="one_registration_per_department"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.credit_code} ({self.tenant_id}/{self.department_id})"

@@ -71,6 +71,8 @@ def tenant_services(tenant: Tenant, q: str = ""):
 
 def guide(code: str, tenant: Tenant | None = None) -> Implementation | None:
     """Everything a guide page shows, in three queries."""
+    if len(code) != 31 or "\x00" in code:  # PostgreSQL text can't hold NUL
+        return None
     implementations = Implementation.objects.filter(
         code=code, status=Implementation.Status.PUBLISHED
     )

@@ -122,15 +122,24 @@ def manage_services(request):
     tenant = request.tenant
     departments = Department.objects.filter(is_active=True)
     form = ImplementForm(request.POST or None, departments=departments)
-    if request.method == "POST" and "publish" in request.POST:
-        service = get_object_or_404(Implementation, pk=request.POST["publish"], tenant_id=tenant.id)
-        try:
-            actions.publish_implementation(
-                service, actor=request.user, tenant=tenant, request=request
+    for button, action in (
+        ("publish", actions.publish_implementation),
+        ("withdraw", actions.withdraw_implementation),
+        ("delete", actions.delete_draft),
+    ):
+        if request.method == "POST" and button in request.POST:
+            pk = request.POST[button]
+            # Only this unit's rows are looked up: another unit's id is simply not found here.
+            service = get_object_or_404(
+                Implementation,
+                pk=int(pk) if pk.isascii() and pk.isdigit() and len(pk) < 19 else 0,
+                tenant_id=tenant.id,
             )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect("services:manage")
+            try:
+                action(service, actor=request.user, tenant=tenant, request=request)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            return redirect("services:manage")
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         item = BasicItem.objects.filter(code=data.pop("item_code")).first()

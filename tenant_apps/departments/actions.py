@@ -1,24 +1,95 @@
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from shared_apps.audit.actions import record_audit
+from shared_apps.catalog.models import DepartmentRegistration, Implementation
 from tenant_apps.departments.models import Department
+
+
+def check_credit_code_free(credit_code: str, *, tenant, department_id: int | None = None) -> None:
+    """Refuse a credit code that a department of another unit (or another department) holds:
+    implementation codes start with it and are province-wide (统一社会信用代码全省唯一)."""
+    holder = (
+        DepartmentRegistration.objects.filter(credit_code=credit_code)
+        .select_related("tenant")
+        .first()
+    )
+    if holder is not None and (holder.tenant_id, holder.department_id) != (
+        tenant.id,
+        department_id,
+    ):
+        raise ValidationError(
+            {
+                "credit_code": [
+                    _(
+                        "The credit code %(code)s is already registered to a department of %(unit)s; "
+                        "each credit code belongs to one department in the province."
+                    )
+                    % {"code": credit_code, "unit": holder.tenant.name}
+                ]
+            }
+        )
+
+
+def _register(department: Department, tenant) -> None:
+    """Write the department's credit code into the provincial register, in the caller's
+    transaction; a unit racing for the same code loses on the unique index."""
+    check_credit_code_free(department.credit_code, tenant=tenant, department_id=department.pk)
+    try:
+        with transaction.atomic():
+            DepartmentRegistration.objects.update_or_create(
+                tenant=tenant,
+                department_id=department.pk,
+                defaults={"credit_code": department.credit_code},
+            )
+    except IntegrityError:
+        check_credit_code_free(department.credit_code, tenant=tenant, department_id=department.pk)
+        raise
+
+
+def _clean(department: Department) -> None:
+    """The model's checks, and no NUL characters (PostgreSQL text can't hold them)."""
+    errors = {}
+    for field in ("name", "credit_code", "phone", "address"):
+        try:
+            ProhibitNullCharactersValidator()(getattr(department, field))
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    department.full_clean()
+
+
+def current_tenant():
+    """The unit whose schema the connection is in (schema_context() leaves only its schema name)."""
+    from tenants.models import Tenant
+
+    tenant = connection.tenant
+    return (
+        tenant if isinstance(tenant, Tenant) else Tenant.objects.get(schema_name=tenant.schema_name)
+    )
 
 
 def create_department(
     *, actor, name: str, credit_code: str, phone: str = "", address: str = "", request=None
 ) -> Department:
-    """Add a department to the current tenant. Raises ValidationError on bad input."""
+    """Add a department to the current tenant. Raises ValidationError on bad input, or when the
+    credit code belongs to another unit's department."""
+    tenant = current_tenant()
     department = Department(
         name=name.strip(), credit_code=credit_code.strip().upper(), phone=phone, address=address
     )
-    department.full_clean()
+    _clean(department)
     with transaction.atomic():
         department.save()
+        _register(department, tenant)
         record_audit(
             actor=actor,
             action="departments.create",
             target=f"{department.pk} {department.name}",
-            tenant=connection.tenant,
+            tenant=tenant,
             data={"credit_code": department.credit_code},
             request=request,
         )
@@ -26,19 +97,50 @@ def create_department(
 
 
 def update_department(department: Department, *, actor, request=None, **changes) -> Department:
-    """Change a department's details. Raises ValidationError on bad input."""
+    """Change a department's details. Raises ValidationError on bad input; a credit code changes
+    only while no item is implemented under the old one (its implementation codes carry it)."""
+    tenant = current_tenant()
+    if "credit_code" in changes:
+        changes["credit_code"] = str(changes["credit_code"]).strip().upper()
     before = {field: getattr(department, field) for field in changes}
     for field, value in changes.items():
         setattr(department, field, value)
-    department.full_clean()
+    _clean(department)
+    new_code = before.get("credit_code", department.credit_code) != department.credit_code
     with transaction.atomic():
+        if (
+            new_code
+            and Implementation.objects.filter(tenant=tenant, department_id=department.pk)
+            .exclude(status=Implementation.Status.WITHDRAWN)
+            .exists()
+        ):
+            raise ValidationError(
+                {
+                    "credit_code": [
+                        _(
+                            "Items are implemented under this department's credit code; withdraw them before changing it."
+                        )
+                    ]
+                }
+            )
         department.save(update_fields=list(changes))
+        if new_code:
+            _register(department, tenant)
         record_audit(
             actor=actor,
             action="departments.update",
             target=f"{department.pk} {department.name}",
-            tenant=connection.tenant,
+            tenant=tenant,
             data={"before": before, "after": changes},
             request=request,
         )
     return department
+
+
+def register_departments(departments: list[Department], tenant_id: int) -> None:
+    """Register departments created in bulk (demo data) with the province, in the caller's
+    transaction."""
+    DepartmentRegistration.objects.bulk_create(
+        DepartmentRegistration(tenant_id=tenant_id, department_id=d.pk, credit_code=d.credit_code)
+        for d in departments
+    )

@@ -1,11 +1,30 @@
+from django import forms
 from django.contrib import admin
 
-from tenant_apps.departments.actions import create_department, update_department
+from tenant_apps.departments.actions import (
+    check_credit_code_free,
+    create_department,
+    current_tenant,
+    update_department,
+)
 from tenant_apps.departments.models import Department
+
+
+class DepartmentForm(forms.ModelForm):
+    class Meta:
+        model = Department
+        fields = ["name", "credit_code", "phone", "address", "is_active"]
+
+    def clean_credit_code(self):
+        # The provincial register says whether another unit's department holds the code.
+        code = self.cleaned_data["credit_code"].strip().upper()
+        check_credit_code_free(code, tenant=current_tenant(), department_id=self.instance.pk)
+        return code
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
+    form = DepartmentForm
     list_display = ["name", "credit_code", "phone", "is_active"]
     search_fields = ["name", "credit_code"]
     fields = ["name", "credit_code", "phone", "address", "is_active"]

@@ -6,8 +6,10 @@ province). It must describe one province completely; see tenants/divisions/READM
 
 Importing is idempotent: new units become tenants, renamed units are renamed, units that moved get
 their new parent, units missing from the file are retired (never dropped: their data stays), and a
-retired unit that is back is reinstated. A bad file is rejected with every offending line named and
-nothing applied.
+retired unit that is back is reinstated with the status it had before. A bad file is rejected with
+every offending line named and nothing applied. A valid but partial file would retire most of the
+province: retiring more than a small share of the units (RETIREMENT_SHARE, at least
+RETIREMENT_MINIMUM units) is refused unless explicitly allowed. A dry run reports and changes nothing.
 """
 
 import csv
@@ -26,6 +28,11 @@ from tenants.divisions.codes import LEVEL_ORDER, is_within, level_of_code
 from tenants.models import Tenant
 
 HEADER = ["code", "name", "level", "parent_code"]
+# Without --allow-mass-retirement an import retires at most this share of the units that are not
+# retired yet, or this many units where that is more (a small province still loses a unit or two).
+RETIREMENT_SHARE = 0.05
+RETIREMENT_MINIMUM = 3
+NAME_LENGTH = Tenant._meta.get_field("name").max_length
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,14 @@ class DivisionFileError(Exception):
         super().__init__("\n".join(errors))
 
 
+class TooManyRetirements(DivisionFileError):
+    """A valid file that would retire more than the allowed share of the province."""
+
+
+def retirement_limit(live_units: int) -> int:
+    return max(RETIREMENT_MINIMUM, int(live_units * RETIREMENT_SHARE))
+
+
 @dataclass
 class ImportSummary:
     created: list[str] = field(default_factory=list)
@@ -53,6 +68,15 @@ class ImportSummary:
     retired: list[str] = field(default_factory=list)
     reinstated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    # Name of every unit created, moved, retired or reinstated, for the report.
+    names: dict[str, str] = field(default_factory=dict)
+    # Units that were not retired before the import, and how many of them it may retire.
+    live_units: int = 0
+    retirement_limit: int = 0
+
+    @property
+    def too_many_retirements(self) -> bool:
+        return len(self.retired) > self.retirement_limit
 
     def as_dict(self) -> dict:
         return {
@@ -122,6 +146,13 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
         first_line[row.code] = row.line
         if not row.name:
             errors.append(_("Line %(line)d: the unit %(code)s has no name.") % where)
+        elif len(row.name) > NAME_LENGTH or not row.name.isprintable():
+            errors.append(
+                _(
+                    "Line %(line)d: the name of %(code)s must be at most %(length)d printable characters."
+                )
+                % {**where, "length": NAME_LENGTH}
+            )
         if row.level not in LEVEL_ORDER:
             errors.append(
                 _(
@@ -168,11 +199,23 @@ def _check_rows(rows: list[DivisionRow]) -> list[str]:
     return errors
 
 
-def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> ImportSummary:
-    """Create, rename, move, retire and reinstate tenants to match a checked division list."""
+def import_divisions(
+    rows: list[DivisionRow],
+    *,
+    actor: str,
+    source: str,
+    dry_run: bool = False,
+    allow_mass_retirement: bool = False,
+) -> ImportSummary:
+    """Create, rename, move, retire and reinstate tenants to match a checked division list.
+
+    `dry_run` computes the same summary and rolls everything back. Retiring more than
+    retirement_limit() units raises TooManyRetirements (nothing applied) unless
+    `allow_mass_retirement`."""
     summary = ImportSummary()
     with transaction.atomic():
         existing = {t.code: t for t in Tenant.objects.select_for_update().order_by("code")}
+        summary.live_units = sum(1 for t in existing.values() if t.status != Tenant.Status.RETIRED)
         province_code = next(r.code for r in rows if r.level == "province")
         other_provinces = [
             t for t in existing.values() if t.level == "province" and t.code != province_code
@@ -214,6 +257,7 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
                     )
                     new_tenants.append(tenant)
                     summary.created.append(row.code)
+                    summary.names[row.code] = row.name
                     continue
                 dirty = False
                 if tenant.name != row.name:
@@ -221,14 +265,15 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
                     tenant.name, dirty = row.name, True
                 if tenant.parent_id != (parent.id if parent else None):
                     summary.moved.append(row.code)
+                    summary.names[row.code] = row.name
                     tenant.parent, dirty = parent, True
                 if tenant.status == Tenant.Status.RETIRED:
                     summary.reinstated.append(row.code)
-                    tenant.status, tenant.retired_at, tenant.status_reason = (
-                        Tenant.Status.ACTIVE,
-                        None,
-                        "",
-                    )
+                    summary.names[row.code] = row.name
+                    tenant.status = tenant.status_before_retirement or Tenant.Status.ACTIVE
+                    tenant.status_reason = tenant.reason_before_retirement
+                    tenant.retired_at = None
+                    tenant.status_before_retirement = tenant.reason_before_retirement = ""
                     dirty = True
                 if dirty:
                     tenant.updated_at = now
@@ -239,8 +284,11 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
             existing.update((t.code, t) for t in new_tenants)
         in_file = {r.code for r in rows}
         reason = _("Not in the division list %(source)s") % {"source": source}
+        summary.retirement_limit = retirement_limit(summary.live_units)
         for code, tenant in existing.items():
             if code not in in_file and tenant.status != Tenant.Status.RETIRED:
+                tenant.status_before_retirement = tenant.status
+                tenant.reason_before_retirement = tenant.status_reason
                 tenant.status, tenant.retired_at, tenant.status_reason = (
                     Tenant.Status.RETIRED,
                     now,
@@ -249,9 +297,35 @@ def import_divisions(rows: list[DivisionRow], *, actor: str, source: str) -> Imp
                 tenant.updated_at = now
                 changed.append(tenant)
                 summary.retired.append(code)
+                summary.names[code] = tenant.name
+        if dry_run:
+            transaction.set_rollback(True)
+            return summary
+        if summary.too_many_retirements and not allow_mass_retirement:
+            raise TooManyRetirements(
+                [
+                    _(
+                        "This file would retire %(count)d of the %(total)d units (at most %(limit)d are retired without confirmation): is it a partial list? To retire them, run the import again with --allow-mass-retirement."
+                    )
+                    % {
+                        "count": len(summary.retired),
+                        "total": summary.live_units,
+                        "limit": summary.retirement_limit,
+                    }
+                ]
+            )
         Tenant.objects.bulk_update(
             changed,
-            ["name", "parent", "status", "retired_at", "status_reason", "updated_at"],
+            [
+                "name",
+                "parent",
+                "status",
+                "retired_at",
+                "status_reason",
+                "status_before_retirement",
+                "reason_before_retirement",
+                "updated_at",
+            ],
             batch_size=1000,
         )
         record_audit(

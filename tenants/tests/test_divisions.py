@@ -73,6 +73,8 @@ def test_level_of_code(code, level):
         ("410105009000,越界街道,township,410102000000", "不在其上级"),
         ("410102009000,,township,410102000000", "没有名称"),
         ("410102009000,字段不足,township", "应有 4 个字段"),
+        ("410102009000," + "长" * 101 + ",township,410102000000", "可打印字符"),
+        ("410102009000,空\x00字符,township,410102000000", "可打印字符"),
     ],
 )
 def test_bad_line_is_named_and_nothing_is_applied(db, bad_line, message):
@@ -174,3 +176,100 @@ def test_command_rejects_bad_file_with_every_line(tmp_path: Path, db):
     bad.write_text(HEADER + "410000000000,河南省,province,\n4101,郑州,city,410000000000\n", "utf-8")
     with pytest.raises(CommandError, match="第 3 行"):
         call_command("import_divisions", str(bad))
+
+
+def tenant_rows():
+    return list(
+        Tenant.objects.order_by("code").values_list(
+            "code", "name", "parent_id", "status", "status_reason", "retired_at"
+        )
+    )
+
+
+def without(text: str, *prefixes: str) -> str:
+    return "".join(line for line in text.splitlines(True) if not line.startswith(prefixes))
+
+
+def test_dry_run_prints_every_change_and_changes_nothing(tmp_path: Path, db):
+    from django.core.management import call_command
+
+    from shared_apps.audit.models import AuditEntry
+
+    text = (
+        without(sample_text(), "410102002000").replace(
+            "410102001000,林山寨街道", "410102001000,林山街道"
+        )
+        + "410105002000,花园路街道,township,410105000000\n"
+    )
+    path = tmp_path / "2027.csv"
+    path.write_text(text, "utf-8")
+    before, audited = tenant_rows(), AuditEntry.objects.count()
+    out = io.StringIO()
+    call_command("import_divisions", str(path), "--dry-run", stdout=out)
+    report = out.getvalue()
+    assert "dry run, nothing changed" in report
+    for line in (
+        "create 410105002000 花园路街道",
+        "rename 410102001000 林山寨街道 → 林山街道",
+        "retire 410102002000 建设路街道",
+    ):
+        assert line in report, report
+    assert tenant_rows() == before and AuditEntry.objects.count() == audited
+    assert not schema_exists("t_410105002000")
+
+
+def test_partial_file_retires_nothing_without_the_explicit_flag(tmp_path: Path, db):
+    from django.core.management import CommandError, call_command
+
+    partial = HEADER + (
+        "410000000000,河南省,province,\n"
+        "410100000000,郑州市,city,410000000000\n"
+        "410102000000,中原区,county,410100000000\n"
+    )
+    before = tenant_rows()
+    with pytest.raises(DivisionFileError) as caught:
+        import_divisions(rows_of(partial), actor="test", source="partial.csv")
+    assert "撤销" in caught.value.errors[0] and "--allow-mass-retirement" in caught.value.errors[0]
+    path = tmp_path / "partial.csv"
+    path.write_text(partial, "utf-8")
+    with pytest.raises(CommandError, match="--allow-mass-retirement"):
+        call_command("import_divisions", str(path), "--no-provision")
+    # A dry run lists the retirements and says the import would be refused.
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_divisions", str(path), "--dry-run", stdout=out, stderr=err)
+    assert out.getvalue().count("\n  retire ") == len(before) - 3
+    assert "--allow-mass-retirement" in err.getvalue()
+    assert tenant_rows() == before
+
+    summary = import_divisions(
+        rows_of(partial), actor="test", source="partial.csv", allow_mass_retirement=True
+    )
+    assert len(summary.retired) == len(before) - 3
+    assert Tenant.objects.exclude(status=Tenant.Status.RETIRED).count() == 3
+
+
+def test_a_few_retirements_need_no_flag(db):
+    summary = import_divisions(
+        rows_of(without(sample_text(), "410102001000", "410102002000", "410105001000")),
+        actor="test",
+        source="merged.csv",
+    )
+    assert len(summary.retired) == 3
+
+
+def test_reinstated_unit_gets_back_the_status_it_had(db, provincial_admin):
+    from tenants.actions import suspend_tenant
+
+    suspend_tenant(
+        Tenant.objects.get(code="410102002000"), actor=provincial_admin, reason="系统迁移"
+    )
+    import_divisions(rows_of(without(sample_text(), "410102002000")), actor="t", source="a.csv")
+    assert Tenant.objects.get(code="410102002000").status == Tenant.Status.RETIRED
+    summary = import_divisions(rows_of(sample_text()), actor="t", source="b.csv")
+    assert summary.reinstated == ["410102002000"]
+    back = Tenant.objects.get(code="410102002000")
+    assert (back.status, back.status_reason, back.retired_at) == (
+        Tenant.Status.SUSPENDED,
+        "系统迁移",
+        None,
+    )

@@ -1,4 +1,6 @@
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.db import connection
 
 from tenants import provisioning
@@ -84,9 +86,12 @@ def test_template_follows_the_migrations(db, monkeypatch):
     assert rebuilt.sql == current.sql
 
 
-@pytest.mark.parametrize("app_name", ["departments"])
-def test_template_creates_every_tenant_table(db, app_name):
+@pytest.mark.parametrize("app", settings.TENANT_APPS)
+def test_template_creates_every_tenant_table(db, app):
     template = provisioning.schema_template()
-    assert f'CREATE TABLE "{app_name}_' in template.sql
+    models = list(apps.get_app_config(app.rsplit(".", 1)[-1]).get_models())
+    assert models
+    for model in models:
+        assert f'CREATE TABLE "{model._meta.db_table}"' in template.sql
     assert 'CREATE TABLE "django_migrations"' in template.sql
     assert 'INSERT INTO "django_migrations"' not in template.sql

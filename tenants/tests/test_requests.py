@@ -52,16 +52,27 @@ def test_invalid_credit_code_gets_a_clear_chinese_error(admin_client, tenant):
     assert "统一社会信用代码" in response.json()["detail"]
 
 
-def test_only_provincial_admins_add_departments(client, django_user_model, tenant):
+def test_only_the_units_administrators_add_departments(
+    client, django_user_model, provincial_admin, tenant
+):
+    from shared_apps.accounts.actions import grant_role
+    from shared_apps.accounts.models import Role
+
+    def add(user):
+        sign_in_with_second_factor(client, user)
+        return client.post(
+            "/api/v1/departments",
+            data=json.dumps({"name": "民政局", "credit_code": VALID_CREDIT_CODE}),
+            content_type="application/json",
+            HTTP_HOST=host_of(tenant),
+        ).status_code
+
     clerk = django_user_model.objects.create_user("clerk", password="a long enough password")
-    client.force_login(clerk)
-    response = client.post(
-        "/api/v1/departments",
-        data=json.dumps({"name": "民政局", "credit_code": VALID_CREDIT_CODE}),
-        content_type="application/json",
-        HTTP_HOST=host_of(tenant),
-    )
-    assert response.status_code == 403
+    grant_role(actor=provincial_admin, user=clerk, tenant=tenant, role=Role.WINDOW_CLERK)
+    assert add(clerk) == 403
+    administrator = django_user_model.objects.create_user("unit-admin", password="long enough 1")
+    grant_role(actor=provincial_admin, user=administrator, tenant=tenant, role=Role.TENANT_ADMIN)
+    assert add(administrator) == 201
 
 
 def test_unknown_host_gets_a_404_page(client, db):

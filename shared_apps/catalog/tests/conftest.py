@@ -1,23 +1,31 @@
 import pytest
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from shared_apps.accounts import actions as accounts
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
 from shared_apps.catalog.models import GuideMaterial, OnlineDepth
-from tenant_apps.departments.models import Department
+from tenant_apps.departments.actions import create_department
 from tenants.models import Tenant
 
 PASSWORD = "正确的马电池订书钉"
 _credit_serial = iter(range(1, 10_000))
 
 
-def make_department(tenant, name="市场监督管理局"):
+def credit_code_in(tenant) -> str:
+    """A fresh, checksum-valid credit code of a government body in the unit's region."""
     from stdnum.cn import uscc
 
     body = f"11{tenant.code[:6]}MB{next(_credit_serial):07d}"
-    with schema_context(tenant.schema_name):
-        return Department.objects.create(name=name, credit_code=body + uscc.calc_check_digit(body))
+    return body + uscc.calc_check_digit(body)
+
+
+def make_department(tenant, name="市场监督管理局", credit_code=None):
+    """A department of the unit, created (and registered with the province) by its action."""
+    with tenant_context(tenant):
+        return create_department(
+            actor="system:tests", name=name, credit_code=credit_code or credit_code_in(tenant)
+        )
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_the_township_that_has_it(items):
     assert route(near.code, place="410102001000").implementation.tenant.code == "410102001000"
 
 
-def test_only_the_county_has_it(items):
+def test_a_township_without_it_goes_to_its_county(items):
     near, _, _ = items
     # 建设路街道 is in the same county but doesn't list the item: up to 中原区.
     assert route(near.code, place="410102002000").implementation.tenant.code == "410102000000"

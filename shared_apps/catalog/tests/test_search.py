@@ -15,8 +15,9 @@ def top5_hits(queries):
 
 
 def test_shipped_queries_find_their_items(root, capsys):
-    load_items(root)
-    assert len(QUERIES) >= 40
+    names = {item.name for item in load_items(root)}
+    # A query whose item isn't in the catalog could never hit: it would only lower the bar.
+    assert {expected for _query, expected in QUERIES} <= names
     hits, misses = top5_hits(QUERIES)
     with capsys.disabled():
         print(f"\nsearch quality: {hits}/{len(QUERIES)} queries find their item in the top 5")

@@ -15,7 +15,9 @@ from shared_apps.accounts.management.commands.issue_enrolment_link import enrolm
 from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.demo.load import load_implementations, load_items
+from tenant_apps.departments.actions import register_departments
 from tenant_apps.departments.models import Department
+from tenants.interrupts import resumable
 from tenants.models import Tenant
 from tenants.parallel import run_in_chunks
 from tenants.progress import Progress
@@ -66,18 +68,21 @@ def demo_credit_code(tenant_code: str, serial: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def _load_chunk(chunk: list[tuple[str, str, str]]) -> list[Outcome]:
+def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
     outcomes = []
-    for schema_name, code, level in chunk:
+    for tenant_id, schema_name, code, level in chunk:
         with schema_context(schema_name), transaction.atomic():
             if not Department.objects.exists():
-                Department.objects.bulk_create(
-                    Department(
-                        name=name,
-                        credit_code=demo_credit_code(code, i),
-                        phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}",
-                    )
-                    for i, name in enumerate(DEPARTMENTS[level], start=1)
+                register_departments(
+                    Department.objects.bulk_create(
+                        Department(
+                            name=name,
+                            credit_code=demo_credit_code(code, i),
+                            phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}",
+                        )
+                        for i, name in enumerate(DEPARTMENTS[level], start=1)
+                    ),
+                    tenant_id,
                 )
         outcomes.append(Outcome(schema_name))
     connection.set_schema_to_public()
@@ -90,6 +95,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
 
+    @resumable
     def handle(self, *args, **options):
         User = get_user_model()
         password = os.environ.get("DEMO_ADMIN_PASSWORD", DEFAULT_DEMO_PASSWORD)
@@ -116,7 +122,7 @@ class Command(BaseCommand):
         units = list(
             Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
             .order_by("code")
-            .values_list("schema_name", "code", "level")
+            .values_list("id", "schema_name", "code", "level")
         )
         with Progress(len(units), "demo departments", stream=sys.stderr) as progress:
             run_in_chunks(

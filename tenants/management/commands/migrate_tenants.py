@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import schema_migrations
+from tenants.interrupts import resumable
 from tenants.management.commands.import_divisions import provision_pending
 from tenants.progress import Progress
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenants-only", action="store_true", help="skip the public schema")
         parser.add_argument("--schema", action="append", help="only these tenant schemas")
 
+    @resumable
     def handle(self, *args, **options):
         if not options["tenants_only"]:
             call_command(

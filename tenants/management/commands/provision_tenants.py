@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from tenants.interrupts import resumable
 from tenants.management.commands.import_divisions import provision_pending
 
 
@@ -9,5 +10,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
 
+    @resumable
     def handle(self, *args, **options):
         provision_pending(self, options["processes"])
