@@ -7,18 +7,22 @@ database broker.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 from dramatiq import Message
 
 from govplatform.jobs import broker_kind, build_broker, ensure_postgres_queue_tables
+from tenant_apps.departments.models import Department
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,54 +44,103 @@ def database_url() -> str:
     return f"postgresql://{params['USER']}@{host}{port}/{params['NAME']}"
 
 
-@pytest.fixture(params=broker_urls(), ids=lambda url: broker_kind("" if url == "database" else url))
-def worker(request, db, tmp_path):
-    url = "" if request.param == "database" else request.param
-    queue = f"probes_{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DRAMATIQ_BROKER_URL": url,
-        "PROBE_QUEUE": queue,
-    }
-    if not url:
-        ensure_postgres_queue_tables(database_url())
-    broker = build_broker(url or database_url())
-    broker.declare_queue(queue)
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dramatiq",
-            "govplatform.worker",
-            "tests.job_probes",
-            "--processes",
-            "1",
-            "--threads",
-            "1",
-            "--queues",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+class Workers:
+    """Worker processes (the dramatiq CLI, as in production) on one broker and a fresh queue."""
 
-    def send(actor_name: str, *args):
-        message = Message(queue_name=queue, actor_name=actor_name, args=args, kwargs={}, options={})
-        broker.enqueue(message)
+    def __init__(self, url: str, tmp_path: Path):
+        self.url = url
+        self.tmp_path = tmp_path
+        self.queue = f"probes_{uuid.uuid4().hex[:8]}"
+        self.reports = tmp_path / "reports.jsonl"
+        self.acks = tmp_path / "acks.txt"
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        if not url:
+            ensure_postgres_queue_tables(database_url())
+        self.broker = build_broker(url or database_url())
+        self.broker.declare_queue(self.queue)
+
+    @property
+    def log(self) -> Path:
+        """The log of the latest worker."""
+        return self.logs[-1]
+
+    def start(self, threads: int = 1) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DRAMATIQ_BROKER_URL": self.url,
+            "PROBE_QUEUE": self.queue,
+            "PROBE_ACKS": str(self.acks),
+        }
+        argv = [
+            sys.executable, "-m", "dramatiq", "govplatform.worker", "tests.job_probes",
+            "--processes", "1", "--threads", str(threads), "--queues", self.queue,
+        ]  # fmt: skip
+        log_path = self.tmp_path / f"worker-{len(self.logs) + 1}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own process group, so that a test can kill the worker and its children at once.
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        self.logs.append(log_path)
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """What a crash or an OOM kill does: SIGKILL to the worker's processes, nothing flushed."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+    def send(self, actor_name: str, *args, message: Message | None = None) -> Message:
+        message = message or Message(
+            queue_name=self.queue, actor_name=actor_name, args=args, kwargs={}, options={}
+        )
+        self.broker.enqueue(message)
         return message
 
-    yield send, tmp_path / "reports.jsonl", tmp_path / "worker.log"
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    broker.close()
+    def acked(self) -> list[str]:
+        return self.acks.read_text("utf-8").split() if self.acks.exists() else []
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        self.broker.close()
+
+
+@pytest.fixture(params=broker_urls(), ids=lambda url: broker_kind("" if url == "database" else url))
+def workers(request, db, tmp_path):
+    workers = Workers("" if request.param == "database" else request.param, tmp_path)
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture
+def worker(workers):
+    """One running worker: (send, reports file, log file)."""
+    workers.start()
+    return workers.send, workers.reports, workers.log
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def wait_for_reports(path: Path, count: int, timeout: float = 30.0) -> list[dict]:
@@ -132,3 +185,128 @@ def test_message_for_unknown_tenant_fails_clearly_without_retries(worker, tenant
     assert "refused: 没有区划代码为 419999999000 的单位" in text, text
     assert text.count("Aborting message") == 1, text  # failed for good, not retried
     assert "Retrying" not in text
+
+
+def test_an_actor_with_its_own_throws_still_never_retries_an_unknown_tenant(worker):
+    send, reports, log = worker
+    send("probe_with_own_throws", "419999999000", str(reports))
+    send(
+        "probe_schema", str(reports)
+    )  # one thread: handled after the refusal and its retry, if any
+    wait_for_reports(reports, 1)
+    text = log.read_text("utf-8")
+    assert "refused: 没有区划代码为 419999999000 的单位" in text, text
+    assert "Aborting message" in text, text
+    assert "Retrying" not in text, text
+
+
+def _set_provisioned_at(tenant, value):
+    """Committed at once (the worker must see it), outside the test's transaction."""
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE tenants_tenant SET provisioned_at = %s WHERE code = %s", [value, tenant.code]
+        )
+
+
+def test_a_job_for_a_unit_not_provisioned_yet_says_so_and_runs_once_it_is(workers, other_tenant):
+    """The unit's row exists before its schema (import, then provisioning): a job sent in between
+    is refused for now, with its own message, and retried until the schema is there."""
+    provisioned_at = other_tenant.provisioned_at
+    _set_provisioned_at(other_tenant, None)
+    try:
+        workers.start()
+        workers.send("probe_patiently", other_tenant.code, str(workers.reports))
+        wait_until(
+            lambda: workers.log.read_text("utf-8").count("Retrying") >= 2,
+            30,
+            "the refused job retried",
+        )
+        text = workers.log.read_text("utf-8")
+        assert f"refused for now: {other_tenant} 的数据库模式尚未创建" in text, text
+        assert not workers.reports.exists()
+    finally:
+        _set_provisioned_at(other_tenant, provisioned_at)
+    [report] = wait_for_reports(workers.reports, 1)
+    assert report["tenant_code"] == other_tenant.code
+    assert report["schema_name"] == other_tenant.schema_name
+
+
+def _departments_named(tenants, prefix: str) -> Counter:
+    """Departments whose name starts with `prefix` in these tenants' schemas, by name."""
+    names = Counter()
+    for tenant in tenants:
+        connection.set_tenant(tenant)
+        names.update(
+            Department.objects.filter(name__startswith=prefix).values_list("name", flat=True)
+        )
+    connection.set_schema_to_public()
+    return names
+
+
+def _delete_departments(tenants, prefix: str) -> None:
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        for tenant in tenants:
+            conn.execute(
+                f'DELETE FROM "{tenant.schema_name}".departments_department WHERE name LIKE %s',
+                [prefix + "%"],
+            )
+
+
+@pytest.mark.slow
+def test_jobs_of_a_killed_worker_run_again_and_take_effect_exactly_once(
+    workers, tenant, other_tenant
+):
+    """kill -9 in the middle of a batch: messages in flight go back to the queue within the
+    broker's bound and run on the next worker; those that had committed do nothing again."""
+    batch = f"kill-{uuid.uuid4().hex[:8]}"
+    tenants = [tenant, other_tenant]
+    names = [f"{batch} {n:02d}" for n in range(24)]
+    try:
+        first = workers.start(threads=3)
+        sent = [
+            workers.send("add_department", tenants[n % 2].code, name, 0.2, 0.5)
+            for n, name in enumerate(names)
+        ]
+        # Kill right after a commit, while that job waits between commit and acknowledgement.
+        wait_until(lambda: sum(_departments_named(tenants, batch).values()) >= 6, 60, "6 jobs done")
+        workers.kill(first)
+        killed_at = time.monotonic()
+        done_before = sum(_departments_named(tenants, batch).values())
+        assert done_before < len(names), "the worker finished the batch before it was killed"
+
+        workers.start(threads=3)
+        wait_until(
+            lambda: {m.message_id for m in sent} <= set(workers.acked()),
+            60,
+            "every message of the batch acknowledged",
+        )
+        print(
+            f"{broker_kind(workers.url)}: {done_before} of {len(names)} done at the kill, "
+            f"the rest {time.monotonic() - killed_at:.1f} s later"
+        )
+        assert _departments_named(tenants, batch) == Counter(names)  # each exactly once
+        # A job that had committed was delivered again and skipped: the case that ran twice.
+        assert "was already done; skipped" in workers.log.read_text("utf-8")
+    finally:
+        _delete_departments(tenants, batch)
+
+
+@pytest.mark.slow
+def test_the_same_message_delivered_twice_at_once_takes_effect_once(workers, tenant):
+    """Two deliveries of one message running side by side (a worker taken for dead while it
+    works): the second waits for the first's transaction, then skips."""
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    try:
+        workers.start(threads=2)
+        message = workers.send("add_department", tenant.code, name, 2.0, 0.0, str(workers.reports))
+        wait_for_reports(workers.reports, 1)  # the first delivery is inside its transaction
+        workers.send("add_department", message=message)
+        wait_until(
+            lambda: workers.acked().count(message.message_id) == 2,
+            30,
+            "both deliveries acknowledged",
+        )
+        assert _departments_named([tenant], name) == Counter([name])
+        assert "was already done; skipped" in workers.log.read_text("utf-8")
+    finally:
+        _delete_departments([tenant], name)
