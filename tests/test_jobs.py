@@ -13,16 +13,30 @@ import sys
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from dramatiq import Message
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
 
-from govplatform.jobs import broker_kind, build_broker, ensure_postgres_queue_tables
+from govplatform.jobs import (
+    TenantUnavailable,
+    broker_kind,
+    build_broker,
+    ensure_postgres_queue_tables,
+    prune_completions,
+    tenant_actor,
+)
+from shared_apps.jobs.models import JobCompletion
 from tenant_apps.departments.models import Department
+from tenants.actions import suspend_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -310,3 +324,111 @@ def test_the_same_message_delivered_twice_at_once_takes_effect_once(workers, ten
         assert "was already done; skipped" in workers.log.read_text("utf-8")
     finally:
         _delete_departments([tenant], name)
+
+
+# In-process: the decorator itself, on a stub broker, inside the test's transaction.
+
+stub_broker = StubBroker()
+runs: list[tuple[str, str]] = []
+
+
+@tenant_actor(broker=stub_broker, actor_name="record_schema")
+def record_schema(note: str = "") -> str:
+    runs.append((note, connection.schema_name))
+    if note == "fail":
+        raise RuntimeError("the probe failed on purpose")
+    return connection.schema_name
+
+
+@contextmanager
+def delivered(message: Message):
+    """As the worker does around a message: it is the current one while the actor runs."""
+    current = CurrentMessage()
+    current.before_process_message(stub_broker, message)
+    try:
+        yield
+    finally:
+        current.after_process_message(stub_broker, message)
+
+
+def a_message(tenant, *args) -> Message:
+    return Message(
+        queue_name="default", actor_name="record_schema", args=(tenant.code, *args), kwargs={},
+        options={},
+    )  # fmt: skip
+
+
+def test_the_schema_active_before_the_actor_is_restored(tenant, other_tenant):
+    connection.set_tenant(other_tenant)
+    assert record_schema(tenant.code) == tenant.schema_name
+    assert connection.schema_name == other_tenant.schema_name
+    with pytest.raises(TenantUnavailable):
+        record_schema("419999999000")
+    assert connection.schema_name == other_tenant.schema_name
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "4101020000\x0000",
+        "41010200000\x00",
+        "4" * 5000,
+        "４１０１０２０００００",
+        410102000000,
+        None,
+    ],
+)
+def test_malformed_division_codes_are_refused_before_any_query(db, code):
+    """Refused as unknown (never retried), not failed by the database on a NUL or a long value."""
+    runs.clear()
+    message = Message(
+        queue_name="default", actor_name="record_schema", args=(code,), kwargs={}, options={}
+    )
+    with delivered(message), pytest.raises(TenantUnavailable, match="没有区划代码为"):
+        record_schema(code)
+    assert runs == []
+    assert not JobCompletion.objects.filter(message_id=message.message_id).exists()
+
+
+def test_a_message_takes_effect_once_and_a_failed_run_leaves_no_record(tenant):
+    runs.clear()
+    failing = a_message(tenant, "fail")
+    with delivered(failing), pytest.raises(RuntimeError):
+        record_schema(tenant.code, "fail")
+    assert not JobCompletion.objects.filter(message_id=failing.message_id).exists()
+
+    message = a_message(tenant, "once")
+    for _delivery in range(3):
+        with delivered(message):
+            record_schema(tenant.code, "once")
+    assert runs == [("fail", tenant.schema_name), ("once", tenant.schema_name)]
+    record = JobCompletion.objects.get(message_id=message.message_id)
+    assert (record.actor_name, record.tenant_code) == ("record_schema", tenant.code)
+
+
+def test_a_done_message_is_skipped_even_after_its_unit_was_suspended(tenant):
+    runs.clear()
+    message = a_message(tenant, "before")
+    with delivered(message):
+        record_schema(tenant.code, "before")
+    suspend_tenant(tenant, actor="system:tests", reason="test")
+    with delivered(message):
+        assert record_schema(tenant.code, "before") is None  # skipped, not refused
+    with delivered(a_message(tenant, "after")), pytest.raises(TenantUnavailable):
+        record_schema(tenant.code, "after")
+    assert runs == [("before", tenant.schema_name)]
+
+
+def test_old_completion_records_are_pruned(tenant):
+    now = timezone.now()
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    for message_id, ran_at in ((old, now - timedelta(days=8)), (recent, now - timedelta(days=6))):
+        JobCompletion.objects.create(
+            message_id=message_id,
+            actor_name="record_schema",
+            tenant_code=tenant.code,
+            ran_at=ran_at,
+        )
+    assert prune_completions(timedelta(days=7)) >= 1
+    assert not JobCompletion.objects.filter(message_id=old).exists()
+    assert JobCompletion.objects.filter(message_id=recent).exists()
