@@ -13,7 +13,7 @@ clear error instead of being retried; one for a unit whose schema is not provisi
 Every @tenant_actor is idempotent: its body runs in one transaction that first records the message
 id (shared_apps.jobs.JobCompletion), so a message delivered again after its worker was killed
 between commit and acknowledgement does nothing the second time. The brokers are configured to
-deliver a killed worker's messages again within a bound (REDELIVERY below, README "Jobs").
+deliver a killed worker's messages again within a bound (the constants below, README "Jobs").
 """
 
 import functools
