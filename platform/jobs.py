@@ -21,6 +21,7 @@ import logging
 import re
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -59,6 +60,8 @@ PRUNE_EVERY_S = 3600.0
 PRUNE_BATCH = 10_000
 
 _DIVISION_CODE = re.compile(r"\d{12}", re.ASCII)
+# True while a @tenant_actor body runs in this thread: actors it calls directly are part of its job.
+_in_job: ContextVar[bool] = ContextVar("in_tenant_job", default=False)
 
 
 class TenantUnavailable(Exception):
@@ -300,9 +303,11 @@ def tenant_actor(fn=None, **options):
             previous = connection.tenant
             include_public = getattr(connection, "include_public_schema", True)
             message = CurrentMessage.get_current_message()
-            # Only this actor's own delivery is recorded: another actor calling it directly is
-            # covered by the caller's record.
-            own_message = message is not None and message.actor_name == actor_name
+            # Only this actor's own delivery is recorded; an actor called directly from a job's body
+            # is covered by that job's record.
+            own_message = (
+                message is not None and message.actor_name == actor_name and not _in_job.get()
+            )
             try:
                 connection.set_schema_to_public()
                 with transaction.atomic():
@@ -318,7 +323,11 @@ def tenant_actor(fn=None, **options):
                         )
                         return None
                     connection.set_tenant(_admit(tenant_code, actor_name))
-                    return func(*args, **kwargs)
+                    in_job = _in_job.set(True)
+                    try:
+                        return func(*args, **kwargs)
+                    finally:
+                        _in_job.reset(in_job)
             finally:
                 if previous is None:
                     connection.set_schema_to_public()

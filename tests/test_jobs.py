@@ -278,7 +278,7 @@ def test_jobs_of_a_killed_worker_run_again_and_take_effect_exactly_once(
     try:
         first = workers.start(threads=3)
         sent = [
-            workers.send("add_department", tenants[n % 2].code, name, 0.2, 0.5)
+            workers.send("add_department", tenants[n % 2].code, name, 0.2, 1.0)
             for n, name in enumerate(names)
         ]
         # Kill right after a commit, while that job waits between commit and acknowledgement.
@@ -333,10 +333,13 @@ runs: list[tuple[str, str]] = []
 
 
 @tenant_actor(broker=stub_broker, actor_name="record_schema")
-def record_schema(note: str = "") -> str:
+def record_schema(note: str = "", inner_code: str = "") -> str:
     runs.append((note, connection.schema_name))
     if note == "fail":
         raise RuntimeError("the probe failed on purpose")
+    if inner_code:  # calls itself directly for another unit, as part of this job
+        record_schema(inner_code, "inner")
+        runs.append(("back", connection.schema_name))
     return connection.schema_name
 
 
@@ -404,6 +407,19 @@ def test_a_message_takes_effect_once_and_a_failed_run_leaves_no_record(tenant):
     assert runs == [("fail", tenant.schema_name), ("once", tenant.schema_name)]
     record = JobCompletion.objects.get(message_id=message.message_id)
     assert (record.actor_name, record.tenant_code) == ("record_schema", tenant.code)
+
+
+def test_an_actor_called_from_a_job_runs_as_part_of_that_job(tenant, other_tenant):
+    runs.clear()
+    message = a_message(tenant, "outer", other_tenant.code)
+    for _delivery in range(2):
+        with delivered(message):
+            record_schema(tenant.code, "outer", other_tenant.code)
+    assert runs == [
+        ("outer", tenant.schema_name),
+        ("inner", other_tenant.schema_name),
+        ("back", tenant.schema_name),
+    ]
 
 
 def test_a_done_message_is_skipped_even_after_its_unit_was_suspended(tenant):
