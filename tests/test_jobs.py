@@ -448,3 +448,51 @@ def test_old_completion_records_are_pruned(tenant):
     assert prune_completions(timedelta(days=7)) >= 1
     assert not JobCompletion.objects.filter(message_id=old).exists()
     assert JobCompletion.objects.filter(message_id=recent).exists()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.slow
+def test_run_worker_starts_a_killed_worker_again(workers):
+    """The OOM killer takes the worker process that runs the jobs: `run_worker` starts a new one,
+    which runs what comes next (and what the broker delivers again)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DRAMATIQ_BROKER_URL": workers.url,
+        "PROBE_QUEUE": workers.queue,
+    }
+    argv = [
+        sys.executable, "manage.py", "run_worker", "--processes", "1", "--threads", "1",
+        "--queues", workers.queue, "--modules", "tests.job_probes",
+    ]  # fmt: skip
+    log_path = workers.tmp_path / "run_worker.log"
+    with log_path.open("w") as log:
+        command = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        workers.send("probe_schema", str(workers.reports))
+        wait_for_reports(workers.reports, 1)
+        [dramatiq_main] = _children(command.pid)
+        job_processes = _children(dramatiq_main)
+        assert job_processes
+        for pid in job_processes:
+            os.kill(pid, signal.SIGKILL)
+
+        workers.send("probe_schema", str(workers.reports))
+        wait_for_reports(workers.reports, 2, timeout=60)
+        assert "starting it again" in log_path.read_text("utf-8")
+        assert command.poll() is None
+        [new_main] = _children(command.pid)
+        assert new_main != dramatiq_main
+        new_processes = [new_main, *_children(new_main)]
+    finally:
+        command.terminate()  # SIGTERM: the worker stops and is not started again
+        assert command.wait(timeout=30) == 0, log_path.read_text("utf-8")
+    assert not [pid for pid in new_processes if Path(f"/proc/{pid}").exists()]
