@@ -99,6 +99,7 @@ SHARED_APPS = [
     "shared_apps.audit",
     "shared_apps.accounts",
     "shared_apps.catalog",
+    "shared_apps.jobs",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
