@@ -2,9 +2,10 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
+from pydantic import Field
 
 from tenants import actions
 from tenants.links import tenant_url
@@ -24,7 +25,7 @@ class TenantOut(Schema):
 
 
 class SuspendIn(Schema):
-    reason: str
+    reason: str = Field(max_length=200)
 
 
 def _out(request, tenant: Tenant) -> dict:
@@ -42,11 +43,11 @@ def _out(request, tenant: Tenant) -> dict:
 @router.get("/tenants", response=list[TenantOut], summary="Administrative units, filtered")
 def list_tenants(
     request,
-    level: str | None = None,
-    parent: str | None = None,
-    q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    level: str | None = Query(None, max_length=20),
+    parent: str | None = Query(None, max_length=12),
+    q: str | None = Query(None, max_length=100),
+    limit: int = Query(200, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=100_000),
 ):
     units = Tenant.objects.exclude(status=Tenant.Status.RETIRED).select_related("parent")
     if level:
@@ -55,12 +56,11 @@ def list_tenants(
         units = units.filter(parent__code=parent)
     if q:
         units = units.filter(name__contains=q)
-    limit, offset = max(1, min(limit, 1000)), max(0, offset)
     return [_out(request, t) for t in units[offset : offset + limit]]
 
 
 @router.get("/tenants/{code}", response=TenantOut, summary="One administrative unit")
-def get_tenant(request, code: str):
+def get_tenant(request, code: str = Path(max_length=12)):
     tenant = get_object_or_404(Tenant.objects.select_related("parent"), code=code)
     return _out(request, tenant)
 
@@ -76,7 +76,7 @@ def _provincial_admin(request):
     auth=django_auth,
     summary="Suspend a unit's online services",
 )
-def suspend(request, code: str, payload: SuspendIn):
+def suspend(request, payload: SuspendIn, code: str = Path(max_length=12)):
     _provincial_admin(request)
     tenant = get_object_or_404(Tenant, code=code)
     try:
@@ -96,7 +96,7 @@ def suspend(request, code: str, payload: SuspendIn):
     auth=django_auth,
     summary="Resume a suspended unit",
 )
-def resume(request, code: str):
+def resume(request, code: str = Path(max_length=12)):
     _provincial_admin(request)
     tenant = get_object_or_404(Tenant, code=code)
     try:

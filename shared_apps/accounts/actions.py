@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,15 +69,25 @@ def register_citizen(
     user.id_number_encrypted = encrypt_id_number(number)
     user.id_number_masked = mask_id_number(number)
     user.assurance_level, user.verified_by = check.level, check.verifier
-    with transaction.atomic():
-        user.save()
-        record_audit(
-            actor=user,
-            action="accounts.register",
-            target=user.username,
-            data={"assurance_level": user.assurance_level, "verified_by": check.verifier},
-            request=request,
-        )
+    try:
+        with transaction.atomic():
+            user.save()
+            record_audit(
+                actor=user,
+                action="accounts.register",
+                target=user.username,
+                data={"assurance_level": user.assurance_level, "verified_by": check.verifier},
+                request=request,
+            )
+    except IntegrityError as error:
+        # Two sign-ups raced past the checks above: the unique constraints decide.
+        if "one_account_per_phone" in str(error):
+            raise ValidationError(
+                {"phone": [_("This mobile number is already used by another account.")]}
+            ) from None
+        raise ValidationError(
+            {"id_number": [_("An account with this ID number already exists.")]}
+        ) from None
     return user
 
 

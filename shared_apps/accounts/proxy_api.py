@@ -1,6 +1,6 @@
 """Proxy filing (代办) at village and community service points, on a tenant's subdomain."""
 
-from datetime import datetime
+from datetime import UTC
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -8,6 +8,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 from ninja.security import django_auth
+from pydantic import AwareDatetime, Field, field_validator
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import staff_auth
@@ -20,15 +21,25 @@ router = Router(tags=["proxy filing"])
 
 
 class ConsentIn(Schema):
-    citizen_id_number: str
-    agent_username: str
-    purpose: str
-    valid_until: datetime
-    evidence: str
+    citizen_id_number: str = Field(max_length=40)
+    agent_username: str = Field(max_length=150)
+    purpose: str = Field(max_length=200)
+    # With its offset: a time without one is ambiguous (and can't be compared with now).
+    valid_until: AwareDatetime
+    evidence: str = Field(max_length=200)
+
+    @field_validator("valid_until")
+    @classmethod
+    def _representable(cls, value):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_("The date is out of range.")) from None
+        return value
 
 
 class ActForIn(Schema):
-    citizen_id_number: str
+    citizen_id_number: str = Field(max_length=40)
 
 
 class ActingOut(Schema):

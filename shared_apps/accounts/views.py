@@ -131,8 +131,13 @@ def staff(request):
     tenant = request.tenant
     form = GrantRoleForm(request.POST or None, roles=Role.choices)
     if request.method == "POST" and "revoke" in request.POST:
+        revoke = request.POST["revoke"]
+        if not (revoke.isascii() and revoke.isdigit() and len(revoke) < 19):
+            return render(
+                request, "400.html", {"message": _("No such role assignment.")}, status=400
+            )
         membership = get_object_or_404(
-            StaffMembership, pk=request.POST["revoke"], tenant=tenant, is_active=True
+            StaffMembership, pk=int(revoke), tenant=tenant, is_active=True
         )
         actions.revoke_role(actor=request.user, membership=membership, request=request)
         return redirect("staff")
