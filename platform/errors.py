@@ -9,7 +9,7 @@ operation of the OpenAPI documents."""
 import json
 from enum import StrEnum
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -147,6 +147,14 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(PermissionDenied)
     def denied(request, exc: PermissionDenied):
         return respond(request, ErrorCode.PERMISSION_DENIED, str(exc))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request, exc):
+        return respond(request, ErrorCode.TOO_LARGE)
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc):
+        return respond(request, ErrorCode.BAD_REQUEST)
 
     @api.exception_handler(Http404)
     def not_found(request, exc: Http404):

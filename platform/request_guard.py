@@ -4,6 +4,7 @@ character or bytes that are not UTF-8 in the path, the query string, form fields
 
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -57,7 +58,13 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _bad_request(request):
+        try:
+            bad = _bad_request(request)
+        except RequestDataTooBig:
+            if request.path_info.startswith("/api/"):
+                return error_response(ErrorCode.TOO_LARGE)
+            raise  # Django's 400 page
+        if bad:
             message = _("The request contains invalid characters (such as a NUL byte).")
             if request.path_info.startswith("/api/"):
                 return error_response(ErrorCode.BAD_REQUEST, message)
