@@ -9,9 +9,11 @@ operation of the OpenAPI documents."""
 import json
 from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from ninja import Schema
@@ -211,6 +213,16 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return error_response(ErrorCode.NOT_FOUND)
     return page_not_found(request, exception)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """`AXES_LOCKOUT_CALLABLE`: a locked-out sign-in through the API answers in the API's error
+    shape; the sign-in page shows the lockout page."""
+    if request.path.startswith("/api/"):
+        return error_response(
+            ErrorCode.TOO_MANY_REQUESTS, _("Too many failed sign-ins. Try again later.")
+        )
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
 def _error_schema_ref() -> dict:

@@ -185,6 +185,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# API clients get the lockout as a JSON error (govplatform.errors), pages the template above.
+AXES_LOCKOUT_CALLABLE = "govplatform.errors.lockout_response"
 AXES_VERBOSE = False
 # Per account, not per address: a township service point files for many people from one address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

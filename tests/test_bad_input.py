@@ -287,3 +287,18 @@ def test_role_grants_still_work_after_the_guard(client, county_admin, tenant, dj
         HTTP_HOST=host_of(tenant),
     )
     assert response.status_code == 302
+
+
+def test_a_locked_out_api_sign_in_answers_in_the_error_shape(client, db, django_user_model):
+    django_user_model.objects.create_user("locked-api", password=PASSWORD)
+    wrong = json.dumps({"username": "locked-api", "password": "wrong"})
+    statuses = [
+        client.post("/api/v1/auth/token", wrong, content_type="application/json", HTTP_HOST=PORTAL)
+        for _ in range(settings.AXES_FAILURE_LIMIT + 1)
+    ]
+    body = assert_api_error(statuses[-1], 429, "too_many_requests")
+    assert body["detail"] == "登录失败次数过多，请稍后再试。"
+    page = client.post(
+        "/accounts/sign-in", {"username": "locked-api", "password": "wrong"}, HTTP_HOST=PORTAL
+    )
+    assert page.status_code == 429 and "尝试次数过多" in page.content.decode()
