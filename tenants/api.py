@@ -45,7 +45,7 @@ def list_tenants(
     request,
     level: str | None = Query(None, max_length=20),
     parent: str | None = Query(None, max_length=12),
-    q: str | None = Query(None, max_length=100),
+    q: str | None = Query(None, max_length=50),
     limit: int = Query(200, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=100_000),
 ):

@@ -167,12 +167,14 @@ def _service(s: Implementation) -> dict:
 @portal_router.get("/catalog/items", response=list[ItemOut], summary="Search the unified catalog")
 def search_catalog(
     request,
-    q: str = Query("", max_length=200),
+    # Bounded so that the longest query string (4-byte characters, percent-encoded) still fits
+    # the request line a server accepts (gunicorn: 4,094 bytes).
+    q: str = Query("", max_length=100),
     item_type: str = Query("", max_length=2),
     level: int | None = Query(None, ge=1, le=7),
-    theme: str = Query("", max_length=50),
+    theme: str = Query("", max_length=20),
     fully_online: bool = False,
-    department: str = Query("", max_length=100),
+    department: str = Query("", max_length=50),
     limit: int = Query(20, ge=1, le=100),
 ):
     return queries.catalog(
@@ -213,7 +215,7 @@ def route_item(
 @tenant_router.get(
     "/services", response=list[ServiceOut], summary="This unit's implementation list"
 )
-def list_services(request, q: str = Query("", max_length=200)):
+def list_services(request, q: str = Query("", max_length=100)):
     rows = queries.tenant_services(request.tenant, q)
     return [
         _service(s)
