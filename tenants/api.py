@@ -46,8 +46,9 @@ def list_tenants(
     level: str | None = Query(None, max_length=20),
     parent: str | None = Query(None, max_length=12),
     q: str | None = Query(None, max_length=50),
-    limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=100_000),
+    limit: int = Query(200, description="clamped to 1–1000"),
+    # Bounded: PostgreSQL's OFFSET is a bigint (2,646 units in all).
+    offset: int = Query(0, le=100_000, description="negative counts as 0"),
 ):
     units = Tenant.objects.exclude(status=Tenant.Status.RETIRED).select_related("parent")
     if level:
@@ -56,6 +57,7 @@ def list_tenants(
         units = units.filter(parent__code=parent)
     if q:
         units = units.filter(name__contains=q)
+    limit, offset = max(1, min(limit, 1000)), max(0, offset)
     return [_out(request, t) for t in units[offset : offset + limit]]
 
 

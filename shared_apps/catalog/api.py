@@ -175,7 +175,7 @@ def search_catalog(
     theme: str = Query("", max_length=20),
     fully_online: bool = False,
     department: str = Query("", max_length=50),
-    limit: int = Query(20, ge=1, le=100),
+    limit: int = Query(20, description="clamped to 1–100"),
 ):
     return queries.catalog(
         q=q,
@@ -184,7 +184,7 @@ def search_catalog(
         theme=theme,
         fully_online=fully_online,
         department=department,
-    )[:limit]
+    )[: max(1, min(limit, 100))]
 
 
 @portal_router.get("/catalog/items/{code}", response=ItemOut, summary="One basic item")
