@@ -8,7 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from govplatform.errors import ErrorCode, error_response, has_unstorable_text
+from govplatform.errors import CODE_OF, ErrorCode, error_response, has_unstorable_text
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -69,4 +69,21 @@ class RequestGuardMiddleware:
             if request.path_info.startswith("/api/"):
                 return error_response(ErrorCode.BAD_REQUEST, message)
             return render(request, "400.html", {"message": message}, status=400)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            request.path_info.startswith("/api/")
+            and 400 <= response.status_code < 500
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            # Refusals made outside the API's handlers (ninja's 405, Django's own 4xx) in its shape.
+            return _as_api_error(response)
+        return response
+
+
+def _as_api_error(response):
+    code = CODE_OF.get(response.status_code, ErrorCode.BAD_REQUEST)
+    replacement = error_response(code)
+    replacement.status_code = response.status_code
+    if response.has_header("Allow"):
+        replacement["Allow"] = response["Allow"]
+    return replacement

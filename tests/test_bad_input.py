@@ -81,6 +81,17 @@ def test_nul_in_a_sign_in_name_is_refused(client, db):
         assert_api_error(response, 400, "bad_request")
 
 
+def test_over_long_sign_in_names_and_client_ids_are_invalid(client, db):
+    for path, body in (
+        ("/api/v1/auth/token", {"username": "a" * 300, "password": "x"}),
+        ("/api/v1/auth/client-token", {"client_id": "c" * 300, "client_secret": "x"}),
+    ):
+        response = client.post(
+            path, json.dumps(body), content_type="application/json", HTTP_HOST=PORTAL
+        )
+        assert_api_error(response, 422, "invalid")
+
+
 def test_huge_numbers_and_odd_digits_are_invalid_not_500(client, db):
     assert_api_error(
         client.get("/api/v1/tenants?offset=9223372036854775808", HTTP_HOST=PORTAL), 422, "invalid"
@@ -102,6 +113,12 @@ def test_unknown_api_paths_answer_in_the_error_shape(client, tenant):
     assert_api_error(client.get("/api/v1/no-such-thing", HTTP_HOST=PORTAL), 404, "not_found")
     assert_api_error(client.get("/api/v1/catalog/items/a/b", HTTP_HOST=PORTAL), 404, "not_found")
     assert_api_error(client.get("/api/v1/departments/99999999999", HTTP_HOST=host_of(tenant)), 404)
+
+
+def test_a_method_the_api_does_not_have_is_405_in_the_shape(client, db):
+    response = client.delete("/api/v1/catalog/items", HTTP_HOST=PORTAL)
+    assert_api_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET"
 
 
 def test_invalid_json_and_auth_errors_are_chinese_in_the_shape(client, tenant):

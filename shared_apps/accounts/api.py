@@ -1,5 +1,7 @@
 """Sign-in for the mobile app and other systems (portal API): tokens with scopes."""
 
+from typing import Annotated
+
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -7,6 +9,7 @@ from django_otp import match_token
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import Field
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION
@@ -15,21 +18,27 @@ from shared_apps.accounts.authz import is_staff_member
 router = Router(tags=["auth"])
 
 
+# Input bounds (issue 8): axes stores the sign-in name in a 255-character column, so a longer one
+# made the failed-attempt write raise (a 500) before anything was counted.
+Scope = Annotated[str, Field(max_length=40)]
+Scopes = Annotated[list[Scope] | None, Field(max_length=20)]
+
+
 class TokenRequest(Schema):
-    username: str
-    password: str
-    otp: str | None = None
-    scopes: list[str] | None = None
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
+    otp: str | None = Field(default=None, max_length=16)
+    scopes: Scopes = None
 
 
 class RefreshRequest(Schema):
-    refresh_token: str
+    refresh_token: str = Field(max_length=200)
 
 
 class ClientTokenRequest(Schema):
-    client_id: str
-    client_secret: str
-    scopes: list[str] | None = None
+    client_id: str = Field(max_length=40)
+    client_secret: str = Field(max_length=200)
+    scopes: Scopes = None
 
 
 class TokenOut(Schema):
