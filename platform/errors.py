@@ -108,9 +108,9 @@ def _field_errors(error: DjangoValidationError) -> list[dict] | None:
 
 
 def install_error_handlers(api) -> None:
-    def respond(request, code, detail="", errors=None):
+    def respond(request, code, detail="", errors=None, status=None):
         return api.create_response(
-            request, error_body(code, detail, errors), status=STATUS_OF[code]
+            request, error_body(code, detail, errors), status=status or STATUS_OF[code]
         )
 
     @api.exception_handler(ApiError)
@@ -128,7 +128,7 @@ def install_error_handlers(api) -> None:
             "Too many requests.",
             "CSRF check Failed",
         }
-        return respond(request, code, "" if ninja_default else exc.message)
+        return respond(request, code, "" if ninja_default else exc.message, status=exc.status_code)
 
     @api.exception_handler(NinjaValidationError)
     def invalid_input(request, exc: NinjaValidationError):
