@@ -131,7 +131,8 @@ def _fuzz(name, document, port, host, headers, max_time, report_dir) -> dict:
     for header in headers:
         command += ["-H", header]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
+    # In the report folder: schemathesis keeps a cache of crashes in its working directory.
+    done = subprocess.run(command, cwd=report_dir, text=True, capture_output=True)
     figures = {
         "run": name,
         "seconds": round(time.monotonic() - started, 1),
