@@ -4,6 +4,7 @@ django-ninja generates their OpenAPI documents; checked copies live in docs/open
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from govplatform.errors import StrictJSONParser, document_errors, install_error_handlers
 from shared_apps.accounts.api import router as auth_router
 from shared_apps.accounts.proxy_api import citizen_router as consents_router
 from shared_apps.accounts.proxy_api import router as proxy_router
@@ -20,8 +21,19 @@ class ReadableJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-portal_api = NinjaAPI(
-    renderer=ReadableJSONRenderer(),
+class PlatformAPI(NinjaAPI):
+    """Both APIs: strict JSON input, one error shape (govplatform.errors), documented for every
+    operation."""
+
+    def __init__(self, **kwargs):
+        super().__init__(renderer=ReadableJSONRenderer(), parser=StrictJSONParser(), **kwargs)
+        install_error_handlers(self)
+
+    def get_openapi_schema(self, **kwargs):
+        return document_errors(super().get_openapi_schema(**kwargs))
+
+
+portal_api = PlatformAPI(
     title="Provincial portal API",
     version="1",
     description="Public information of the provincial platform and provincial administration.",
@@ -32,8 +44,7 @@ portal_api.add_router("", consents_router)
 portal_api.add_router("", tenants_router)
 portal_api.add_router("", catalog_router)
 
-tenant_api = NinjaAPI(
-    renderer=ReadableJSONRenderer(),
+tenant_api = PlatformAPI(
     title="Tenant API",
     version="1",
     description="The API of one administrative unit, served on its own subdomain.",

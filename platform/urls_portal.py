@@ -15,3 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+# Unknown API paths answer in the API error shape; pages get the 404 page.
+handler404 = "govplatform.errors.not_found"

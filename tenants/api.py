@@ -2,9 +2,10 @@
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
+from pydantic import Field
 
 from tenants import actions
 from tenants.links import tenant_url
@@ -24,7 +25,7 @@ class TenantOut(Schema):
 
 
 class SuspendIn(Schema):
-    reason: str
+    reason: str = Field(max_length=200)
 
 
 def _out(request, tenant: Tenant) -> dict:
@@ -42,11 +43,12 @@ def _out(request, tenant: Tenant) -> dict:
 @router.get("/tenants", response=list[TenantOut], summary="Administrative units, filtered")
 def list_tenants(
     request,
-    level: str | None = None,
-    parent: str | None = None,
-    q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    level: str | None = Query(None, max_length=20),
+    parent: str | None = Query(None, max_length=12),
+    q: str | None = Query(None, max_length=50),
+    limit: int = Query(200, description="clamped to 1–1000"),
+    # Bounded: PostgreSQL's OFFSET is a bigint (2,646 units in all).
+    offset: int = Query(0, le=100_000, description="negative counts as 0"),
 ):
     units = Tenant.objects.exclude(status=Tenant.Status.RETIRED).select_related("parent")
     if level:
@@ -60,7 +62,7 @@ def list_tenants(
 
 
 @router.get("/tenants/{code}", response=TenantOut, summary="One administrative unit")
-def get_tenant(request, code: str):
+def get_tenant(request, code: str = Path(max_length=12)):
     tenant = get_object_or_404(Tenant.objects.select_related("parent"), code=code)
     return _out(request, tenant)
 
@@ -71,7 +73,7 @@ def get_tenant(request, code: str):
     auth=django_auth,
     summary="Suspend a unit's online services",
 )
-def suspend(request, code: str, payload: SuspendIn):
+def suspend(request, payload: SuspendIn, code: str = Path(max_length=12)):
     tenant = get_object_or_404(Tenant, code=code)
     try:
         tenant = actions.suspend_tenant(
@@ -92,7 +94,7 @@ def suspend(request, code: str, payload: SuspendIn):
     auth=django_auth,
     summary="Resume a suspended unit",
 )
-def resume(request, code: str):
+def resume(request, code: str = Path(max_length=12)):
     tenant = get_object_or_404(Tenant, code=code)
     try:
         tenant = actions.resume_tenant(tenant, actor=request.user, request=request)

@@ -29,23 +29,29 @@ Identifier = Annotated[
 ]
 
 
+# Input bounds (issue 8): axes stores the sign-in name in a 255-character column, so a longer one
+# made the failed-attempt write raise (a 500) before anything was counted.
+Scope = Annotated[str, Field(max_length=40)]
+Scopes = Annotated[list[Scope] | None, Field(max_length=20)]
+
+
 class TokenRequest(Schema):
     username: Identifier = Field(description="Mobile phone, ID number or user name")
     password: str = Field(max_length=MAX_PASSWORD_LENGTH)
     otp: str | None = Field(None, max_length=16)
-    scopes: list[str] | None = Field(
+    scopes: Scopes = Field(
         None, description="Omitted: every scope the account may have; empty: none."
     )
 
 
 class RefreshRequest(Schema):
-    refresh_token: str
+    refresh_token: str = Field(max_length=200)
 
 
 class ClientTokenRequest(Schema):
     client_id: str = Field(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     client_secret: str = Field(max_length=256)
-    scopes: list[str] | None = None
+    scopes: Scopes = None
 
 
 class TokenOut(Schema):

@@ -1,7 +1,7 @@
 """Proxy filing (代办) at village and community service points, on a tenant's subdomain; and the
 citizen's own consents (portal API)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 from ninja.security import django_auth
+from pydantic import AwareDatetime, Field, field_validator
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
@@ -22,12 +23,22 @@ citizen_router = Router(tags=["my consents"])
 
 
 class ConsentIn(Schema):
-    citizen_id_number: str
-    agent_username: str
-    purpose: str
-    valid_until: datetime
+    citizen_id_number: str = Field(max_length=40)
+    agent_username: str = Field(max_length=150)
+    purpose: str = Field(max_length=200)
+    # With its offset: a time without one is ambiguous (and can't be compared with now).
+    valid_until: AwareDatetime
     evidence_kind: ConsentEvidence = ConsentEvidence.SIGNED_FORM
-    evidence: str = ""
+    evidence: str = Field("", max_length=200)
+
+    @field_validator("valid_until")
+    @classmethod
+    def _representable(cls, value):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_("The date is out of range.")) from None
+        return value
 
 
 class ConsentOut(Schema):
@@ -44,7 +55,7 @@ class ConsentOut(Schema):
 
 
 class ActForIn(Schema):
-    citizen_id_number: str
+    citizen_id_number: str = Field(max_length=40)
 
 
 class ActingOut(Schema):

@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
+
+from govplatform.errors import ErrorCode, error_response
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ def too_many(
     request, message: str, *, retry_after: int | None = None, template: str, status: int = 429
 ):
     if _is_api(request):
-        response = JsonResponse({"detail": message}, status=status)
+        code = ErrorCode.TOO_MANY_REQUESTS if status == 429 else ErrorCode.SERVICE_BUSY
+        response = error_response(code, message)
     else:
         response = render(request, template, {"message": message}, status=status)
     if retry_after:

@@ -219,18 +219,21 @@ def staff(request):
     tenant = request.tenant
     form = GrantRoleForm(request.POST or None, roles=Role.choices)
     enrolment = None
-    if request.method == "POST" and "enrol" in request.POST:
+    if request.method == "POST" and ("enrol" in request.POST or "revoke" in request.POST):
+        field = "enrol" if "enrol" in request.POST else "revoke"
+        value = request.POST[field]
+        if not (value.isascii() and value.isdigit() and len(value) < 19):
+            return render(
+                request, "400.html", {"message": _("No such role assignment.")}, status=400
+            )
         membership = get_object_or_404(
-            StaffMembership, pk=request.POST["enrol"], tenant=tenant, is_active=True
+            StaffMembership, pk=int(value), tenant=tenant, is_active=True
         )
+        if field == "revoke":
+            actions.revoke_role(actor=request.user, membership=membership, request=request)
+            return redirect("staff")
         enrolment = _enrolment_link(request, membership.user)
         form = GrantRoleForm(roles=Role.choices)
-    elif request.method == "POST" and "revoke" in request.POST:
-        membership = get_object_or_404(
-            StaffMembership, pk=request.POST["revoke"], tenant=tenant, is_active=True
-        )
-        actions.revoke_role(actor=request.user, membership=membership, request=request)
-        return redirect("staff")
     if request.method == "POST" and form.is_valid():
         identifier = form.cleaned_data["identifier"].strip()
         person = (

@@ -402,4 +402,3 @@ def delete_draft(implementation: Implementation, *, actor, tenant, request=None)
     _require_own(implementation, actor=actor, tenant=tenant)
     with transaction.atomic():
         _delete_draft(implementation, actor=actor, tenant=tenant, request=request)
-

@@ -1,16 +1,19 @@
 """Catalog API: the provincial catalog and routing (portal), each unit's list (tenant)."""
 
+import json
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import Field, field_validator
 
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
-from shared_apps.catalog.models import BasicItem, Implementation
+from shared_apps.catalog.models import BasicItem, Implementation, OnlineDepth
 from shared_apps.catalog.routing import route
 from tenant_apps.departments.models import Department
 from tenants.links import tenant_url
@@ -65,19 +68,65 @@ class ServiceOut(Schema):
     form_schema: dict
 
 
+# Bounds of the application form (a JSON Schema): generous for a real form, far below what would
+# make validating or storing it expensive.
+FORM_SCHEMA_MAX_BYTES = 64 * 1024
+FORM_SCHEMA_MAX_DEPTH = 16
+MAX_DB_ID = 2**63 - 1
+
+
+def _depth(value, limit: int) -> int:
+    """Nesting depth of JSON data, counted up to `limit + 1` only."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 class ImplementIn(Schema):
-    item_code: str
-    department_id: int
-    promised_days: int
-    place: str
-    hours: str
-    enquiry_phone: str
-    complaint_phone: str
-    online_depth: int
-    material_ids: list[int] = []
-    form_schema: dict = {}
-    window: str = ""
-    co_implementers: str = ""
+    """Lengths as the columns of the implementation list (shared_apps/catalog/models.py)."""
+
+    item_code: str = Field(max_length=12)
+    department_id: int = Field(ge=1, le=MAX_DB_ID)
+    promised_days: int = Field(ge=1, le=3650, description="working days")
+    place: str = Field(min_length=1, max_length=300)
+    hours: str = Field(min_length=1, max_length=200)
+    enquiry_phone: str = Field(min_length=1, max_length=40)
+    complaint_phone: str = Field(min_length=1, max_length=40)
+    online_depth: int = Field(ge=min(OnlineDepth.values), le=max(OnlineDepth.values))
+    material_ids: list[int] = Field(
+        default=[], max_length=200, json_schema_extra={"uniqueItems": True}
+    )
+    form_schema: dict = Field(
+        default={},
+        description=f"JSON Schema of the application form, at most {FORM_SCHEMA_MAX_BYTES} bytes "
+        f"and {FORM_SCHEMA_MAX_DEPTH} levels deep",
+    )
+    window: str = Field(default="", max_length=100)
+    co_implementers: str = Field(default="", max_length=300)
+
+    @field_validator("material_ids")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(_("Each material may be listed only once."))
+        return value
+
+    @field_validator("form_schema")
+    @classmethod
+    def _bounded(cls, value: dict) -> dict:
+        if _depth(value, FORM_SCHEMA_MAX_DEPTH) > FORM_SCHEMA_MAX_DEPTH:
+            raise ValueError(_("The form is nested too deeply."))
+        if len(json.dumps(value, ensure_ascii=False).encode()) > FORM_SCHEMA_MAX_BYTES:
+            raise ValueError(_("The form is too large."))
+        return value
 
 
 def _service(s: Implementation) -> dict:
@@ -117,13 +166,15 @@ def _service(s: Implementation) -> dict:
 @portal_router.get("/catalog/items", response=list[ItemOut], summary="Search the unified catalog")
 def search_catalog(
     request,
-    q: str = "",
-    item_type: str = "",
-    level: int | None = None,
-    theme: str = "",
+    # Bounded so that the longest query string (4-byte characters, percent-encoded) still fits
+    # the request line a server accepts (gunicorn: 4,094 bytes).
+    q: str = Query("", max_length=100),
+    item_type: str = Query("", max_length=2),
+    level: int | None = Query(None, ge=1, le=7),
+    theme: str = Query("", max_length=20),
     fully_online: bool = False,
-    department: str = "",
-    limit: int = 20,
+    department: str = Query("", max_length=50),
+    limit: int = Query(20, description="clamped to 1–100"),
 ):
     return queries.catalog(
         q=q,
@@ -136,17 +187,19 @@ def search_catalog(
 
 
 @portal_router.get("/catalog/items/{code}", response=ItemOut, summary="One basic item")
-def get_item(request, code: str):
+def get_item(request, code: str = Path(max_length=12)):
     return get_object_or_404(BasicItem, code=code)
 
 
 @portal_router.get("/route", response=RouteOut, summary="The unit that handles an item for a place")
-def route_item(request, item: str, place: str = "", id_number: str = ""):
+def route_item(
+    request,
+    item: str = Query(max_length=12),
+    place: str = Query("", max_length=12),
+    id_number: str = Query("", max_length=40),
+):
     """`place` is a 6- or 12-digit division code; without it the ID number's issuing county is used."""
-    try:
-        found = route(item, place=place or None, id_number=id_number or None)
-    except ValidationError as error:
-        raise HttpError(422, " ".join(error.messages)) from None
+    found = route(item, place=place or None, id_number=id_number or None)
     if found.implementation is None:
         raise HttpError(503 if found.suspended else 404, found.reason)
     s = found.implementation
@@ -161,7 +214,7 @@ def route_item(request, item: str, place: str = "", id_number: str = ""):
 @tenant_router.get(
     "/services", response=list[ServiceOut], summary="This unit's implementation list"
 )
-def list_services(request, q: str = ""):
+def list_services(request, q: str = Query("", max_length=100)):
     rows = queries.tenant_services(request.tenant, q)
     return [
         _service(s)
@@ -172,7 +225,7 @@ def list_services(request, q: str = ""):
 
 
 @tenant_router.get("/services/{code}", response=ServiceOut, summary="One service guide")
-def get_service(request, code: str):
+def get_service(request, code: str = Path(max_length=31)):
     s = queries.guide(code, request.tenant)
     if s is None:
         raise HttpError(404, _("This unit does not offer this service."))
@@ -191,24 +244,15 @@ def implement(request, payload: ImplementIn):
     if department is None:
         raise HttpError(422, _("This unit has no such department."))
     data = payload.dict(exclude={"item_code", "department_id"})
-    try:
-        s = actions.implement_item(
-            actor=request.user,
-            tenant=request.tenant,
-            department=department,
-            item=item,
-            request=request,
-            **data,
-        )
-    except ValidationError as error:
-        detail = (
-            "; ".join(m for ms in error.message_dict.values() for m in ms)
-            if hasattr(error, "error_dict")
-            else " ".join(error.messages)
-        )
-        raise HttpError(422, detail) from None
-    except PermissionDenied as error:
-        raise HttpError(403, str(error)) from None
+    # ValidationError (422) and PermissionDenied (403) become API errors in govplatform.errors.
+    s = actions.implement_item(
+        actor=request.user,
+        tenant=request.tenant,
+        department=department,
+        item=item,
+        request=request,
+        **data,
+    )
     return Status(201, _service(s))
 
 
@@ -241,7 +285,7 @@ def _run(action, s: Implementation, request):
     auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
     summary="Publish an item of this unit's list",
 )
-def publish(request, code: str):
+def publish(request, code: str = Path(max_length=31)):
     return _service(_run(actions.publish_implementation, _own_service(request, code), request))
 
 
@@ -251,7 +295,7 @@ def publish(request, code: str):
     auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
     summary="Withdraw a published item of this unit's list",
 )
-def withdraw(request, code: str):
+def withdraw(request, code: str = Path(max_length=31)):
     return _service(_run(actions.withdraw_implementation, _own_service(request, code), request))
 
 
@@ -261,6 +305,6 @@ def withdraw(request, code: str):
     auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
     summary="Delete a draft of this unit's list",
 )
-def delete_draft(request, code: str):
+def delete_draft(request, code: str = Path(max_length=31)):
     _run(actions.delete_draft, _own_service(request, code), request)
     return Status(204, None)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 from shared_apps.accounts.authz import require_role
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
-from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES
+from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_basic_code
 from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
 from shared_apps.catalog.routing import route
@@ -22,10 +22,13 @@ def portal_catalog(request):
     """The provincial catalog: search and filters (阳光政务, no sign-in)."""
     params = request.GET
     level = params.get("level", "")
+    # `level.isdigit()` let "²" through to int(): only the levels themselves are accepted.
+    if level and level not in {str(k) for k in EXERCISING_LEVELS}:
+        return render(request, "400.html", {"message": _("Unknown exercising level.")}, status=400)
     items = queries.catalog(
         q=params.get("q", ""),
         item_type=params.get("type", ""),
-        level=int(level) if level.isdigit() else None,
+        level=int(level) if level else None,
         theme=params.get("theme", ""),
         fully_online=params.get("online") == "1",
         department=params.get("department", ""),
@@ -63,6 +66,11 @@ def route_page(request):
         request.GET.get("place", "").strip(),
         request.GET.get("id_number", "").strip(),
     )
+    try:
+        # A malformed code (such as "a/b") can't be linked back to: refuse it first.
+        validate_basic_code(item)
+    except ValidationError as error:
+        return render(request, "400.html", {"message": " ".join(error.messages)}, status=400)
     try:
         found = route(item, place=place or None, id_number=id_number or None)
     except ValidationError as error:

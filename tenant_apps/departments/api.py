@@ -1,8 +1,7 @@
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
-from ninja.errors import HttpError
+from ninja import Path, Router, Schema
 from ninja.responses import Status
+from pydantic import Field
 
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
@@ -22,10 +21,10 @@ class DepartmentOut(Schema):
 
 
 class DepartmentIn(Schema):
-    name: str
-    credit_code: str
-    phone: str = ""
-    address: str = ""
+    name: str = Field(min_length=1, max_length=100)
+    credit_code: str = Field(max_length=18)
+    phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=200)
 
 
 @router.get("/departments", response=list[DepartmentOut], summary="This unit's departments")
@@ -34,7 +33,7 @@ def list_departments(request):
 
 
 @router.get("/departments/{department_id}", response=DepartmentOut, summary="One department")
-def get_department(request, department_id: int):
+def get_department(request, department_id: int = Path(ge=1, le=2**63 - 1)):
     return get_object_or_404(Department, pk=department_id)
 
 
@@ -50,10 +49,6 @@ def add_department(request, payload: DepartmentIn):
         if request.user.is_authenticated
         else f"client:{request.api_token.client.client_id}"
     )
-    try:
-        department = create_department(actor=actor, request=request, **payload.dict())
-    except ValidationError as error:
-        raise HttpError(
-            422, "; ".join(m for msgs in error.message_dict.values() for m in msgs)
-        ) from None
+    # A ValidationError becomes a 422 API error (govplatform.errors).
+    department = create_department(actor=actor, request=request, **payload.dict())
     return Status(201, department)

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_consent_evidence_notices_enrolment_links'),
-        ('accounts', '0004_rate_limit_cache_table'),
+        ("accounts", "0003_consent_evidence_notices_enrolment_links"),
+        ("accounts", "0004_rate_limit_cache_table"),
     ]
 
-    operations = [
-    ]
+    operations = []
