@@ -502,6 +502,31 @@ def _(w):
     }
 
 
+@recipe("shared_apps.catalog.actions.withdraw_implementation")
+def _(w):
+    from shared_apps.catalog import actions
+
+    implementation = w.implement_item(actions.implement_item)()
+    actions.publish_implementation(implementation, actor=w.root, tenant=w.tenant)
+    return lambda: actions.withdraw_implementation(implementation, actor=w.root, tenant=w.tenant), {
+        "action": "catalog.withdraw_implementation",
+        "target": implementation.code,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.catalog.actions.delete_draft")
+def _(w):
+    from shared_apps.catalog import actions
+
+    implementation = w.implement_item(actions.implement_item)()
+    return lambda: actions.delete_draft(implementation, actor=w.root, tenant=w.tenant), {
+        "action": "catalog.delete_draft",
+        "target": implementation.code,
+        "tenant_code": w.tenant.code,
+    }
+
+
 # --- departments (in the tenant's schema) ------------------------------------------------------
 
 

@@ -1,36 +1,12 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.models import DepartmentRegistration, Implementation
 from tenant_apps.departments.models import Department
-
-
-def check_credit_code_free(credit_code: str, *, tenant, department_id: int | None = None) -> None:
-    """Refuse a credit code that a department of another unit (or another department) holds:
-    implementation codes start with it and are province-wide (统一社会信用代码全省唯一)."""
-    holder = (
-        DepartmentRegistration.objects.filter(credit_code=credit_code)
-        .select_related("tenant")
-        .first()
-    )
-    if holder is not None and (holder.tenant_id, holder.department_id) != (
-        tenant.id,
-        department_id,
-    ):
-        raise ValidationError(
-            {
-                "credit_code": [
-                    _(
-                        "The credit code %(code)s is already registered to a department of %(unit)s; "
-                        "each credit code belongs to one department in the province."
-                    )
-                    % {"code": credit_code, "unit": holder.tenant.name}
-                ]
-            }
-        )
+from tenant_apps.departments.queries import check_credit_code_free, current_tenant
 
 
 def _register(department: Department, tenant) -> None:
@@ -60,16 +36,6 @@ def _clean(department: Department) -> None:
     if errors:
         raise ValidationError(errors)
     department.full_clean()
-
-
-def current_tenant():
-    """The unit whose schema the connection is in (schema_context() leaves only its schema name)."""
-    from tenants.models import Tenant
-
-    tenant = connection.tenant
-    return (
-        tenant if isinstance(tenant, Tenant) else Tenant.objects.get(schema_name=tenant.schema_name)
-    )
 
 
 def create_department(
@@ -135,12 +101,3 @@ def update_department(department: Department, *, actor, request=None, **changes)
             request=request,
         )
     return department
-
-
-def register_departments(departments: list[Department], tenant_id: int) -> None:
-    """Register departments created in bulk (demo data) with the province, in the caller's
-    transaction."""
-    DepartmentRegistration.objects.bulk_create(
-        DepartmentRegistration(tenant_id=tenant_id, department_id=d.pk, credit_code=d.credit_code)
-        for d in departments
-    )

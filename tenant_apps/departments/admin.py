@@ -1,13 +1,9 @@
 from django import forms
 from django.contrib import admin
 
-from tenant_apps.departments.actions import (
-    check_credit_code_free,
-    create_department,
-    current_tenant,
-    update_department,
-)
+from tenant_apps.departments.actions import create_department, update_department
 from tenant_apps.departments.models import Department
+from tenant_apps.departments.queries import check_credit_code_free, current_tenant
 
 
 class DepartmentForm(forms.ModelForm):

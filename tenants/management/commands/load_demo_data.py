@@ -15,7 +15,7 @@ from shared_apps.accounts.management.commands.issue_enrolment_link import enrolm
 from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.demo.load import load_implementations, load_items
-from tenant_apps.departments.actions import register_departments
+from shared_apps.catalog.models import DepartmentRegistration
 from tenant_apps.departments.models import Department
 from tenants.interrupts import resumable
 from tenants.models import Tenant
@@ -73,7 +73,7 @@ def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
     for tenant_id, schema_name, code, level in chunk:
         with schema_context(schema_name), transaction.atomic():
             if not Department.objects.exists():
-                register_departments(
+                _register_departments(
                     Department.objects.bulk_create(
                         Department(
                             name=name,
@@ -152,3 +152,12 @@ class Command(BaseCommand):
                 f"enrolment link for {user.username} (sign in, then set up the authenticator "
                 f"app; once, within 24 hours): {enrolment_url(code)}"
             )
+
+
+def _register_departments(departments, tenant_id: int) -> None:
+    """Register the demo's departments, created in bulk, with the province (in the caller's
+    transaction): demo data, not a privileged action, so not audited."""
+    DepartmentRegistration.objects.bulk_create(
+        DepartmentRegistration(tenant_id=tenant_id, department_id=d.pk, credit_code=d.credit_code)
+        for d in departments
+    )
