@@ -2,9 +2,11 @@
 body `{"detail", "code"}` with a Chinese message, pages answer with a Chinese 400 page."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from conftest import sign_in_with_second_factor
 from govplatform.api import portal_api, tenant_api
@@ -223,6 +225,7 @@ def test_consent_expiry_without_a_timezone_is_invalid(client, county_admin, tena
         password=PASSWORD,
     )
     agent = User.objects.create_user("agent-tz", password=PASSWORD)
+    accounts.grant_role(actor=county_admin, user=agent, tenant=tenant, role=Role.PROXY_AGENT)
     sign_in_with_second_factor(client, county_admin)
     body = {
         "citizen_id_number": citizen.unmasked_id_number(),
@@ -240,7 +243,7 @@ def test_consent_expiry_without_a_timezone_is_invalid(client, county_admin, tena
         assert_api_error(response, status, "invalid")
     response = client.post(
         "/api/v1/proxy/consents",
-        json.dumps({**body, "valid_until": "2030-01-01T00:00:00+08:00"}),
+        json.dumps({**body, "valid_until": (timezone.now() + timedelta(days=30)).isoformat()}),
         content_type="application/json",
         HTTP_HOST=host_of(tenant),
     )
@@ -276,7 +279,8 @@ def test_a_sign_up_racing_another_with_the_same_phone_gets_a_form_error(client, 
         HTTP_HOST=PORTAL,
     )
     assert page.status_code == 200
-    assert "该手机号码已被其他账号使用" in page.content.decode()
+    # The same answer as for any taken number: sign-up doesn't tell which numbers have accounts.
+    assert "使用该身份证号码或手机号码的账号可能已存在" in page.content.decode()
     assert User.objects.filter(phone="13900000099").count() == 1
 
 
@@ -303,7 +307,11 @@ def test_role_grants_still_work_after_the_guard(client, county_admin, tenant, dj
         {"identifier": "13700000091", "role": Role.WINDOW_CLERK},
         HTTP_HOST=host_of(tenant),
     )
-    assert response.status_code == 302
+    # Granted: the page now shows the new staff member's enrolment link.
+    assert response.status_code == 200
+    assert StaffMembership.objects.filter(
+        user__phone="13700000091", tenant=tenant, role=Role.WINDOW_CLERK, is_active=True
+    ).exists()
 
 
 def test_a_locked_out_api_sign_in_answers_in_the_error_shape(client, db, django_user_model):

@@ -422,12 +422,12 @@ def test_an_actor_called_from_a_job_runs_as_part_of_that_job(tenant, other_tenan
     ]
 
 
-def test_a_done_message_is_skipped_even_after_its_unit_was_suspended(tenant):
+def test_a_done_message_is_skipped_even_after_its_unit_was_suspended(tenant, provincial_admin):
     runs.clear()
     message = a_message(tenant, "before")
     with delivered(message):
         record_schema(tenant.code, "before")
-    suspend_tenant(tenant, actor="system:tests", reason="test")
+    suspend_tenant(tenant, actor=provincial_admin, reason="test")
     with delivered(message):
         assert record_schema(tenant.code, "before") is None  # skipped, not refused
     with delivered(a_message(tenant, "after")), pytest.raises(TenantUnavailable):

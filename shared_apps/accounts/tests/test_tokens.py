@@ -241,7 +241,7 @@ def test_over_long_name_cannot_guess_without_limit(client, citizen):
 
 @pytest.mark.parametrize("name", [" " * 151 + "1", "1" * 151, "\x00", "", "１３６" + "\x00" * 300])
 def test_over_long_or_nul_names_are_refused_before_sign_in(client, db, name):
-    assert token_request(client, name).status_code in (401, 422)
+    assert token_request(client, name).status_code in (400, 401, 422)  # 400: a NUL in the JSON
     from axes.models import AccessAttempt
 
     assert all(len(a.username) <= 150 for a in AccessAttempt.objects.all())
@@ -350,4 +350,5 @@ def test_system_client_with_empty_scopes_gets_none(client, provincial_admin, por
 @pytest.mark.parametrize("client_id", ["sys-\x00", "x" * 41, "sys-1234; DROP"])
 def test_malformed_client_ids_are_refused(client, db, portal, client_id):
     body = {"client_id": client_id, "client_secret": "x"}
-    assert post_json(client, "/api/v1/auth/client-token", body, **portal).status_code == 422
+    status = post_json(client, "/api/v1/auth/client-token", body, **portal).status_code
+    assert status == (400 if "\x00" in client_id else 422)

@@ -107,7 +107,10 @@ def test_a_department_cannot_take_another_units_credit_code(
             content_type="application/json",
             HTTP_HOST=host_of(zhongyuan),
         )
-        assert response.status_code == 422, response.content
+        # NUL is refused by the API's JSON parser (400), the rest by validation (422).
+        assert response.status_code == (400 if "\x00" in bad.get("name", "") else 422), (
+            response.content
+        )
     with tenant_context(zhongyuan):
         assert not Department.objects.filter(credit_code=jinshui_department.credit_code).exists()
         # Nor by changing an existing department's code.
@@ -191,7 +194,12 @@ def test_another_units_administrator_is_refused_by_the_api(
             client.post(f"/api/v1/services/{published.code[:30]}%00/withdraw", HTTP_HOST=host),
             client.delete(f"/api/v1/services/{'9' * 5000}", HTTP_HOST=host),
         ]
-        assert [c.status_code for c in calls] == [expected] * 5, [c.content for c in calls]
+        # A NUL in the path is refused before anything else is looked at (400); at home, an
+        # over-long code fails validation (422), elsewhere authorization comes first (403).
+        over_long = 403 if expected == 403 else 422
+        assert [c.status_code for c in calls] == [expected, expected, expected, 400, over_long], [
+            c.content for c in calls
+        ]
     created = client.post(
         "/api/v1/services",
         json.dumps(body),
@@ -214,12 +222,9 @@ def test_another_units_administrator_is_refused_by_the_page(
         their_host = client.post("/services/manage", {button: row.pk}, HTTP_HOST=host_of(jinshui))
         assert their_host.status_code == 403
     for bad in ("", "abc", "1\x00", "9" * 40, "²"):
-        assert (
-            client.post(
-                "/services/manage", {"withdraw": bad}, HTTP_HOST=host_of(zhongyuan)
-            ).status_code
-            == 404
-        )
+        answer = client.post("/services/manage", {"withdraw": bad}, HTTP_HOST=host_of(zhongyuan))
+        # NUL is refused by the request guard (400), other junk finds no row (404).
+        assert answer.status_code == (400 if "\x00" in bad else 404)
     assert snapshot(jinshui) == before
 
 
