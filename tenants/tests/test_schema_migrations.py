@@ -148,6 +148,7 @@ _PROBE_CLEANUP = """
     DROP TABLE IF EXISTS {s}.migration_probe_probe;
     DROP FUNCTION IF EXISTS {s}.migration_probe_touch();
     DROP SEQUENCE IF EXISTS {s}.migration_probe_ticket;
+    DROP TABLE IF EXISTS {s}.migration_probe_concurrently_note;
     DELETE FROM {s}.django_migrations WHERE app LIKE 'migration_probe%%';
 """
 
@@ -234,3 +235,21 @@ def test_two_concurrent_runs_leave_every_schema_as_migrating_would(probe_schemas
     assert (run_a.returncode, run_b.returncode) == (0, 0), (err_a, err_b)
     assert "4 migrated" in out_a and "0 migrated" in out_b
     assert "Another migrate run holds the lock" in err_b
+
+
+def test_a_non_atomic_migration_runs_outside_a_transaction(probe_schemas, raw_connection):
+    reference, first, second = probe_schemas[:3]
+    code, out, err = manage(
+        "migrate_schemas", "--schema", reference, settings="tests.probe_settings_concurrently"
+    )
+    assert code == 0, err
+    code, out, err = manage(
+        "migrate_tenants", "--tenants-only", "--schema", first, "--schema", second,
+        settings="tests.probe_settings_concurrently",
+    )  # fmt: skip
+    assert code == 0 and "2 migrated" in out, err
+    cursor = raw_connection.cursor()
+    expected = describe_schema(reference, cursor)
+    assert any(row[1] == "probe_note_text_idx" for row in expected["indexes"])
+    for schema in (first, second):
+        assert describe_schema(schema, cursor) == expected, schema

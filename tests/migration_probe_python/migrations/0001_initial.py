@@ -8,8 +8,8 @@ class TryCreateTable(Operation):
 
     reversible = True
 
-    def __init__(self, sql):
-        self.sql = sql
+    def __init__(self, statements):
+        self.statements = statements
 
     def state_forwards(self, app_label, state):
         pass
@@ -17,7 +17,8 @@ class TryCreateTable(Operation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         try:
             with transaction.atomic(using=schema_editor.connection.alias):
-                schema_editor.execute(self.sql)
+                for statement in self.statements:
+                    schema_editor.execute(statement)
         except DatabaseError:
             pass
 
@@ -40,5 +41,5 @@ class Migration(migrations.Migration):
                 ("schema", models.CharField(max_length=63)),
             ],
         ),
-        TryCreateTable("CREATE TABLE migration_probe_python_tried (id int); SELECT 1 / 0"),
+        TryCreateTable(["CREATE TABLE migration_probe_python_tried (id int)", "SELECT 1 / 0"]),
     ]
