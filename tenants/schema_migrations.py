@@ -9,10 +9,16 @@ migration each time, minutes with nothing to apply. Here:
 3. Nothing pending: done. Otherwise apply the plan to one schema of the group with Django's own
    executor, recording its SQL, and replay that SQL in the group's other schemas, each in its own
    transaction that first checks, under a lock, that the schema is still in the group's state.
-   A plan with RunPython or non-atomic migrations runs through Django's executor in every schema.
+   The recording schema is checked the same way before the executor runs, the executor must plan
+   exactly the group's migrations, and they must be what it recorded as applied: a recording
+   never stands for SQL that did not run there. A plan with RunPython or non-atomic migrations,
+   or a recording the recorder refuses (tenants/schema_sql.py), runs through Django's executor in
+   every schema; a non-atomic one outside any transaction of ours.
 
-A failing schema is rolled back and reported by name; the others go on. Running again resumes:
-only schemas still behind are touched.
+One run at a time: `run_lock` is held for the whole run (two pods deploying at once take turns).
+A failing schema is rolled back and reported by name; the others go on — when the plan fails in
+the schema chosen to record it, the next one is tried, up to MAX_FIRST_FAILURES. Running again
+resumes: only schemas still behind are touched.
 """
 
 import logging
@@ -251,7 +257,7 @@ def _migrate_group(group: SchemaGroup, *, processes: int, progress) -> list[Outc
     if not recorder.faithful:
         logger.info(
             "Not replaying the recording of %s (%s): the executor migrates every schema",
-            group.schemas[0],
+            recorder.schema_name,
             "; ".join(recorder.refusals),
         )
         return outcomes + run_in_chunks(
@@ -328,12 +334,10 @@ def run_lock(*, wait: bool = True, on_wait=None):
     if _run_lock_held:
         yield
         return
-    params = connection.get_connection_params()
-    lock_connection = psycopg.connect(
-        **{k: params[k] for k in ("dbname", "user", "password", "host", "port") if params.get(k)},
-        autocommit=True,
-        application_name="migrate_tenants",
-    )
+    # Django's own connection parameters (TLS options included), on a connection it doesn't manage.
+    params = {**connection.get_connection_params(), "autocommit": True}
+    params.setdefault("application_name", "migrate_tenants")
+    lock_connection = psycopg.connect(**params)
     try:
         with lock_connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RUN_LOCK])

@@ -4,10 +4,11 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from tenants import provisioning
 from tenants.models import SchemaTemplate, Tenant
-from tenants.schema_sql import migration_fingerprint
+from tenants.schema_sql import migration_fingerprint, migration_loader, recording
 from tenants.tests.schemas import database_url_for_tests, describe_schema, manage
 
 PROBE_APPS = ["tests.migration_probe", "tests.migration_probe_python"]
@@ -131,6 +132,30 @@ def test_fingerprint_follows_the_code_migrations_import(db, tmp_path, monkeypatc
     assert migration_fingerprint(loader)[0] == before
     (package / "helpers.py").write_text("COLUMNS = 2\n")
     assert migration_fingerprint(loader)[0] != before
+
+
+def test_recorder_refuses_extensions_and_its_own_schema_name(db):
+    schema = Tenant.objects.exclude(provisioned_at=None).order_by("code")[0].schema_name
+    migration = migration_loader().disk_migrations[("departments", "0001_initial")]
+
+    def record(sql: str) -> list[str]:
+        with (
+            schema_context(schema),
+            recording(schema) as recorder,
+            connection.schema_editor() as editor,
+        ):
+            recorder.progress("apply_start", migration)
+            editor.execute(sql)
+            recorder.progress("apply_success", migration)
+        return recorder.refusals
+
+    assert record("CREATE EXTENSION IF NOT EXISTS plpgsql") == [
+        "departments.0001_initial: it creates, changes or drops an extension"
+    ]
+    assert record(f'COMMENT ON SCHEMA "{schema}" IS NULL') == [
+        f"departments.0001_initial: its SQL names the schema {schema}"
+    ]
+    assert record("COMMENT ON TABLE departments_department IS NULL") == []
 
 
 @pytest.mark.parametrize("app_name", ["departments"])

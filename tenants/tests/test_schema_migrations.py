@@ -136,10 +136,12 @@ def raw_connection(db, django_db_blocker):
         yield conn
 
 
-def test_a_second_run_with_no_wait_exits_while_one_is_going_on(db, raw_connection):
+def test_a_second_run_with_no_wait_exits_while_one_is_going_on(db, raw_connection, capsys):
     raw_connection.execute("SELECT pg_advisory_lock(%s)", [schema_migrations._RUN_LOCK])
     with pytest.raises(CommandError, match="another migrate run is going on: backend"):
         call_command("migrate_tenants", "--tenants-only", "--no-wait")
+    call_command("tenant_migration_status")
+    assert "A migrate run is going on: backend" in capsys.readouterr().out
 
 
 # The objects the probe migration creates, to take them out of the shared test schemas again.
