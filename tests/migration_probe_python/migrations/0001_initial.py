@@ -37,7 +37,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Stamp",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("schema", models.CharField(max_length=63)),
             ],
         ),
