@@ -37,6 +37,15 @@ from psycopg import ClientCursor
 
 _OPERATION_SQL = BaseDatabaseSchemaEditor.execute.__code__
 _ROLLBACK_TO = re.compile(r"^\s*ROLLBACK\s+TO\b", re.IGNORECASE)
+# What Django runs for itself while migrating, besides the operations' SQL: catalog reads,
+# savepoints, the search path, and its bookkeeping in django_migrations.
+_DJANGO_OWN = re.compile(
+    r"""^\s*(?:
+        (?:SELECT(?!.*\b(?:nextval|setval)\s*\()|SHOW|SAVEPOINT|RELEASE|ROLLBACK|SET\s+search_path)\b
+        | (?:INSERT\s+INTO|DELETE\s+FROM)\s+"django_migrations"
+    )""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
 _EXTENSION = re.compile(r"^\s*(?:CREATE|ALTER|DROP)\s+EXTENSION\b", re.IGNORECASE)
 
 
@@ -101,6 +110,10 @@ class StatementRecorder:
         if current is not None and _ROLLBACK_TO.match(sql):
             current.refusal = current.refusal or "it rolls back to a savepoint"
         if not _run_by_an_operation():
+            # SQL that bypasses the schema editor (a custom operation's own cursor) and changes
+            # something is not in the recording: the replay would miss it.
+            if current is not None and not current.refusal and not _DJANGO_OWN.match(sql):
+                current.refusal = "it runs SQL outside the schema editor"
             return result
         # A separate client-side cursor: binding on the executing one would discard its result.
         binder = ClientCursor(context["connection"].connection)

@@ -138,14 +138,18 @@ def test_recorder_refuses_extensions_and_its_own_schema_name(db):
     schema = Tenant.objects.exclude(provisioned_at=None).order_by("code")[0].schema_name
     migration = migration_loader().disk_migrations[("departments", "0001_initial")]
 
-    def record(sql: str) -> list[str]:
+    def record(sql: str, through_the_schema_editor=True) -> list[str]:
         with (
             schema_context(schema),
             recording(schema) as recorder,
             connection.schema_editor() as editor,
         ):
             recorder.progress("apply_start", migration)
-            editor.execute(sql)
+            if through_the_schema_editor:
+                editor.execute(sql)
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
             recorder.progress("apply_success", migration)
         return recorder.refusals
 
@@ -156,6 +160,10 @@ def test_recorder_refuses_extensions_and_its_own_schema_name(db):
         f"departments.0001_initial: its SQL names the schema {schema}"
     ]
     assert record("COMMENT ON TABLE departments_department IS NULL") == []
+    assert record("COMMENT ON TABLE departments_department IS NULL", False) == [
+        "departments.0001_initial: it runs SQL outside the schema editor"
+    ]
+    assert record("SELECT count(*) FROM pg_class", False) == []  # a read: nothing to replay
 
 
 @pytest.mark.parametrize("app_name", ["departments"])
