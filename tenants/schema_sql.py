@@ -82,7 +82,8 @@ class RecordedMigration:
 
 
 def _script(statements: list[str]) -> str:
-    return "".join(s.rstrip().rstrip(";") + ";\n" for s in statements)
+    # The terminator on a line of its own: a statement may end with a -- comment.
+    return "".join(s.rstrip().rstrip(";").rstrip() + "\n;\n" for s in statements)
 
 
 class StatementRecorder:

@@ -10,5 +10,5 @@ FORWARDS = [
     """CREATE TRIGGER migration_probe_touch BEFORE UPDATE ON migration_probe_probe
        FOR EACH ROW EXECUTE FUNCTION migration_probe_touch()""",
     "CREATE VIEW migration_probe_named AS SELECT id, name FROM migration_probe_probe",
-    "GRANT SELECT ON migration_probe_named TO PUBLIC",
+    "GRANT SELECT ON migration_probe_named TO PUBLIC  -- a statement may end with a comment",
 ]
