@@ -27,6 +27,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"    {schema}")
                 if len(shown) < len(group.schemas):
                     self.stdout.write(f"    … and {len(group.schemas) - len(shown)} more (--all)")
+        holder = schema_migrations.run_lock_holder()
+        if holder:
+            self.stdout.write(f"A migrate run is going on: {holder}")
         for outcome in report.unreadable:
             self.stdout.write(f"- {outcome.schema_name}: {outcome.error}")
         if behind or report.unreadable:
