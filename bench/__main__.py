@@ -112,7 +112,10 @@ def main() -> None:
     )
     parser.add_argument("--latency-samples", type=int, default=5, help="tenants of each kind")
     parser.add_argument(
-        "--stock-sample", type=int, default=40, help="tenants provisioned the stock way, 2 processes"
+        "--stock-sample",
+        type=int,
+        default=40,
+        help="tenants provisioned the stock way, 2 processes",
     )
     parser.add_argument("--requests", type=int, default=3000, help="HTTP requests per load run")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved load repetitions")

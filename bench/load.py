@@ -124,9 +124,7 @@ def request_benchmark(env: dict, database_url: str, total: int, repeats: int) ->
     random.Random(41).shuffle(subdomains)
     results = {"server": SERVER_DESCRIPTION, "clients": CLIENTS, "requests_per_run": total}
     for name, settings in CONFIGURATIONS.items():
-        results[name] = _measure(
-            {**env, **settings}, database_url, subdomains, total, repeats
-        )
+        results[name] = _measure({**env, **settings}, database_url, subdomains, total, repeats)
         results[name]["settings"] = settings
     # What a backend would hold without any bound: one connection per thread over every unit.
     unbounded = {"TENANT_SCHEMAS_PER_CONNECTION": "1000000", "TENANT_CONNECTION_GROUPS": "1"}
