@@ -1,9 +1,12 @@
 """HTTP load against gunicorn on this machine: the same request to one tenant, and the same number
-spread over every tenant's subdomain, in interleaved repetitions; then the PostgreSQL backends'
-private memory. Run twice: with the platform's connection settings, and with the settings of the
-code before connection groups (one connection per thread, recycled after 50 schemas)."""
+spread over every tenant's subdomain, in interleaved repetitions after a warm-up; then the
+PostgreSQL backends' private memory. Run twice: with the platform's connection settings, and with
+the settings of the code before connection groups (one connection per thread, recycled after 50
+schemas). `python -m bench.load` runs it alone against DATABASE_URL's database as it is (with
+units provisioned, e.g. after `./dev start`)."""
 
 import http.client
+import json
 import os
 import random
 import statistics
@@ -18,6 +21,7 @@ from bench.common import start_gunicorn
 PORT = 8899
 BASE_DOMAIN = os.environ.get("PLATFORM_BASE_DOMAIN", "gov.localhost")
 CLIENTS = 8
+WARM_UP_PASSES = 2
 # The server as `./dev start` runs it: 2 processes of 4 threads, keep-alive connections.
 SERVER_OPTIONS = ("--worker-class", "gthread", "--threads", "4")
 SERVER_DESCRIPTION = "gunicorn, 2 workers × 4 threads (gthread), CONN_MAX_AGE=600"
@@ -92,7 +96,8 @@ def _measure(env: dict, database_url: str, subdomains: list[str], total: int, re
     try:
         one = subdomains[:1]
         _load(one, 400)  # imports, host map, connections
-        _load(subdomains, len(subdomains))  # every unit once: steady state, not a cold start
+        # Steady state, not a cold start: each server process has served most units once.
+        _load(subdomains, WARM_UP_PASSES * len(subdomains))
         one_runs, spread_runs = [], []
         for repeat in range(repeats):
             order = [(one, one_runs), (subdomains, spread_runs)]
@@ -122,10 +127,16 @@ def request_benchmark(env: dict, database_url: str, total: int, repeats: int) ->
             for r in conn.execute("SELECT subdomain FROM tenants_tenant WHERE status = 'active'")
         ]
     random.Random(41).shuffle(subdomains)
-    results = {"server": SERVER_DESCRIPTION, "clients": CLIENTS, "requests_per_run": total}
+    results = {
+        "server": SERVER_DESCRIPTION,
+        "clients": CLIENTS,
+        "requests_per_run": total,
+        "warm_up": f"{WARM_UP_PASSES} passes over every unit",
+    }
     for name, settings in CONFIGURATIONS.items():
         results[name] = _measure({**env, **settings}, database_url, subdomains, total, repeats)
         results[name]["settings"] = settings
+        print(name, json.dumps(results[name]), flush=True)
     # What a backend would hold without any bound: one connection per thread over every unit.
     unbounded = {"TENANT_SCHEMAS_PER_CONNECTION": "1000000", "TENANT_CONNECTION_GROUPS": "1"}
     server = start_gunicorn({**env, **unbounded, "CONN_MAX_AGE": "600"}, PORT, *SERVER_OPTIONS)
@@ -137,3 +148,8 @@ def request_benchmark(env: dict, database_url: str, total: int, repeats: int) ->
         server.terminate()
         server.wait(timeout=30)
     return results
+
+
+if __name__ == "__main__":
+    url = os.environ["DATABASE_URL"]
+    print(json.dumps(request_benchmark(dict(os.environ), url, 3000, 3), indent=2))

@@ -35,15 +35,16 @@ ENVIRONMENT = {
     "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
     "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
     "TENANT_SCHEMAS_PER_CONNECTION": (
-        "1800",
+        "1500",
         "A connection that has entered more tenant schemas than this is closed at the end of its request "
         "or job, bounding the catalog cache each PostgreSQL backend keeps. Derived: 32 MB per backend ÷ "
-        "18 KB per schema, measured on the current tenant schema by `python -m bench.memory`.",
+        "about 21 KB per schema, measured on the current tenant schema by `python -m bench.memory`.",
     ),
     "TENANT_CONNECTION_GROUPS": (
-        "4",
-        "Most database connections a server thread keeps, each serving a fixed group of units so its "
-        "caches stay warm: ⌈units ÷ TENANT_SCHEMAS_PER_CONNECTION⌉, at most this. 1 turns groups off.",
+        "8",
+        "Groups of units per server process; a request borrows a connection of its unit's group, so "
+        "each PostgreSQL backend serves one group and its caches stay warm. More groups are made if one "
+        "would exceed TENANT_SCHEMAS_PER_CONNECTION units. 1: Django's one connection per thread.",
     ),
     "TENANT_HOSTS_RELOAD_SECONDS": (
         "300",
