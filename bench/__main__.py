@@ -11,7 +11,7 @@ PostgreSQL server). Every figure is printed beside a baseline measured in the sa
 - one real migration (a column and an index on a tenant table) to every schema;
 - backend memory per tenant schema served, and the TENANT_SCHEMAS_PER_CONNECTION it gives;
 - HTTP requests spread over every subdomain vs the same requests to one unit, in interleaved
-  repetitions, with the platform's settings and with those of the code before connection groups.
+  repetitions, with the platform's settings and with the schema bound of 50 it had before.
 """
 
 import argparse

@@ -1,8 +1,7 @@
 """HTTP load against gunicorn on this machine: the same request to one tenant, and the same number
 spread over every tenant's subdomain, in interleaved repetitions after a warm-up; then the
-PostgreSQL backends' private memory. Run twice: with the platform's connection settings, and with
-the settings of the code before connection groups (one connection per thread, recycled after 50
-schemas). `python -m bench.load` runs it alone against DATABASE_URL's database as it is (with
+PostgreSQL backends' private memory. Run twice: with the platform's settings, and with the
+schema bound of 50 the platform had before it was derived from a measurement. `python -m bench.load` runs it alone against DATABASE_URL's database as it is (with
 units provisioned, e.g. after `./dev start`)."""
 
 import http.client
@@ -22,16 +21,15 @@ PORT = 8899
 BASE_DOMAIN = os.environ.get("PLATFORM_BASE_DOMAIN", "gov.localhost")
 CLIENTS = 8
 WARM_UP_PASSES = 2
-# The server as `./dev start` runs it: 2 processes of 4 threads, keep-alive connections.
-SERVER_OPTIONS = ("--worker-class", "gthread", "--threads", "4")
-SERVER_DESCRIPTION = "gunicorn, 2 workers × 4 threads (gthread), CONN_MAX_AGE=600"
+# The server as `./dev start` runs it: 2 processes of 8 threads, keep-alive connections.
+SERVER_OPTIONS = ("--worker-class", "gthread", "--threads", "8")
+SERVER_DESCRIPTION = "gunicorn, 2 workers × 8 threads (gthread), CONN_MAX_AGE=600"
 
 CONFIGURATIONS = {
     # name: environment of the server
     "platform": {},
-    "before (one connection, recycled after 50 schemas)": {
+    "schema bound 50 (before)": {
         "TENANT_SCHEMAS_PER_CONNECTION": "50",
-        "TENANT_CONNECTION_GROUPS": "1",
     },
 }
 
@@ -138,7 +136,7 @@ def request_benchmark(env: dict, database_url: str, total: int, repeats: int) ->
         results[name]["settings"] = settings
         print(name, json.dumps(results[name]), flush=True)
     # What a backend would hold without any bound: one connection per thread over every unit.
-    unbounded = {"TENANT_SCHEMAS_PER_CONNECTION": "1000000", "TENANT_CONNECTION_GROUPS": "1"}
+    unbounded = {"TENANT_SCHEMAS_PER_CONNECTION": "1000000"}
     server = start_gunicorn({**env, **unbounded, "CONN_MAX_AGE": "600"}, PORT, *SERVER_OPTIONS)
     try:
         _load(subdomains, len(subdomains) * 2)

@@ -4,7 +4,7 @@ One connection serves the tenant API's department list for one unit after anothe
 Django's test client and the platform's middleware (what a request does), and the backend's
 `RssAnon` (from /proc) is read every 200 units. The slope is the cost of one more schema; the
 TENANT_SCHEMAS_PER_CONNECTION default is a per-backend budget divided by it. Re-run whenever the
-tenant schema grows (a test reminds: `tests/test_connection_groups.py`).
+tenant schema grows (a test reminds: `tenants/tests/test_schema_bound.py`).
 
 Standalone it makes its own database with every unit of the shipped division list (about a minute);
 `python -m bench` calls `measure()` on its own database.
@@ -54,7 +54,7 @@ print(json.dumps(points))
 
 def measure(env: dict, units: int = UNITS) -> dict:
     """KB of backend private memory per tenant schema served, and the bound that follows."""
-    run_env = {**env, "TENANT_SCHEMAS_PER_CONNECTION": "1000000", "TENANT_CONNECTION_GROUPS": "1"}
+    run_env = {**env, "TENANT_SCHEMAS_PER_CONNECTION": "1000000"}
     out = subprocess.run(
         [sys.executable, "-c", _SCRIPT % {"units": units}],
         cwd=ROOT,

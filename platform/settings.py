@@ -40,12 +40,6 @@ ENVIRONMENT = {
         "or job, bounding the catalog cache each PostgreSQL backend keeps. Derived: 32 MB per backend ÷ "
         "about 21 KB per schema, measured on the current tenant schema by `python -m bench.memory`.",
     ),
-    "TENANT_CONNECTION_GROUPS": (
-        "8",
-        "Groups of units per server process; a request borrows a connection of its unit's group, so "
-        "each PostgreSQL backend serves one group and its caches stay warm. More groups are made if one "
-        "would exceed TENANT_SCHEMAS_PER_CONNECTION units. 1: Django's one connection per thread.",
-    ),
     "TENANT_HOSTS_RELOAD_SECONDS": (
         "300",
         "Safety net: the in-process host → tenant map is reloaded at least this often, besides on every "
@@ -112,7 +106,6 @@ TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 # The tenant tables the default above was measured with: a test fails when the tenant schema
 # changes, as a reminder to re-measure (`python -m bench.memory`) and re-derive it.
 TENANT_SCHEMA_CACHE_MEASURED_WITH = ["departments_department", "django_migrations"]
-TENANT_CONNECTION_GROUPS = int(env("TENANT_CONNECTION_GROUPS"))
 TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
 # Host labels that never name a tenant.
 RESERVED_SUBDOMAINS = {"www", "api", "admin", "static", "media", "mail", "portal", "gov"}

@@ -5,7 +5,6 @@ from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from tenants.connection_groups import borrow_connection_for
 from tenants.hosts import PORTAL, host_map
 from tenants.models import Tenant
 
@@ -42,11 +41,8 @@ class TenantHostMiddleware:
 
 
 def _enter(tenant) -> None:
-    """Point the connection at the tenant's schema, on a connection of the tenant's group (see
-    tenants/connection_groups.py). A persistent connection already there (its previous request
-    was for the same unit) keeps its search path: no second `SET`."""
-    if tenant.schema_name != "public":
-        borrow_connection_for(tenant.schema_name)
+    """Point the connection at the tenant's schema. A persistent connection already there (the
+    previous request was for the same unit) keeps its search path: no second `SET`."""
     if connection.schema_name == tenant.schema_name and connection.search_path_set_schemas:
         connection.tenant = tenant
     else:
