@@ -43,8 +43,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
 
 
-def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
-    """The platform under gunicorn (2 workers) on 127.0.0.1:port, once it accepts connections."""
+def start_gunicorn(env: dict, port: int, *options: str) -> subprocess.Popen:
+    """The platform under gunicorn (2 workers, plus any options) on 127.0.0.1:port, once it
+    accepts connections."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -55,6 +56,7 @@ def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             "2",
+            *options,
             "--log-level",
             "warning",
             "--control-socket",

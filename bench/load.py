@@ -1,10 +1,14 @@
-"""HTTP load against gunicorn on this machine: the same request to one tenant, then spread over
-every tenant's subdomain; the largest PostgreSQL backend's private memory after each run."""
+"""HTTP load against gunicorn on this machine: the same request to one tenant, and the same number
+spread over every tenant's subdomain, in interleaved repetitions after a warm-up; then the
+PostgreSQL backends' private memory. Run twice: with the platform's settings, and with the
+schema bound of 50 the platform had before it was derived from a measurement. `python -m bench.load` runs it alone against DATABASE_URL's database as it is (with
+units provisioned, e.g. after `./dev start`)."""
 
 import http.client
 import json
 import os
 import random
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -13,21 +17,33 @@ import psycopg
 
 from bench.common import start_gunicorn
 
-ROOT = Path(__file__).resolve().parents[1]
 PORT = 8899
 BASE_DOMAIN = os.environ.get("PLATFORM_BASE_DOMAIN", "gov.localhost")
-THREADS = 8
+CLIENTS = 8
+WARM_UP_PASSES = 2
+# The server as `./dev start` runs it: 2 processes of 8 threads, keep-alive connections.
+SERVER_OPTIONS = ("--worker-class", "gthread", "--threads", "8")
+SERVER_DESCRIPTION = "gunicorn, 2 workers × 8 threads (gthread), CONN_MAX_AGE=600"
+
+CONFIGURATIONS = {
+    # name: environment of the server
+    "platform": {},
+    "schema bound 50 (before)": {
+        "TENANT_SCHEMAS_PER_CONNECTION": "50",
+    },
+}
 
 
 def _load(hosts: list[str], total: int) -> float:
-    """Send `total` GETs of a tenant API list, cycling over hosts, from THREADS keep-alive clients."""
-    per_thread = total // THREADS
+    """Send `total` GETs of a tenant API list, cycling over hosts, from CLIENTS keep-alive
+    clients; return requests per second."""
+    per_client = total // CLIENTS
     errors: list[str] = []
 
     def client(offset: int):
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        for i in range(per_thread):
-            host = hosts[(offset + i * THREADS) % len(hosts)]
+        for i in range(per_client):
+            host = hosts[(offset + i * CLIENTS) % len(hosts)]
             conn.request("GET", "/api/v1/departments", headers={"Host": f"{host}.{BASE_DOMAIN}"})
             response = conn.getresponse()
             response.read()
@@ -35,7 +51,7 @@ def _load(hosts: list[str], total: int) -> float:
                 errors.append(f"{host}: {response.status}")
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(THREADS)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -44,11 +60,11 @@ def _load(hosts: list[str], total: int) -> float:
     elapsed = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[:3]}")
-    return per_thread * THREADS / elapsed
+    return per_client * CLIENTS / elapsed
 
 
-def _max_backend_private_mb(database_url: str) -> float:
-    """The largest private (anonymous) memory of this database's client backends, from /proc."""
+def backend_private_mb(database_url: str) -> list[float]:
+    """Private (anonymous) memory of this database's client backends, from /proc, largest first."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         pids = [
             row[0]
@@ -57,7 +73,7 @@ def _max_backend_private_mb(database_url: str) -> float:
                 "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
             )
         ]
-    largest = 0.0
+    sizes = []
     for pid in pids:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -65,40 +81,67 @@ def _max_backend_private_mb(database_url: str) -> float:
             continue
         for line in status.splitlines():
             if line.startswith("RssAnon:"):
-                largest = max(largest, int(line.split()[1]) / 1024)
-    return largest
+                sizes.append(int(line.split()[1]) / 1024)
+    return sorted(sizes, reverse=True)
 
 
-def _serve(env: dict, schemas_per_connection: str):
-    server_env = {
-        **env,
-        "TENANT_SCHEMAS_PER_CONNECTION": schemas_per_connection,
-        "CONN_MAX_AGE": "600",
+def _summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _measure(env: dict, database_url: str, subdomains: list[str], total: int, repeats: int):
+    server = start_gunicorn({**env, "CONN_MAX_AGE": "600"}, PORT, *SERVER_OPTIONS)
+    try:
+        one = subdomains[:1]
+        _load(one, 400)  # imports, host map, connections
+        # Steady state, not a cold start: each server process has served most units once.
+        _load(subdomains, WARM_UP_PASSES * len(subdomains))
+        one_runs, spread_runs = [], []
+        for repeat in range(repeats):
+            order = [(one, one_runs), (subdomains, spread_runs)]
+            if repeat % 2:
+                order.reverse()
+            for hosts, runs in order:
+                runs.append(_load(hosts, total))
+        memory = backend_private_mb(database_url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ratios = [s / o for s, o in zip(spread_runs, one_runs, strict=True)]
+    return {
+        "rps_one_tenant": _summary(one_runs),
+        "rps_all_tenants": _summary(spread_runs),
+        "spread_ratio": _summary(ratios),
+        "backends": len(memory),
+        "largest_backend_mb": memory[0] if memory else 0.0,
+        "backends_total_mb": sum(memory),
     }
-    return start_gunicorn(server_env, PORT)
 
 
-def request_benchmark(env: dict, database_url: str, total: int) -> dict:
+def request_benchmark(env: dict, database_url: str, total: int, repeats: int) -> dict:
     with psycopg.connect(database_url) as conn:
         subdomains = [
             r[0]
             for r in conn.execute("SELECT subdomain FROM tenants_tenant WHERE status = 'active'")
         ]
     random.Random(41).shuffle(subdomains)
-    results = {}
-    server = _serve(env, "50")
+    results = {
+        "server": SERVER_DESCRIPTION,
+        "clients": CLIENTS,
+        "requests_per_run": total,
+        "warm_up": f"{WARM_UP_PASSES} passes over every unit",
+    }
+    for name, settings in CONFIGURATIONS.items():
+        results[name] = _measure({**env, **settings}, database_url, subdomains, total, repeats)
+        results[name]["settings"] = settings
+        print(name, json.dumps(results[name]), flush=True)
+    # What a backend would hold without any bound: one connection per thread over every unit.
+    unbounded = {"TENANT_SCHEMAS_PER_CONNECTION": "1000000"}
+    server = start_gunicorn({**env, **unbounded, "CONN_MAX_AGE": "600"}, PORT, *SERVER_OPTIONS)
     try:
-        _load(subdomains[:1], 200)  # warm up: imports, host map, connections
-        results["rps_one_tenant"] = _load(subdomains[:1], total)
-        results["rps_all_tenants"] = _load(subdomains, total)
-        results["max_backend_rss_anon_mb"] = _max_backend_private_mb(database_url)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    server = _serve(env, "1000000")
-    try:
-        _load(subdomains, total)
-        results["max_backend_rss_anon_mb_unbounded"] = _max_backend_private_mb(database_url)
+        _load(subdomains, len(subdomains) * 2)
+        memory = backend_private_mb(database_url)
+        results["largest_backend_mb_unbounded"] = memory[0] if memory else 0.0
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -106,4 +149,5 @@ def request_benchmark(env: dict, database_url: str, total: int) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"usage": "run `python -m bench`"}))
+    url = os.environ["DATABASE_URL"]
+    print(json.dumps(request_benchmark(dict(os.environ), url, 3000, 3), indent=2))

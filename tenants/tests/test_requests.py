@@ -150,12 +150,14 @@ def test_connection_counts_the_schemas_it_entered(settings, db, tenant, other_te
     settings.TENANT_SCHEMAS_PER_CONNECTION = 1
     connection.schemas_entered = set()
     connection.set_tenant(tenant)
-    connection.cursor().close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     assert (
         tenant.schema_name in connection.schemas_entered
         and "public" not in connection.schemas_entered
     )
     assert not connection.has_visited_too_many_schemas()
     connection.set_tenant(other_tenant)
-    connection.cursor().close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     assert connection.has_visited_too_many_schemas()
