@@ -101,8 +101,9 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         return SearchPathCursorDebugWrapper(cursor, self)
 
     def _handle_search_path(self, cursor=None):
-        if cursor is None or not isinstance(cursor, _SearchPathCarrier):
+        if cursor is None or not isinstance(cursor, _SearchPathCarrier) or self.execute_wrappers:
             # A named (server-side) cursor: django-tenants sets the path on a cursor of its own.
+            # Under execute wrappers (the migration recorder) too: they see each statement alone.
             was_set = self.search_path_set_schemas
             super()._handle_search_path(cursor)
             if self.search_path_set_schemas and self.search_path_set_schemas is not was_set:
