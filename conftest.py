@@ -26,6 +26,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
         failed = [o for o in provisioning.provision(processes=1) if not o.ok]
         assert not failed, failed
+        _ensure_application_role()
     yield
     host_map.stop_listener()
     # Connections of other threads (the browser tests' server, the host listener) would keep the
@@ -35,6 +36,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def _ensure_application_role():
+    """The application's database role exists on the server (`.ci/run` and `./dev start` create
+    it; on a developer's server the tests do) with the grants migrations give it."""
+    from django.conf import settings
+
+    from shared_apps.audit.roles import grant_application_role
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            % connection.ops.quote_name(settings.DATABASE_APP_ROLE)
+        )
+    assert grant_application_role()
 
 
 @pytest.fixture(autouse=True)

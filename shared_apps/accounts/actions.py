@@ -15,6 +15,7 @@ from shared_apps.accounts import verification
 from shared_apps.accounts.identity import (
     encrypt_id_number,
     id_number_digest,
+    id_number_digests,
     mask_id_number,
     normalize_id_number,
 )
@@ -53,7 +54,7 @@ def register_citizen(
     phone = phone.strip()
     if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
         errors["phone"] = [_("Enter an 11-digit mainland mobile number.")]
-    if number and User.objects.filter(id_number_digest=id_number_digest(number)).exists():
+    if number and User.objects.filter(id_number_digest__in=id_number_digests(number)).exists():
         errors.setdefault("id_number", []).append(
             _("An account with this ID number already exists.")
         )

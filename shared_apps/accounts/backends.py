@@ -1,7 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
-from shared_apps.accounts.identity import id_number_digest, normalize_id_number
+from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import User
 
 
@@ -22,11 +22,11 @@ class IdentifierBackend(ModelBackend):
     @staticmethod
     def _find(identifier: str):
         try:
-            digest = id_number_digest(normalize_id_number(identifier))
+            digests = id_number_digests(normalize_id_number(identifier))
         except ValidationError:
-            digest = None
-        if digest:
-            return User.objects.filter(id_number_digest=digest).first()
+            digests = None
+        if digests:
+            return User.objects.filter(id_number_digest__in=digests).first()
         return (
             User.objects.filter(phone=identifier).first()
             or User.objects.filter(username=identifier).first()

@@ -11,7 +11,7 @@ from ninja.security import django_auth
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import staff_auth
-from shared_apps.accounts.identity import id_number_digest, normalize_id_number
+from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.middleware import ACTING_FOR_SESSION_KEY
 from shared_apps.accounts.models import Role, User
 from shared_apps.audit.actions import record_audit
@@ -41,7 +41,7 @@ def _citizen(id_number: str) -> User:
         number = normalize_id_number(id_number)
     except ValidationError as error:
         raise HttpError(422, " ".join(error.messages)) from None
-    citizen = User.objects.filter(id_number_digest=id_number_digest(number)).first()
+    citizen = User.objects.filter(id_number_digest__in=id_number_digests(number)).first()
     if citizen is None:
         raise HttpError(404, _("No account has this ID number."))
     return citizen
