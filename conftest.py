@@ -45,11 +45,15 @@ def _ensure_application_role():
 
     from shared_apps.audit.roles import grant_application_role
 
+    role = settings.DATABASE_APP_ROLE
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-            % connection.ops.quote_name(settings.DATABASE_APP_ROLE)
-        )
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if not cursor.fetchone():
+            cursor.execute(
+                "DO $$ BEGIN CREATE ROLE %s LOGIN; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                % connection.ops.quote_name(role)
+            )
     assert grant_application_role()
 
 

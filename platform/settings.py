@@ -69,6 +69,11 @@ ENVIRONMENT = {
         "Secret that keys the audit log's hash chain and signs its checkpoints. Required in production; "
         "never the same as the other keys, and kept from whoever administers the database.",
     ),
+    "EMBEDDED_DATABASE_ROLE": (
+        "",
+        "Role a process uses on the embedded PostgreSQL. Empty: its superuser, the owner role; "
+        "`./dev start` serves and runs the worker as DATABASE_APP_ROLE.",
+    ),
     "DATABASE_APP_ROLE": (
         "platform_app",
         "PostgreSQL role the web server and workers log in as; migrations (run as the owner role) grant "
@@ -189,7 +194,9 @@ if env("DATABASE_URL"):
 else:
     from govplatform.embedded import embedded_database_url
 
-    DATABASE_URL = embedded_database_url(DATA_DIR)
+    DATABASE_URL = embedded_database_url(
+        DATA_DIR, app_role=env("DATABASE_APP_ROLE"), role=env("EMBEDDED_DATABASE_ROLE")
+    )
     EMBEDDED_DATABASE = True
 
 DATABASES = {
