@@ -7,13 +7,18 @@ from datetime import datetime
 from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from shared_apps.audit.models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
-_CHAIN_LOCK = 4_100_000_002  # pg_advisory_xact_lock key: one writer extends the chain at a time
+# Writers hold this advisory lock shared, a checkpoint holds it exclusively: while it reads the
+# heads no entry is in flight.
+_CHECKPOINT_GATE = 4_100_000_002
+# pg_advisory_xact_lock(_CHAIN_LOCK_CLASS, hashtext(tenant code)): one writer per chain at a time.
+_CHAIN_LOCK_CLASS = 410_002
+CHECKPOINT_WAIT = "2s"  # a checkpoint never holds writers up longer than this
 CHECKPOINT_LOG_PREFIX = "audit-checkpoint "
 checkpoint_log = logging.getLogger("audit.checkpoint")
 
@@ -90,8 +95,15 @@ def record_audit(
         ip_address=client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        cursor.execute("SELECT entry_hash FROM audit_auditentry ORDER BY id DESC LIMIT 1")
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_CHECKPOINT_GATE])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_CHAIN_LOCK_CLASS, entry.tenant_code]
+        )
+        cursor.execute(
+            "SELECT entry_hash FROM audit_auditentry WHERE tenant_code = %s AND scheme = %s "
+            "ORDER BY id DESC LIMIT 1",
+            [entry.tenant_code, AuditEntry.Scheme.HMAC],
+        )
         last = cursor.fetchone()
         # The id is part of what the hash covers, so it is drawn before the row is written.
         cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_auditentry', 'id'))")
@@ -102,29 +114,43 @@ def record_audit(
     return entry
 
 
+class CheckpointBusy(Exception):
+    """Writers kept the log busy for longer than CHECKPOINT_WAIT: try again at the next round."""
+
+
 def write_checkpoint() -> AuditCheckpoint | None:
-    """Sign the chain's current head into the checkpoint table and the application log
+    """Sign the heads of the chains that grew into the checkpoint table and the application log
     (`audit-checkpoint {...}` lines). Run regularly (`manage.py audit_checkpoint`): entries newer
     than the last checkpoint are the only ones a cut can remove unnoticed. Not itself audited: the
-    checkpoint is the audit log's own record. None when the log is empty."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        head = AuditEntry.objects.order_by("-id").only("id", "entry_hash").first()
-        if head is None:
-            return None
-        previous = AuditCheckpoint.objects.order_by("-id").first()
-        if previous is not None and previous.last_entry_id == head.id:
-            return previous
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_auditcheckpoint', 'id'))")
-        checkpoint = AuditCheckpoint(
-            id=cursor.fetchone()[0],
-            at=timezone.now(),
-            last_entry_id=head.id,
-            last_entry_hash=head.entry_hash,
-            prev_signature=previous.signature if previous else GENESIS,
-        )
-        checkpoint.signature = checkpoint.compute_signature()
-        checkpoint.save(force_insert=True)
+    checkpoint is the audit log's own record. Returns the newest checkpoint (None: empty log)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{CHECKPOINT_WAIT}'")
+            # Exclusive: every entry whose id was drawn is committed (or rolled back) by now.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHECKPOINT_GATE])
+            previous = AuditCheckpoint.objects.order_by("-id").first()
+            cursor.execute(
+                "SELECT DISTINCT ON (tenant_code) tenant_code, id, entry_hash "
+                "FROM audit_auditentry WHERE id > %s AND scheme = %s ORDER BY tenant_code, id DESC",
+                [previous.last_entry_id if previous else 0, AuditEntry.Scheme.HMAC],
+            )
+            heads = {code: [id_, hash_] for code, id_, hash_ in cursor.fetchall()}
+            if not heads:
+                return previous
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_auditcheckpoint', 'id'))")
+            checkpoint = AuditCheckpoint(
+                id=cursor.fetchone()[0],
+                at=timezone.now(),
+                last_entry_id=max(id_ for id_, _hash in heads.values()),
+                heads=heads,
+                prev_signature=previous.signature if previous else GENESIS,
+            )
+            checkpoint.signature = checkpoint.compute_signature()
+            checkpoint.save(force_insert=True)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+            raise CheckpointBusy(str(error)) from error
+        raise
     checkpoint_log.info(CHECKPOINT_LOG_PREFIX + json.dumps(checkpoint.as_record()))
     return checkpoint
 
@@ -142,70 +168,87 @@ def read_checkpoint_log(path: Path) -> list[dict]:
 def verify_chain(
     batch_size: int = 5000, logged_checkpoints: list[dict] | None = None
 ) -> tuple[int, list[str]]:
-    """Recompute the chain and check it against the signed checkpoints (and those copied from the
+    """Recompute every chain and check it against the signed checkpoints (and those copied from the
     application log, if given); return how many entries were checked and a line per break found."""
     problems: list[str] = []
-    expected_prev = GENESIS
-    checked = 0
+    signed = _signed_heads(problems, logged_checkpoints or [])
+    legacy_prev = GENESIS  # the entries of before the keyed chains form one chain
+    prev_by_chain: dict[str, str] = {}
     keyed_seen = False
-    hashes: dict[int, str] = {}
-    wanted = set(AuditCheckpoint.objects.values_list("last_entry_id", flat=True))
-    wanted |= {record["last_entry_id"] for record in logged_checkpoints or []}
+    checked = 0
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
         checked += 1
+        legacy = entry.scheme == AuditEntry.Scheme.SHA256
+        expected_prev = legacy_prev if legacy else prev_by_chain.get(entry.tenant_code, GENESIS)
         if entry.prev_hash != expected_prev:
             problems.append(
                 f"entry {entry.id}: does not follow the entry before it (an entry was removed or reordered)"
             )
-        if entry.scheme == AuditEntry.Scheme.SHA256 and keyed_seen:
+        if legacy and keyed_seen:
             problems.append(f"entry {entry.id}: an unkeyed entry after keyed ones (forged)")
-        keyed_seen |= entry.scheme == AuditEntry.Scheme.HMAC
+        keyed_seen |= not legacy
         if entry.scheme not in AuditEntry.Scheme.values or not _same(
             entry.compute_hash(), entry.entry_hash
         ):
             problems.append(
                 f"entry {entry.id}: its content does not match its hash (it was edited)"
             )
-        if entry.id in wanted:
-            hashes[entry.id] = entry.entry_hash
-        expected_prev = entry.entry_hash
+        if legacy:
+            legacy_prev = entry.entry_hash
+        else:
+            prev_by_chain[entry.tenant_code] = entry.entry_hash
+        head = signed.get(entry.id)
+        if head is not None:
+            label, code, signed_hash = head
+            if code != entry.tenant_code or signed_hash != entry.entry_hash:
+                problems.append(f"{label}: entry {entry.id} is not the one signed (rewritten)")
+            del signed[entry.id]
+    for entry_id, (label, code, _hash) in sorted(signed.items()):
+        problems.append(
+            f"{label}: entry {entry_id} of chain {code or 'province'} is missing "
+            "(entries were cut from the log)"
+        )
+    return checked, problems
+
+
+def _signed_heads(problems: list[str], logged: list[dict]) -> dict[int, tuple[str, str, str]]:
+    """Check the checkpoints' signatures and sequence; return the newest signed head of each chain
+    by entry id: (which checkpoint, chain, hash). A chain intact up to its newest signed head is
+    intact up to every earlier one."""
+    newest: dict[str, tuple[int, str, str]] = {}
+
+    def take(label: str, checkpoint: AuditCheckpoint) -> None:
+        for code, (entry_id, entry_hash) in checkpoint.heads.items():
+            if code not in newest or newest[code][0] < entry_id:
+                newest[code] = (entry_id, label, entry_hash)
 
     previous_signature = GENESIS
     stored = {}
     for checkpoint in AuditCheckpoint.objects.order_by("id"):
+        label = f"checkpoint {checkpoint.id}"
         stored[checkpoint.id] = checkpoint.signature
-        if not _same(checkpoint.compute_signature(), checkpoint.signature):
-            problems.append(
-                f"checkpoint {checkpoint.id}: its signature is wrong (forged or edited)"
-            )
         if checkpoint.prev_signature != previous_signature:
-            problems.append(
-                f"checkpoint {checkpoint.id}: does not follow the checkpoint before it (one was removed)"
-            )
+            problems.append(f"{label}: does not follow the checkpoint before it (one was removed)")
         previous_signature = checkpoint.signature
-        problems += _check_head(f"checkpoint {checkpoint.id}", checkpoint, hashes)
-    for record in logged_checkpoints or []:
-        label = f"logged checkpoint {record['id']}"
-        checkpoint = AuditCheckpoint(**record)
-        checkpoint.at = datetime.fromisoformat(record["at"])
         if not _same(checkpoint.compute_signature(), checkpoint.signature):
+            problems.append(f"{label}: its signature is wrong (forged or edited)")
+            continue
+        take(label, checkpoint)
+    for record in logged:
+        label = f"logged checkpoint {record.get('id')}"
+        try:
+            checkpoint = AuditCheckpoint(**record)
+            checkpoint.at = datetime.fromisoformat(record["at"])
+            valid = _same(checkpoint.compute_signature(), checkpoint.signature)
+        except (TypeError, KeyError, ValueError):
+            valid = False
+        if not valid:
             problems.append(f"{label}: its signature is wrong (not written by this platform)")
             continue
         if stored.get(checkpoint.id) != checkpoint.signature:
             problems.append(f"{label}: missing from the database (checkpoints were removed)")
-        problems += _check_head(label, checkpoint, hashes)
-    return checked, problems
-
-
-def _check_head(label: str, checkpoint: AuditCheckpoint, hashes: dict[int, str]) -> list[str]:
-    found = hashes.get(checkpoint.last_entry_id)
-    if found is None:
-        return [
-            f"{label}: entry {checkpoint.last_entry_id} is missing (entries were cut from the log)"
-        ]
-    if found != checkpoint.last_entry_hash:
-        return [f"{label}: entry {checkpoint.last_entry_id} is not the one signed (rewritten)"]
-    return []
+        take(label, checkpoint)
+    return {entry_id: (label, code, h) for code, (entry_id, label, h) in newest.items()}
 
 
 def _same(a: str, b: str) -> bool:

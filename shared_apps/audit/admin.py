@@ -14,4 +14,4 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditCheckpoint)
 class AuditCheckpointAdmin(ReadOnlyAdmin):
-    list_display = ["id", "at", "last_entry_id", "last_entry_hash"]
+    list_display = ["id", "at", "last_entry_id"]

@@ -60,8 +60,10 @@ class AuditEntry(models.Model):
     target = models.CharField(_("target"), max_length=300, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
-    # Each entry's hash covers its content and the previous entry's hash: editing or deleting any
-    # entry breaks the chain from there on; signed checkpoints (AuditCheckpoint) anchor its head.
+    # Each entry's hash covers its content and the previous entry's hash in its chain — one chain
+    # per tenant, and one for the province (tenant_code ""), so that units don't wait for each
+    # other: editing or deleting any entry breaks its chain from there on; signed checkpoints
+    # (AuditCheckpoint) anchor the chains' heads.
     scheme = models.PositiveSmallIntegerField(choices=Scheme.choices, default=Scheme.HMAC)
     prev_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False)
@@ -70,6 +72,7 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-id"]
+        indexes = [models.Index(fields=["tenant_code", "id"], name="audit_chain_head")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target}"
@@ -92,15 +95,18 @@ class AuditEntry(models.Model):
 
 
 class AuditCheckpoint(models.Model):
-    """A signed record of the chain's head at one moment (检查点). Entries cut from the end of the log
-    are missed by the chain itself; a checkpoint names the newest entry and its hash, so a log
-    shorter than a checkpoint is reported. Checkpoints chain to each other and are also written to
-    the application log, from where `verify_audit_chain --checkpoints` compares them: removing
-    the newest checkpoints from the database as well is detected against that copy."""
+    """A signed record of the chains' heads at one moment (检查点). Entries cut from the end of a
+    chain are missed by the chain itself; a checkpoint names the newest entry and its hash of every
+    chain that grew since the checkpoint before, so a chain shorter than a checkpoint is reported.
+    Checkpoints chain to each other and are also written to the application log, from where
+    `verify_audit_chain --checkpoints` compares them: removing the newest checkpoints from the
+    database as well is detected against that copy."""
 
     at = models.DateTimeField(_("time"))
+    # The newest entry of the whole log at that moment: the next checkpoint looks after it.
     last_entry_id = models.BigIntegerField()
-    last_entry_hash = models.CharField(max_length=64)
+    # {tenant code ("" for the province): [entry id, entry hash]} of the chains that grew.
+    heads = models.JSONField(default=dict)
     prev_signature = models.CharField(max_length=64)
     signature = models.CharField(max_length=64)
 
@@ -118,7 +124,7 @@ class AuditCheckpoint(models.Model):
                 self.id,
                 self.at.isoformat(),
                 self.last_entry_id,
-                self.last_entry_hash,
+                self.heads,
                 self.prev_signature,
             ]  # fmt: skip
         )
@@ -131,7 +137,7 @@ class AuditCheckpoint(models.Model):
             "id": self.id,
             "at": self.at.isoformat(),
             "last_entry_id": self.last_entry_id,
-            "last_entry_hash": self.last_entry_hash,
+            "heads": self.heads,
             "prev_signature": self.prev_signature,
             "signature": self.signature,
         }

@@ -1,7 +1,7 @@
-"""The chain is keyed (HMAC with AUDIT_KEY over every column), anchored by signed checkpoints, and
-neither the log nor its checkpoints can be changed, deleted or truncated: the TRUNCATE triggers are
-statement-level, since row-level ones never see a TRUNCATE. Entries written before stay on the
-plain SHA-256 scheme (1)."""
+"""The chain is keyed (HMAC with AUDIT_KEY over every column), one per tenant, anchored by signed
+checkpoints, and neither the log nor its checkpoints can be changed, deleted or truncated: the
+TRUNCATE triggers are statement-level, since row-level ones never see a TRUNCATE. Entries written
+before stay on the plain SHA-256 scheme (1), in their single chain."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ),
                 ("at", models.DateTimeField(verbose_name="time")),
                 ("last_entry_id", models.BigIntegerField()),
-                ("last_entry_hash", models.CharField(max_length=64)),
+                ("heads", models.JSONField(default=dict)),
                 ("prev_signature", models.CharField(max_length=64)),
                 ("signature", models.CharField(max_length=64)),
             ],
@@ -87,6 +87,10 @@ class Migration(migrations.Migration):
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
             ),
+        ),
+        migrations.AddIndex(
+            model_name="auditentry",
+            index=models.Index(fields=["tenant_code", "id"], name="audit_chain_head"),
         ),
         migrations.RunSQL(FORBID, ALLOW),
     ]

@@ -96,3 +96,42 @@ def test_the_platform_runs_as_the_application_role(db):
         assert result.returncode == 0, result.stderr
     assert "audit chain intact" in result.stdout
     assert AuditEntry.objects.filter(action="test.role").exists()
+
+
+WRITER = """
+import sys
+import django
+django.setup()
+from shared_apps.audit.actions import CheckpointBusy, record_audit, write_checkpoint
+from tenants.models import Tenant
+units = [None, *Tenant.objects.filter(code__in=["410102000000", "410204000000"])]
+for n in range(60):
+    record_audit(actor="system:race", action="test.race", target=sys.argv[1], tenant=units[n % 3])
+    if n % 20 == 0:
+        try:
+            write_checkpoint()
+        except CheckpointBusy:
+            pass
+"""
+
+
+def test_writers_racing_in_several_processes_keep_every_chain_intact(db):
+    """Two processes write to the same three chains and checkpoint at the same time."""
+    from shared_apps.audit.actions import verify_chain, write_checkpoint
+
+    env = {**os.environ, "DATABASE_URL": url_as(settings.DATABASE_APP_ROLE)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(n)],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=300) == 0, writer.stderr.read()
+    assert AuditEntry.objects.filter(action="test.race").count() == 120
+    write_checkpoint()
+    assert verify_chain()[1] == []

@@ -103,9 +103,29 @@ def test_a_cut_tail_is_reported_against_the_signed_checkpoint(db):
         cursor.execute("DELETE FROM audit_auditentry WHERE id >= %s", [chain[1].id])
     _checked, problems = verify_chain()
     assert any(
-        f"checkpoint {checkpoint.id}" in p and f"entry {chain[-1].id} is missing" in p
+        f"checkpoint {checkpoint.id}" in p
+        and f"entry {chain[-1].id} of chain province is missing" in p
         for p in problems
     ), problems
+
+
+def test_each_unit_has_its_own_chain_and_its_cut_tail_is_reported(db, tenant, other_tenant):
+    a1, b1, p1, a2, b2 = (
+        record_audit(actor="system:test", action="test.step", tenant=unit)
+        for unit in (tenant, other_tenant, None, tenant, other_tenant)
+    )
+    assert (a2.prev_hash, b2.prev_hash) == (a1.entry_hash, b1.entry_hash)
+    checkpoint = write_checkpoint()
+    assert checkpoint.heads[tenant.code] == [a2.id, a2.entry_hash]
+    assert checkpoint.heads[other_tenant.code] == [b2.id, b2.entry_hash]
+    assert checkpoint.heads[""] == [p1.id, p1.entry_hash]
+    assert verify_chain()[1] == []
+    with as_table_owner() as cursor:  # the newest entry of one unit's chain
+        cursor.execute("DELETE FROM audit_auditentry WHERE id = %s", [a2.id])
+    assert verify_chain()[1] == [
+        f"checkpoint {checkpoint.id}: entry {a2.id} of chain {tenant.code} is missing "
+        "(entries were cut from the log)"
+    ]
 
 
 def test_checkpoints_removed_with_the_tail_are_found_in_the_logged_copy(db, caplog, tmp_path):

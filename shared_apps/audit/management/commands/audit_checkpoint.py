@@ -1,20 +1,23 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from shared_apps.audit.actions import write_checkpoint
+from shared_apps.audit.actions import CheckpointBusy, write_checkpoint
 
 
 class Command(BaseCommand):
     help = (
-        "Sign the audit chain's head into the checkpoint table and the log (an `audit-checkpoint` "
-        "line). Run it every few minutes (cron, a systemd timer, a scheduled task)."
+        "Sign the heads of the audit chains that grew into the checkpoint table and the log (an "
+        "`audit-checkpoint` line). Run it every few minutes (cron, a systemd timer, a scheduled task)."
     )
 
     def handle(self, *args, **options):
-        checkpoint = write_checkpoint()
+        try:
+            checkpoint = write_checkpoint()
+        except CheckpointBusy as error:
+            raise CommandError(f"audit log busy, no checkpoint this time: {error}") from None
         if checkpoint is None:
             self.stdout.write("audit log empty: no checkpoint")
         else:
             self.stdout.write(
-                f"checkpoint {checkpoint.id}: entry {checkpoint.last_entry_id} "
-                f"{checkpoint.last_entry_hash}"
+                f"checkpoint {checkpoint.id}: up to entry {checkpoint.last_entry_id}, "
+                f"{len(checkpoint.heads)} chains grew"
             )
