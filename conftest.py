@@ -49,10 +49,10 @@ def _ensure_application_role():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
         if not cursor.fetchone():
+            name = connection.ops.quote_name(role)
             cursor.execute(
-                "DO $$ BEGIN CREATE ROLE %s LOGIN; "
+                f"DO $$ BEGIN CREATE ROLE {name} LOGIN; "
                 "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-                % connection.ops.quote_name(role)
             )
     assert grant_application_role()
 

@@ -14,10 +14,9 @@ from shared_apps.audit.models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
 # Writers hold this advisory lock shared, a checkpoint holds it exclusively: while it reads the
-# heads no entry is in flight.
+# heads no entry is in flight. Writers also take pg_advisory_xact_lock(410002, hashtext(tenant
+# code)), one writer per chain at a time: both in audit_chain_next() (migration 0003).
 _CHECKPOINT_GATE = 4_100_000_002
-# pg_advisory_xact_lock(_CHAIN_LOCK_CLASS, hashtext(tenant code)): one writer per chain at a time.
-_CHAIN_LOCK_CLASS = 410_002
 CHECKPOINT_WAIT = "2s"  # a checkpoint never holds writers up longer than this
 CHECKPOINT_LOG_PREFIX = "audit-checkpoint "
 checkpoint_log = logging.getLogger("audit.checkpoint")
@@ -95,20 +94,10 @@ def record_audit(
         ip_address=client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_CHECKPOINT_GATE])
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_CHAIN_LOCK_CLASS, entry.tenant_code]
-        )
-        cursor.execute(
-            "SELECT entry_hash FROM audit_auditentry WHERE tenant_code = %s AND scheme = %s "
-            "ORDER BY id DESC LIMIT 1",
-            [entry.tenant_code, AuditEntry.Scheme.HMAC],
-        )
-        last = cursor.fetchone()
-        # The id is part of what the hash covers, so it is drawn before the row is written.
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_auditentry', 'id'))")
-        entry.id = cursor.fetchone()[0]
-        entry.prev_hash = last[0] if last else GENESIS
+        # Takes the locks, reads the chain's newest hash and draws the id the hash covers.
+        cursor.execute("SELECT prev_hash, next_id FROM audit_chain_next(%s)", [entry.tenant_code])
+        prev_hash, entry.id = cursor.fetchone()
+        entry.prev_hash = prev_hash or GENESIS
         entry.entry_hash = entry.compute_hash()
         entry.save(force_insert=True)
     return entry
@@ -122,7 +111,8 @@ def write_checkpoint() -> AuditCheckpoint | None:
     """Sign the heads of the chains that grew into the checkpoint table and the application log
     (`audit-checkpoint {...}` lines). Run regularly (`manage.py audit_checkpoint`): entries newer
     than the last checkpoint are the only ones a cut can remove unnoticed. Not itself audited: the
-    checkpoint is the audit log's own record. Returns the newest checkpoint (None: empty log)."""
+    checkpoint is the audit log's own record. Call it outside a transaction: writers wait for it
+    until it commits. Returns the newest checkpoint (None: empty log)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{CHECKPOINT_WAIT}'")

@@ -8,6 +8,17 @@ from django.conf import settings
 from django.db import migrations, models
 
 FORBID = """
+-- One round trip for a writer: wait for no checkpoint (shared gate), take the chain's lock, read
+-- its newest keyed hash and draw the next id (the hash covers it). Keys as in audit/actions.py.
+CREATE FUNCTION audit_chain_next(chain text, OUT prev_hash text, OUT next_id bigint) AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(4100000002);
+    PERFORM pg_advisory_xact_lock(410002, hashtext(chain));
+    SELECT entry_hash INTO prev_hash FROM public.audit_auditentry
+    WHERE tenant_code = chain AND scheme = 2 ORDER BY id DESC LIMIT 1;
+    next_id := nextval('public.audit_auditentry_id_seq');
+END;
+$$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_auditentry_no_truncate
 BEFORE TRUNCATE ON audit_auditentry
 FOR EACH STATEMENT EXECUTE FUNCTION audit_forbid_change();
@@ -20,6 +31,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_forbid_change();
 """
 
 ALLOW = """
+DROP FUNCTION IF EXISTS audit_chain_next(text);
 DROP TRIGGER IF EXISTS audit_auditentry_no_truncate ON audit_auditentry;
 DROP TRIGGER IF EXISTS audit_auditcheckpoint_append_only ON audit_auditcheckpoint;
 DROP TRIGGER IF EXISTS audit_auditcheckpoint_no_truncate ON audit_auditcheckpoint;
