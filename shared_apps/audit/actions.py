@@ -83,14 +83,14 @@ def record_audit(
         on_behalf_of = request.acting_for.audit_label
     entry = AuditEntry(
         at=timezone.now(),
-        actor=who.name[:150],
+        actor=_text(who.name)[:150],
         actor_user=who.user,
         actor_client=who.client,
-        on_behalf_of=on_behalf_of[:150],
+        on_behalf_of=_text(on_behalf_of)[:150],
         tenant_code=getattr(tenant, "code", "") or "",
-        action=str(action),
-        target=str(target)[:300],
-        data=data or {},
+        action=_text(action)[:100],
+        target=_text(target)[:300],
+        data=_storable(data or {}),
         ip_address=client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -101,6 +101,21 @@ def record_audit(
         entry.entry_hash = entry.compute_hash()
         entry.save(force_insert=True)
     return entry
+
+
+def _text(value) -> str:
+    # PostgreSQL text can't hold NUL: typed input (a sign-in name) must not make the audit fail.
+    return str(value).replace("\x00", "\ufffd")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 class CheckpointBusy(Exception):

@@ -245,3 +245,16 @@ def test_an_account_that_acted_cannot_be_deleted(db):
     record_audit(actor=user, action="test.step")
     with pytest.raises(ProtectedError):
         user.delete()
+
+
+def test_nul_laden_and_over_long_input_is_recorded_and_verifies(db):
+    entry = record_audit(
+        actor="name\x00with-nul" * 30,
+        action="accounts.sign_in_failed\x00",
+        target="x" * 1000 + "\x00",
+        data={"typed\x00": ["a\x00b", {"c": "\x00"}], "n": 1.5},
+    )
+    entry.refresh_from_db()
+    assert "\x00" not in entry.actor + entry.target + str(entry.data)
+    assert len(entry.actor) == 150 and len(entry.target) == 300
+    assert verify_chain()[1] == []
