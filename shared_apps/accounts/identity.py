@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from functools import cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -94,6 +94,10 @@ def decrypt_id_number(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
 
 
+class UnreadableIdNumber(Exception):
+    pass
+
+
 def rotate_id_number_keys(*, actor, batch_size: int = 500, progress=None) -> int:
     """Re-encrypt every stored ID number, and re-key its digest, under the current IDENTITY_KEY
     (密钥轮换). Each batch commits on its own with an audit entry, and rows already under the
@@ -120,7 +124,13 @@ def rotate_id_number_keys(*, actor, batch_size: int = 500, progress=None) -> int
             last_id = batch[-1].pk
             rotated = []
             for user in batch:
-                number = decrypt_id_number(user.id_number_encrypted)
+                try:
+                    number = decrypt_id_number(user.id_number_encrypted)
+                except InvalidToken:
+                    raise UnreadableIdNumber(
+                        f"user {user.pk}: its ID number is not readable with IDENTITY_KEY or "
+                        "IDENTITY_PREVIOUS_KEYS (a former key is missing)"
+                    ) from None
                 if user.id_number_digest == id_number_digest(number):
                     continue
                 user.id_number_digest = id_number_digest(number)

