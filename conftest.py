@@ -1,6 +1,6 @@
 """Test set-up shared by every package: a small province, imported and provisioned once per run
 through the same code paths as production (commands, fast provisioning), committed so that worker
-processes see it too."""
+processes see it too. Set-up runs as the owner role, the tests as the application role."""
 
 import pytest
 from django.db import connection
@@ -55,6 +55,39 @@ def _ensure_application_role():
                 "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
             )
     assert grant_application_role()
+
+
+# Migrating tenant schemas is the owner role's work.
+OWNER_MODULES = {"tenants/tests/test_schema_migrations.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "database_owner: run as the owner role (migrations, an attacker with the owner's rights) "
+        "rather than the application role",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _as_application_role(request):
+    """Code under test uses the database as the application role, as the web server and the
+    workers do, unless marked `database_owner`. The role is set inside the test's transaction, so
+    its rollback resets it."""
+    database = {"db", "transactional_db"} & set(request.fixturenames)
+    module = request.node.path.relative_to(request.config.rootpath).as_posix()
+    if not database or module in OWNER_MODULES or request.node.get_closest_marker("database_owner"):
+        yield
+        return
+    from django.conf import settings
+
+    request.getfixturevalue(database.pop())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {connection.ops.quote_name(settings.DATABASE_APP_ROLE)}")
+    yield
+    if connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,9 @@ from django.db.utils import DatabaseError
 from shared_apps.audit.actions import record_audit, verify_chain
 from shared_apps.audit.models import AuditEntry
 
+# With the owner's rights: disabling the trigger, and seeing it refuse even the owner.
+pytestmark = pytest.mark.database_owner
+
 
 def test_chain_verifies_and_detects_an_edited_row(db):
     for n in range(3):

@@ -135,3 +135,9 @@ def test_writers_racing_in_several_processes_keep_every_chain_intact(db):
     assert AuditEntry.objects.filter(action="test.race").count() == 120
     write_checkpoint()
     assert verify_chain()[1] == []
+
+
+def test_tests_use_the_database_as_the_application_role(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == settings.DATABASE_APP_ROLE
