@@ -54,6 +54,11 @@ def _ensure_application_role():
                 f"DO $$ BEGIN CREATE ROLE {name} LOGIN; "
                 "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
             )
+        cursor.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", [role])
+        assert cursor.fetchone()[0], (
+            f"The tests run as {role}: GRANT {role} TO the role of DATABASE_URL (README, "
+            "'Database roles')."
+        )
     assert grant_application_role()
 
 
