@@ -265,3 +265,23 @@ def test_nul_laden_and_over_long_input_is_recorded_and_verifies(db):
     assert "\x00" not in entry.actor + entry.target + str(entry.data)
     assert len(entry.actor) == 150 and len(entry.target) == 300
     assert verify_chain()[1] == []
+
+
+def test_a_checkpoint_gives_up_rather_than_hold_writers_up(db):
+    """A writer still in its transaction keeps the checkpoint from reading the heads: it waits at
+    most CHECKPOINT_WAIT, then says so (the next round retries)."""
+    import psycopg
+
+    from shared_apps.audit.actions import CheckpointBusy
+
+    db_settings = connection.settings_dict
+    with psycopg.connect(
+        host=db_settings["HOST"] or None,
+        port=db_settings["PORT"] or None,
+        user=db_settings["USER"],
+        dbname=db_settings["NAME"],
+    ) as writer:
+        writer.execute("SELECT * FROM audit_chain_next('')")  # in flight, not committed
+        with pytest.raises(CheckpointBusy):
+            write_checkpoint()
+        writer.rollback()
