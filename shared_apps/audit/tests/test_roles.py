@@ -16,10 +16,11 @@ from shared_apps.audit.models import AuditEntry
 
 
 def url_as(role: str) -> str:
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "127.0.0.1", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{role}@{host}{port}/{db['NAME']}"
+    """The test database's URL for another role (a server, or the embedded one's socket)."""
+    params = connection.get_connection_params()
+    host = quote(params.get("host") or "127.0.0.1", safe="")
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"postgresql://{role}@{host}{port}/{params['dbname']}"
 
 
 @pytest.fixture

@@ -274,12 +274,12 @@ def test_a_checkpoint_gives_up_rather_than_hold_writers_up(db):
 
     from shared_apps.audit.actions import CheckpointBusy
 
-    db_settings = connection.settings_dict
+    params = connection.get_connection_params()
     with psycopg.connect(
-        host=db_settings["HOST"] or None,
-        port=db_settings["PORT"] or None,
-        user=db_settings["USER"],
-        dbname=db_settings["NAME"],
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params["user"],
+        dbname=params["dbname"],
     ) as writer:
         writer.execute("SELECT * FROM audit_chain_next('')")  # in flight, not committed
         with pytest.raises(CheckpointBusy):
