@@ -1,6 +1,6 @@
 """Test set-up shared by every package: a small province, imported and provisioned once per run
 through the same code paths as production (commands, fast provisioning), committed so that worker
-processes see it too."""
+processes see it too. Set-up runs as the owner role, the tests as the application role."""
 
 import pytest
 from django.db import connection
@@ -26,6 +26,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
         failed = [o for o in provisioning.provision(processes=1) if not o.ok]
         assert not failed, failed
+        _ensure_application_role()
     yield
     host_map.stop_listener()
     # Connections of other threads (the browser tests' server, the host listener) would keep the
@@ -35,6 +36,63 @@ def django_db_setup(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def _ensure_application_role():
+    """The application's database role exists on the server (`.ci/run` and `./dev start` create
+    it; on a developer's server the tests do) with the grants migrations give it."""
+    from django.conf import settings
+
+    from shared_apps.audit.roles import grant_application_role
+
+    role = settings.DATABASE_APP_ROLE
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if not cursor.fetchone():
+            name = connection.ops.quote_name(role)
+            cursor.execute(
+                f"DO $$ BEGIN CREATE ROLE {name} LOGIN; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
+        cursor.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", [role])
+        assert cursor.fetchone()[0], (
+            f"The tests run as {role}: GRANT {role} TO the role of DATABASE_URL (README, "
+            "'Database roles')."
+        )
+    assert grant_application_role()
+
+
+# Migrating tenant schemas is the owner role's work.
+OWNER_MODULES = {"tenants/tests/test_schema_migrations.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "database_owner: run as the owner role (migrations, an attacker with the owner's rights) "
+        "rather than the application role",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _as_application_role(request):
+    """Code under test uses the database as the application role, as the web server and the
+    workers do, unless marked `database_owner`. The role is set inside the test's transaction, so
+    its rollback resets it."""
+    database = {"db", "transactional_db"} & set(request.fixturenames)
+    module = request.node.path.relative_to(request.config.rootpath).as_posix()
+    if not database or module in OWNER_MODULES or request.node.get_closest_marker("database_owner"):
+        yield
+        return
+    from django.conf import settings
+
+    request.getfixturevalue(database.pop())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {connection.ops.quote_name(settings.DATABASE_APP_ROLE)}")
+    yield
+    if connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
 
 
 @pytest.fixture(autouse=True)

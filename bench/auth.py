@@ -3,9 +3,12 @@
 On its own database (`<DATABASE_URL's database>_authbench`, made and dropped here), in-process:
 - a token-authenticated staff API call on a county subdomain vs an anonymous public call on the
   same subdomain: latency percentiles and queries per request;
-- `record_audit` (hash-chained, serialized by an advisory lock) vs a plain insert of the same row.
+- `record_audit` (keyed hash chain, serialized by an advisory lock) vs a plain insert of the same
+  row, with 1 and with 8 concurrent writers (separate processes, each write its own transaction),
+  the 8 in one unit (one chain) or in 8 units: p50/p95 per write and writes per second.
 """
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -14,6 +17,7 @@ import time
 from bench.common import ROOT, percentiles, scratch_database
 
 N = 500
+WRITES_PER_WRITER = 300
 
 
 def main() -> None:
@@ -125,7 +129,76 @@ def measure() -> None:
         print(f"\n{label} queries on a warm connection:")
         for statement in statements:
             print(f"  {statement}")
+
+    print(f"\nconcurrent writers ({WRITES_PER_WRITER} writes each, one transaction per write):")
+    print(f"{'figure':46} {'p50 ms':>8} {'p95 ms':>8} {'writes/s':>9}")
+    units = list(Tenant.objects.order_by("code").values_list("code", flat=True)[:8])
+    cases = [
+        ("plain insert (baseline), 1 writer", "plain", [county.code]),
+        ("plain insert (baseline), 8 writers", "plain", [county.code] * 8),
+        ("audit write, 1 writer", "audit", [county.code]),
+        ("audit write, 8 writers, one unit (one chain)", "audit", [county.code] * 8),
+        ("audit write, 8 writers, 8 units (8 chains)", "audit", units),
+    ]
+    for label, kind, codes in cases:
+        p50, p95, rate = concurrent_writes(kind, codes)
+        print(f"{label:46} {p50:8.2f} {p95:8.2f} {rate:9.0f}")
     print(f"audit write p95 {percentiles(audit)[1]:.2f} ms (target: ≤ 5 ms added to a request)")
+
+
+def _writer(kind: str, tenant_code: str, start, results) -> None:
+    from django.db import connection
+
+    from shared_apps.audit.actions import record_audit
+    from shared_apps.audit.models import AuditEntry
+    from tenants.models import Tenant
+
+    connection.close()  # never share the parent's connection
+    tenant = Tenant.objects.get(code=tenant_code)
+    last = AuditEntry.objects.latest("id")
+    start.wait()
+    samples = []
+    for n in range(WRITES_PER_WRITER):
+        began = time.perf_counter()
+        if kind == "audit":
+            record_audit(
+                actor="system:bench", action="bench.concurrent", target=str(n), tenant=tenant
+            )
+        else:
+            AuditEntry.objects.create(
+                at=last.at,
+                actor="system:bench",
+                action="bench.plain",
+                target=str(n),
+                tenant_code=tenant_code,
+                prev_hash=last.entry_hash,
+                entry_hash=last.entry_hash,
+            )
+        samples.append(time.perf_counter() - began)
+    results.put(samples)
+
+
+def concurrent_writes(kind: str, tenant_codes: list[str]) -> tuple[float, float, float]:
+    """p50 and p95 (ms) of one write and the writes per second of one process per tenant code,
+    all at once."""
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(tenant_codes) + 1)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_writer, args=(kind, code, start, results)) for code in tenant_codes
+    ]
+    for process in processes:
+        process.start()
+    start.wait()
+    began = time.perf_counter()
+    samples = [s for _ in processes for s in results.get()]
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return (*percentiles(samples), len(samples) / elapsed)
 
 
 if __name__ == "__main__":

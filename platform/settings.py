@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,9 +30,14 @@ ENVIRONMENT = {
         "var",
         "Folder for the embedded database, uploads and logs (relative to the project).",
     ),
+    "PLATFORM_ENV": (
+        "production",
+        "`production` refuses to start without SECRET_KEY, IDENTITY_KEY and AUDIT_KEY; `development` "
+        "(set by `./dev`) falls back to public development keys.",
+    ),
     "SECRET_KEY": (
         "",
-        "Django's secret key. Required in production; empty uses a development key.",
+        "Django's secret key. Required in production; empty uses a development key in development.",
     ),
     "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
     "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
@@ -66,8 +72,28 @@ ENVIRONMENT = {
     ),
     "IDENTITY_KEY": (
         "",
-        "Secret from which the ID-number lookup and encryption keys derive. Required in production; "
-        "changing it makes stored ID numbers unreadable.",
+        "Secret from which the ID-number lookup and encryption keys derive. Required in production. "
+        "To change it, move the old one to IDENTITY_PREVIOUS_KEYS and run `rotate_identity_key`.",
+    ),
+    "IDENTITY_PREVIOUS_KEYS": (
+        "",
+        "Comma-separated former IDENTITY_KEY values, still accepted for reading and lookups until "
+        "`manage.py rotate_identity_key` has re-encrypted every ID number; then remove them.",
+    ),
+    "AUDIT_KEY": (
+        "",
+        "Secret that keys the audit log's hash chain and signs its checkpoints. Required in production; "
+        "never the same as the other keys, and kept from whoever administers the database.",
+    ),
+    "EMBEDDED_DATABASE_ROLE": (
+        "",
+        "Role a process uses on the embedded PostgreSQL. Empty: its superuser, the owner role; "
+        "`./dev start` serves and runs the worker as DATABASE_APP_ROLE.",
+    ),
+    "DATABASE_APP_ROLE": (
+        "platform_app",
+        "PostgreSQL role the web server and workers log in as; migrations (run as the owner role) grant "
+        "it only what the application needs. Not a role that owns tables.",
     ),
     "CACHE_URL": (
         "",
@@ -85,8 +111,29 @@ def env(name: str) -> str:
 
 
 DEBUG = env("DEBUG") == "1"
-# Development and the demo run without a configured key (`manage.py check --deploy` flags it).
-SECRET_KEY = env("SECRET_KEY") or "django-insecure-development-key-set-SECRET_KEY-in-production"
+PLATFORM_ENV = env("PLATFORM_ENV")
+if PLATFORM_ENV not in ("production", "development"):
+    raise ImproperlyConfigured(
+        f"PLATFORM_ENV must be 'production' or 'development', not {PLATFORM_ENV!r}."
+    )
+DEVELOPMENT = PLATFORM_ENV == "development"
+
+
+def secret(name: str, development_value: str) -> str:
+    """A key from the environment. Production (the default) refuses to start without it: the
+    development values are public in this repository."""
+    value = env(name)
+    if value:
+        return value
+    if DEVELOPMENT:
+        return development_value
+    raise ImproperlyConfigured(
+        f"{name} is not set. Set it to a long random secret (from the secrets store), "
+        f"or PLATFORM_ENV=development for development and tests only."
+    )
+
+
+SECRET_KEY = secret("SECRET_KEY", "django-insecure-development-key-set-SECRET_KEY-in-production")
 
 DATA_DIR = (BASE_DIR / env("PLATFORM_DATA_DIR")).resolve()
 BASE_DOMAIN = env("PLATFORM_BASE_DOMAIN").lower()
@@ -182,7 +229,9 @@ if env("DATABASE_URL"):
 else:
     from govplatform.embedded import embedded_database_url
 
-    DATABASE_URL = embedded_database_url(DATA_DIR)
+    DATABASE_URL = embedded_database_url(
+        DATA_DIR, app_role=env("DATABASE_APP_ROLE"), role=env("EMBEDDED_DATABASE_ROLE")
+    )
     EMBEDDED_DATABASE = True
 
 DATABASES = {
@@ -211,7 +260,13 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "accounts:account"
-IDENTITY_KEY = env("IDENTITY_KEY") or "insecure-development-identity-key"
+IDENTITY_KEY = secret("IDENTITY_KEY", "insecure-development-identity-key")
+# Former identity keys, readable until `rotate_identity_key` has re-encrypted everything.
+IDENTITY_PREVIOUS_KEYS = [k.strip() for k in env("IDENTITY_PREVIOUS_KEYS").split(",") if k.strip()]
+AUDIT_KEY = secret("AUDIT_KEY", "insecure-development-audit-key")
+if len({SECRET_KEY, IDENTITY_KEY, AUDIT_KEY}) < 3:
+    raise ImproperlyConfigured("SECRET_KEY, IDENTITY_KEY and AUDIT_KEY must differ.")
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE")
 REAL_NAME_VERIFIER = env("REAL_NAME_VERIFIER")
 OTP_TOTP_ISSUER = "网上政务服务平台"
 # Lock an account out for 15 minutes after 5 failed sign-ins in a row, counted against the

@@ -18,6 +18,7 @@ from shared_apps.accounts.backends import normalize_identifier
 from shared_apps.accounts.identity import (
     encrypt_id_number,
     id_number_digest,
+    id_number_digests,
     mask_id_number,
     normalize_id_number,
 )
@@ -75,7 +76,7 @@ def register_citizen(
         number = ""
     if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
         errors["phone"] = [_("Enter an 11-digit mainland mobile number.")]
-    taken = Q(id_number_digest=id_number_digest(number)) if number else Q(pk__in=[])
+    taken = Q(id_number_digest__in=id_number_digests(number)) if number else Q(pk__in=[])
     if "phone" not in errors:
         taken |= Q(phone=phone)
     if User.objects.filter(taken).exists():  # one query for both: no timing difference either

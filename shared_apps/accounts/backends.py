@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 
-from shared_apps.accounts.identity import id_number_digest, normalize_id_number
+from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import User
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,11 @@ def find_account(identifier: str) -> User | None:
     if not identifier:
         return None
     try:
-        digest = id_number_digest(normalize_id_number(identifier))
+        digests = id_number_digests(normalize_id_number(identifier))
     except ValidationError:
-        digest = None
-    if digest:
-        return User.objects.filter(id_number_digest=digest).first()
+        digests = None
+    if digests:  # under every accepted key: lookups keep working while the key is rotated
+        return User.objects.filter(id_number_digest__in=digests).first()
     return (
         User.objects.filter(phone=identifier).first()
         or User.objects.filter(username__iexact=identifier).order_by("pk").first()

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
-from shared_apps.accounts.identity import id_number_digest, normalize_id_number
+from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import ConsentEvidence, ProxyConsent, Role, User
 from shared_apps.accounts.queries import consents_given
 
@@ -72,7 +72,7 @@ def _citizen(id_number: str) -> User:
         number = normalize_id_number(id_number[:40])
     except ValidationError as error:
         raise HttpError(422, " ".join(error.messages)) from None
-    citizen = User.objects.filter(id_number_digest=id_number_digest(number)).first()
+    citizen = User.objects.filter(id_number_digest__in=id_number_digests(number)).first()
     if citizen is None:
         raise HttpError(404, _("No account has this ID number."))
     return citizen

@@ -1,13 +1,51 @@
+"""The audit log's one write: appending an entry (审计日志). Checkpoints, which sign the chains'
+heads, are in checkpoints.py; verification in queries.py."""
+
 import ipaddress
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from shared_apps.audit.models import AuditEntry
 
 GENESIS = "0" * 64
-_CHAIN_LOCK = 4_100_000_002  # pg_advisory_xact_lock key: one writer extends the chain at a time
+# Writers take pg_advisory_xact_lock(410002, hashtext(tenant code)), one writer per chain at a
+# time, and the checkpoint gate (checkpoints.py) shared: both in audit_chain_next() (migration
+# 0003).
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts (行为主体): a person (`user`), another system (`client`, a SystemClient), or a label
+    for the platform itself ("system:import"). `record_audit` takes an Actor, a User, a
+    SystemClient, an ApiToken (its person or client) or a label."""
+
+    user: AbstractBaseUser | None = None
+    client: models.Model | None = None
+    label: str = ""
+
+    @classmethod
+    def of(cls, value) -> "Actor":
+        if isinstance(value, Actor):
+            return value
+        if isinstance(value, AbstractBaseUser):
+            return cls(user=value)
+        label = getattr(getattr(value, "_meta", None), "label", "")
+        if label == "accounts.SystemClient":
+            return cls(client=value)
+        if label == "accounts.ApiToken":
+            return cls(user=value.user, client=value.client)
+        return cls(label=str(value))
+
+    @property
+    def name(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        if self.client is not None:
+            return f"client:{self.client.client_id}"
+        return self.label
 
 
 def _client_ip(request) -> str | None:
@@ -28,9 +66,9 @@ def record_audit(
     on_behalf_of: str = "",
     request=None,
 ) -> AuditEntry:
-    """Append one entry to the audit chain. `actor` is a user or a label for a non-human actor
-    ("system:import"). Done on behalf of someone (代办): taken from the request when not given."""
-    user = actor if isinstance(actor, AbstractBaseUser) else None
+    """Append one entry to the audit chain. `actor`: see Actor. Done on behalf of someone (代办):
+    taken from the request when not given."""
+    who = Actor.of(actor)
     if (
         not on_behalf_of
         and request is not None
@@ -39,20 +77,36 @@ def record_audit(
         on_behalf_of = request.acting_for.audit_label
     entry = AuditEntry(
         at=timezone.now(),
-        actor=(user.get_username() if user else str(actor))[:150],
-        actor_user=user,
-        on_behalf_of=on_behalf_of[:150],
+        actor=_text(who.name)[:150],
+        actor_user=who.user,
+        actor_client=who.client,
+        on_behalf_of=_text(on_behalf_of)[:150],
         tenant_code=getattr(tenant, "code", "") or "",
-        action=action,
-        target=str(target)[:300],
-        data=data or {},
+        action=_text(action)[:100],
+        target=_text(target)[:300],
+        data=_storable(data or {}),
         ip_address=_client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        cursor.execute("SELECT entry_hash FROM audit_auditentry ORDER BY id DESC LIMIT 1")
-        last = cursor.fetchone()
-        entry.prev_hash = last[0] if last else GENESIS
+        # Takes the locks, reads the chain's newest hash and draws the id the hash covers.
+        cursor.execute("SELECT prev_hash, next_id FROM audit_chain_next(%s)", [entry.tenant_code])
+        prev_hash, entry.id = cursor.fetchone()
+        entry.prev_hash = prev_hash or GENESIS
         entry.entry_hash = entry.compute_hash()
-        entry.save()
+        entry.save(force_insert=True)
     return entry
+
+
+def _text(value) -> str:
+    # PostgreSQL text can't hold NUL: typed input (a sign-in name) must not make the audit fail.
+    return str(value).replace("\x00", "\ufffd")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value

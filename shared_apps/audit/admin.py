@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from govplatform.admin_site import ReadOnlyAdmin
-from shared_apps.audit.models import AuditEntry
+from shared_apps.audit.models import AuditCheckpoint, AuditEntry
 
 
 @admin.register(AuditEntry)
@@ -10,3 +10,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     search_fields = ["actor", "target", "tenant_code"]
     date_hierarchy = "at"
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ["id", "at", "last_entry_id"]

@@ -7,6 +7,9 @@ from shared_apps.audit.actions import record_audit
 from shared_apps.audit.models import AuditEntry
 from shared_apps.audit.queries import verify_chain
 
+# With the owner's rights: disabling the trigger, and seeing it refuse even the owner.
+pytestmark = pytest.mark.database_owner
+
 
 def test_chain_verifies_and_detects_an_edited_row(db):
     for n in range(3):
