@@ -242,6 +242,9 @@ DATABASES = {
         "ENGINE": "tenants.postgresql",
     }
 }
+# An unreachable database server fails a request (and /healthz) in seconds rather than hanging
+# for the operating system's TCP timeout; a URL may set its own.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,6 +2,7 @@
 when the database is down, never an error page."""
 
 import json
+import socket
 
 import pytest
 from django.conf import settings
@@ -66,3 +67,16 @@ def test_a_broken_database_is_a_503_without_connection_details(servers):
     text = body.decode()
     for detail in (str(closed), "127.0.0.1", "dbadmin", "s3cret", "govplatform"):
         assert detail not in text, (detail, text)
+
+
+def test_a_database_that_never_answers_is_a_503_not_a_hang(servers):
+    """A server that accepts the connection and then says nothing (a hung host, a half-open
+    proxy): the connection attempt gives up after its timeout (5 s) instead of the operating
+    system's (minutes), so the probe gets its 503."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel accepts; nobody ever answers
+        port = servers(DATABASE_URL=f"postgresql://u@127.0.0.1:{silent.getsockname()[1]}/x")
+        status, _headers, body = fetch(port, "GET", "/healthz", "192.0.2.10")
+    assert status == 503, body
+    assert json.loads(body)["database"]["ok"] is False
