@@ -136,6 +136,7 @@ def test_fingerprint_follows_the_code_migrations_import(db, tmp_path, monkeypatc
     assert migration_fingerprint(loader)[0] != before
 
 
+@pytest.mark.database_owner  # comments on a schema: the owner's right
 def test_recorder_refuses_extensions_and_its_own_schema_name(db):
     schema = Tenant.objects.exclude(provisioned_at=None).order_by("code")[0].schema_name
     migration = migration_loader().disk_migrations[("departments", "0001_initial")]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from shared_apps.accounts.backends import IdentifierBackend
+from shared_apps.accounts.backends import find_account
 from shared_apps.accounts.identity import (
     encrypt_id_number,
     id_number_digest,
@@ -33,7 +33,7 @@ def rotating():
 
 def assert_every_number_found_and_readable():
     for number in NUMBERS:
-        user = IdentifierBackend._find(number)
+        user = find_account(number)
         assert user is not None, f"{number} not found"
         assert user.unmasked_id_number() == number
 
@@ -91,7 +91,7 @@ def test_rotation_resumes_and_lookups_work_throughout(citizens):
 
 def test_without_the_old_key_numbers_are_neither_found_nor_readable(citizens):
     with override_settings(IDENTITY_KEY="new-identity-key", IDENTITY_PREVIOUS_KEYS=[]):
-        assert IdentifierBackend._find(NUMBERS[0]) is None
+        assert find_account(NUMBERS[0]) is None
         with pytest.raises(CommandError, match="IDENTITY_PREVIOUS_KEYS is empty"):
             call_command("rotate_identity_key")
 
