@@ -26,10 +26,18 @@ _QUERIES = {
         SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %(schema)s
         ORDER BY 1, 2""",
     "sequences": """
-        SELECT sequencename, data_type, start_value, increment_by,
-               -- where a sequence stands, except the bookkeeping one of django_migrations
-               CASE WHEN sequencename <> 'django_migrations_id_seq' THEN last_value END
-        FROM pg_sequences WHERE schemaname = %(schema)s ORDER BY 1""",
+        SELECT s.sequencename, s.data_type, s.start_value, s.increment_by,
+               -- where a stand-alone sequence stands (a migration may advance one); a column's
+               -- own sequence moves with the rows other tests insert (nextval isn't rolled back)
+               CASE WHEN NOT EXISTS (
+                   SELECT 1 FROM pg_depend d
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                     AND d.deptype IN ('a', 'i')
+               ) THEN s.last_value END
+        FROM pg_sequences s
+        JOIN pg_namespace n ON n.nspname = s.schemaname
+        JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename
+        WHERE s.schemaname = %(schema)s ORDER BY 1""",
     "functions": """
         SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
