@@ -305,18 +305,22 @@ def report(results: dict) -> None:
                 f"[{name}] req/s spread over all",
                 f"{all_['median']:.0f}",
                 f"{all_['min']:.0f}–{all_['max']:.0f}; ratio {100 * ratio['median']:.1f} % "
-                f"({100 * ratio['min']:.1f}–{100 * ratio['max']:.1f}) (≥ 85 %)",
+                f"({100 * ratio['min']:.1f}–{100 * ratio['max']:.1f}) (≥ 85 %); cold start "
+                f"{100 * figures['cold_spread_ratio']:.1f} %",
             ),
             (
                 f"[{name}] backends; largest private memory",
                 f"{figures['backends']}; {figures['largest_backend_mb']:.1f} MB",
-                f"all backends {figures['backends_total_mb']:.0f} MB; unbounded one "
-                f"{requests['largest_backend_mb_unbounded']:.1f} MB",
+                f"all backends {figures['backends_total_mb']:.0f} MB; budget "
+                f"{memory['budget_mb']} MB a backend",
             ),
         ]
     for label, value, note in rows:
         print(f"{label:50} {value:>14}   {note}")
-    print(f"server: {requests['server']}, {requests['clients']} keep-alive clients")
+    print(
+        f"server: {requests['server']}, {requests['clients']} keep-alive clients, "
+        f"{requests['requests_per_run']} requests a run, warm-up {requests['warm_up']}"
+    )
     print()
     print(json.dumps(results, indent=2))
 

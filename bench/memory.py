@@ -17,7 +17,7 @@ import sys
 
 from bench.common import ROOT, scratch_database
 
-BUDGET_MB = 32  # private memory per backend we allow the catalog caches of tenant schemas
+BUDGET_MB = 64  # private memory per backend we allow the catalog caches of tenant schemas
 UNITS = 1200
 
 _SCRIPT = """

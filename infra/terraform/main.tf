@@ -73,9 +73,9 @@ variable "scheduler_role_arn" {
 }
 
 variable "tenant_schemas_per_connection" {
-  description = "Recycle a database connection after it entered this many tenant schemas: 32 MB per backend ÷ the measured cost per schema (`python -m bench.memory`)."
+  description = "Recycle a database connection after it entered this many tenant schemas: 64 MB per backend ÷ the measured cost per schema (`python -m bench.memory`)."
   type        = number
-  default     = 1500
+  default     = 3000
 }
 
 variable "audit_checkpoint_minutes" {
