@@ -10,8 +10,9 @@ PostgreSQL server). Every figure is printed beside a baseline measured in the sa
   `migrate_schemas --tenant` in one process (several minutes);
 - one real migration (a column and an index on a tenant table) to every schema;
 - backend memory per tenant schema served, and the TENANT_SCHEMAS_PER_CONNECTION it gives;
-- HTTP requests spread over every subdomain vs the same requests to one unit, in interleaved
-  repetitions, with the platform's settings and with the schema bound of 50 it had before.
+- requests spread over every unit vs the same requests to one unit, in interleaved repetitions,
+  in-process (bench/spread.py) and over HTTP (bench/load.py), with the platform's settings and
+  with the schema bound of 50 it had before.
 """
 
 import argparse
@@ -237,6 +238,14 @@ print(json.dumps({"s": time.perf_counter() - started}))
 
     results["memory"] = measure(env)
 
+    step("in-process requests: one unit vs spread over every unit, interleaved")
+    from bench.spread import measure as spread_in_process
+
+    results["spread_in_process"] = {
+        "platform": spread_in_process(env),
+        "schema bound 50 (before)": spread_in_process(env, TENANT_SCHEMAS_PER_CONNECTION="50"),
+    }
+
     step("HTTP requests: one unit vs spread over every unit, interleaved")
     from bench.load import request_benchmark
 
@@ -287,6 +296,16 @@ def report(results: dict) -> None:
             f"→ {memory['derived_schemas_per_connection']} schemas in {memory['budget_mb']} MB",
         ),
     ]
+    for name, figures in results["spread_in_process"].items():
+        ratio = figures["ratio"]
+        rows.append(
+            (
+                f"[{name}] in-process ms one unit / spread",
+                f"{figures['one_unit_ms']:.3f} / {figures['spread_ms']:.3f}",
+                f"ratio {100 * ratio['median']:.1f} % ({100 * ratio['min']:.1f}–"
+                f"{100 * ratio['max']:.1f}) (≥ 85 %); cold start {100 * figures['cold_ratio']:.1f} %",
+            )
+        )
     for name, figures in requests.items():
         if not isinstance(figures, dict):
             continue
