@@ -11,7 +11,6 @@ platform on a free port. Figures (requests, failures, duration) are printed at t
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import scratch_database
+from tests.servers import free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_DOMAIN = "gov.localhost"
@@ -74,47 +74,9 @@ def _manage(env: dict, *args: str, capture: bool = False) -> str:
     return done.stdout or ""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(env: dict, port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "govplatform.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--timeout",
-            "60",
-            "--control-socket",
-            f"/tmp/gunicorn-apifuzz-{port}.ctl",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),  # Django logs every server error with its traceback here
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"gunicorn did not start; see {log}") from None
-            time.sleep(0.2)
+    options = ("--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "60")
+    return start_gunicorn(env, port, log.open("w"), *options)
 
 
 def _fuzz(name, document, port, host, headers, max_time, report_dir) -> dict:
@@ -186,7 +148,7 @@ def main() -> int:
             .strip()
             .splitlines()[-1]
         )
-        port = _free_port()
+        port = free_port()
         log = report_dir / "server.log"
         server = _serve(env, port, log)
         try:

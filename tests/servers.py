@@ -40,6 +40,39 @@ def fetch(port: int, method: str, path: str, host: str, body=None, headers=None)
         conn.close()
 
 
+def start_gunicorn(env: dict, port: int, log, *options: str) -> subprocess.Popen:
+    """A gunicorn server of the platform on 127.0.0.1:port (with the given gunicorn options), once
+    it accepts connections; its output, where Django logs every server error with its traceback,
+    goes to `log` (an open file)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "govplatform.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *options,
+            "--control-socket",
+            f"/tmp/gunicorn-test-{port}.ctl",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def servers(tmp_path):
     """start(**environment) -> port: a gunicorn server (1 worker) of the platform, on the test
@@ -51,34 +84,8 @@ def servers(tmp_path):
         env = {**os.environ, "DATABASE_URL": database_url(), "DRAMATIQ_BROKER_URL": ""}
         env.update(environment)
         log = (tmp_path / f"gunicorn-{port}.log").open("w")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "govplatform.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--control-socket",
-                str(tmp_path / f"gunicorn-{port}.ctl"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append((process, log))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"gunicorn did not start: {log.name}") from None
-                time.sleep(0.2)
+        started.append((start_gunicorn(env, port, log, "--workers", "1"), log))
+        return port
 
     yield start
     for process, log in started:
