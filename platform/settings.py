@@ -66,9 +66,11 @@ ENVIRONMENT = {
         "1 marks cookies Secure, redirects to HTTPS and sends HSTS (production behind TLS).",
     ),
     "TRUSTED_PROXIES": (
-        "127.0.0.1,::1",
+        "",
         "Comma-separated addresses or networks (CIDR) of the load balancers whose X-Forwarded-For "
-        "and X-Forwarded-Proto are believed; from anyone else these headers are dropped.",
+        "and X-Forwarded-Proto are believed; from anyone else these headers are dropped. Empty: "
+        "nobody's (a proxy on the same machine that passed a client's header on would let it "
+        "choose its address, and so its rate limits and its audit entries).",
     ),
     "IDENTITY_KEY": (
         "",

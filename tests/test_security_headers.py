@@ -21,6 +21,7 @@ PRODUCTION = {
     "SECURE_COOKIES": "1",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "IDENTITY_KEY": secrets.token_urlsafe(32),
+    "TRUSTED_PROXIES": "127.0.0.1",  # the test plays the load balancer in front of the server
 }
 
 

@@ -35,7 +35,8 @@ variable "secrets_prefix" {
     Prefix of the platform's secrets in Secrets Manager. Expected secrets: secret-key, identity-key,
     audit-key (three different random values), database-url-app (the application role,
     platform_app), database-url-owner (the owner role, platform_owner: migrations only),
-    broker-url, and during an IDENTITY_KEY rotation identity-previous-keys (see rotating_identity_key).
+    broker-url, cache-url (Redis, for the rate limits), and during an IDENTITY_KEY rotation
+    identity-previous-keys (see rotating_identity_key).
   EOT
   type        = string
   default     = "govplatform/production"
@@ -91,6 +92,8 @@ locals {
       IDENTITY_KEY        = "identity-key"
       AUDIT_KEY           = "audit-key"
       DRAMATIQ_BROKER_URL = "broker-url"
+      # Redis for the per-address rate limits, shared by every instance.
+      CACHE_URL = "cache-url"
     },
     var.rotating_identity_key ? { IDENTITY_PREVIOUS_KEYS = "identity-previous-keys" } : {},
   )
@@ -108,7 +111,8 @@ locals {
   app_secrets   = concat(local.shared_secrets, [{ name = "DATABASE_URL", valueFrom = data.aws_secretsmanager_secret.database_app.arn }])
   owner_secrets = concat(local.shared_secrets, [{ name = "DATABASE_URL", valueFrom = data.aws_secretsmanager_secret.database_owner.arn }])
   tasks = {
-    web              = { command = ["gunicorn", "govplatform.wsgi", "--preload", "--bind", "0.0.0.0:8000", "--workers", "2"], secrets = local.app_secrets }
+    # gthread, one process per core with 8 threads each, as `./dev start` (README "Web server").
+    web              = { command = ["gunicorn", "govplatform.wsgi", "--preload", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "8"], secrets = local.app_secrets }
     worker           = { command = ["python", "manage.py", "run_worker"], secrets = local.app_secrets }
     migrate          = { command = ["python", "manage.py", "migrate_tenants"], secrets = local.owner_secrets }
     audit-checkpoint = { command = ["python", "manage.py", "audit_checkpoint"], secrets = local.app_secrets }
