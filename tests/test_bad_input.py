@@ -327,3 +327,26 @@ def test_a_locked_out_api_sign_in_answers_in_the_error_shape(client, db, django_
         "/accounts/sign-in", {"username": "locked-api", "password": "wrong"}, HTTP_HOST=PORTAL
     )
     assert page.status_code == 429 and "尝试次数过多" in page.content.decode()
+
+
+# Valid check character and birth date; its region code names only a province (北京), no county.
+PROVINCE_ONLY = "119999199001010012"
+
+
+def test_an_id_number_naming_no_county_is_refused_everywhere_not_500(client, db):
+    form = {"username": PROVINCE_ONLY, "password": "x"}
+    assert client.post("/accounts/sign-in", form, HTTP_HOST=PORTAL).status_code == 200
+    token = client.post(
+        "/api/v1/auth/token", json.dumps(form), content_type="application/json", HTTP_HOST=PORTAL
+    )
+    assert_api_error(token, 401)
+    sign_up = client.post(
+        "/accounts/sign-up",
+        {"real_name": "周八", "id_number": PROVINCE_ONLY, "phone": "13900000098", "password": PASSWORD},
+        HTTP_HOST=PORTAL,
+    )
+    assert sign_up.status_code == 200 and "地区代码" in sign_up.content.decode()
+    query = f"item=410101001000&id_number={PROVINCE_ONLY}"
+    assert_api_error(client.get(f"/api/v1/route?{query}", HTTP_HOST=PORTAL), 422, "invalid")
+    page = client.get(f"/services/route?{query}", HTTP_HOST=PORTAL)
+    assert page.status_code == 400 and "地区代码" in page.content.decode()

@@ -20,6 +20,7 @@ def test_valid_id_number_is_normalized():
         (VALID[:-1] + ("0" if VALID[-1] != "0" else "1"), "校验码错误"),
         (make_id_number(birth="19900231"), "出生日期不存在"),
         (make_id_number(region="990000"), "地区代码"),
+        ("119999199001010012", "地区代码"),  # names only a province: a KeyError inside stdnum
         (VALID[:15], "18 位"),
         ("41010219900307A23X", "17 位数字"),
     ],
