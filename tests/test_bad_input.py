@@ -342,7 +342,12 @@ def test_an_id_number_naming_no_county_is_refused_everywhere_not_500(client, db)
     assert_api_error(token, 401)
     sign_up = client.post(
         "/accounts/sign-up",
-        {"real_name": "周八", "id_number": PROVINCE_ONLY, "phone": "13900000098", "password": PASSWORD},
+        {
+            "real_name": "周八",
+            "id_number": PROVINCE_ONLY,
+            "phone": "13900000098",
+            "password": PASSWORD,
+        },
         HTTP_HOST=PORTAL,
     )
     assert sign_up.status_code == 200 and "地区代码" in sign_up.content.decode()

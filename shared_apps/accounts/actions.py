@@ -86,7 +86,9 @@ def register_citizen(
     check = verification.verifier().verify(real_name=real_name, id_number=number, phone=phone)
     # Last, once every other check passed: an answer with any invalid field must not tell whether
     # the numbers have an account. One query for both numbers: no timing difference either.
-    if User.objects.filter(Q(id_number_digest__in=id_number_digests(number)) | Q(phone=phone)).exists():
+    if User.objects.filter(
+        Q(id_number_digest__in=id_number_digests(number)) | Q(phone=phone)
+    ).exists():
         raise _numbers_taken()
     user.set_password(password)
     user.id_number_digest = id_number_digest(number)
