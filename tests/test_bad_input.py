@@ -165,6 +165,7 @@ def implement_request(client, make_item, county_admin, tenant):  # noqa: F811
             HTTP_HOST=host_of(tenant),
         )
 
+    post.good = good
     return post
 
 
@@ -355,3 +356,17 @@ def test_an_id_number_naming_no_county_is_refused_everywhere_not_500(client, db)
     assert_api_error(client.get(f"/api/v1/route?{query}", HTTP_HOST=PORTAL), 422, "invalid")
     page = client.get(f"/services/route?{query}", HTTP_HOST=PORTAL)
     assert page.status_code == 400 and "地区代码" in page.content.decode()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_numbers_that_are_not_finite_are_400_not_500(client, implement_request, tenant, number):
+    # Python's json reads them, PostgreSQL's json does not; json.dumps can't write 1e999.
+    body = json.dumps({**implement_request.good, "form_schema": {"maximum": "N"}})
+    response = client.post(
+        "/api/v1/services",
+        body.replace('"N"', number),
+        content_type="application/json",
+        HTTP_HOST=host_of(tenant),
+    )
+    assert "有限" in assert_api_error(response, 400, "bad_request")["detail"]
+    assert not Implementation.objects.filter(tenant=tenant).exists()
