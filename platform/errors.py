@@ -243,7 +243,8 @@ def _error_schema_ref() -> dict:
 
 def document_errors(schema: dict) -> dict:
     """List the error body under every client-error status for every operation (a client may be
-    refused before the operation runs: malformed input, sign-in, rate limits)."""
+    refused before the operation runs: malformed input, sign-in, rate limits), and 414, which the
+    web server answers for an over-long request line."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in (
         ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -270,4 +271,9 @@ def document_errors(schema: dict) -> dict:
             responses = operation.setdefault("responses", {})
             for status, description in descriptions.items():
                 responses.setdefault(status, {"description": description, "content": content})
+            # Answered by the web server (gunicorn, a proxy) before the platform sees the request:
+            # its body is theirs, not the error shape.
+            responses.setdefault(
+                414, {"description": "Request line too long (from the web server)"}
+            )
     return schema
