@@ -7,6 +7,7 @@ Endpoints raise `ApiError`, ninja's `HttpError`, or Django's `ValidationError`/`
 operation of the OpenAPI documents."""
 
 import json
+import math
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
@@ -180,17 +181,37 @@ MAX_JSON_DEPTH = 64
 
 class StrictJSONParser(Parser):
     """JSON bodies as ninja reads them, refusing what would reach the database as a server error:
-    NUL characters and lone surrogates (in values and keys) and absurd nesting."""
+    NUL characters and lone surrogates (in values and keys), absurd nesting, and numbers that are
+    not finite (NaN, Infinity, 1e999: Python reads them, PostgreSQL's json does not)."""
 
     def parse_body(self, request):
         try:
-            data = json.loads(request.body)
+            data = json.loads(request.body, parse_constant=_not_finite, parse_float=_finite_float)
+        except NonFiniteNumber:
+            raise ApiError(
+                ErrorCode.BAD_REQUEST, _("The request contains a number that is not finite.")
+            ) from None
         except (ValueError, RecursionError):
             raise ApiError(
                 ErrorCode.BAD_REQUEST, _("The request body is not valid JSON.")
             ) from None
         _check_json(data)
         return data
+
+
+class NonFiniteNumber(ValueError):
+    pass
+
+
+def _not_finite(constant: str):
+    raise NonFiniteNumber(constant)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 overflows to infinity
+        raise NonFiniteNumber(text)
+    return number
 
 
 def _check_json(data) -> None:
@@ -222,7 +243,8 @@ def _error_schema_ref() -> dict:
 
 def document_errors(schema: dict) -> dict:
     """List the error body under every client-error status for every operation (a client may be
-    refused before the operation runs: malformed input, sign-in, rate limits)."""
+    refused before the operation runs: malformed input, sign-in, rate limits), and 414, which the
+    web server answers for an over-long request line."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in (
         ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -249,4 +271,9 @@ def document_errors(schema: dict) -> dict:
             responses = operation.setdefault("responses", {})
             for status, description in descriptions.items():
                 responses.setdefault(status, {"description": description, "content": content})
+            # Answered by the web server (gunicorn, a proxy) before the platform sees the request:
+            # its body is theirs, not the error shape.
+            responses.setdefault(
+                414, {"description": "Request line too long (from the web server)"}
+            )
     return schema

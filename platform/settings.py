@@ -121,21 +121,40 @@ if PLATFORM_ENV not in ("production", "development"):
 DEVELOPMENT = PLATFORM_ENV == "development"
 
 
-def secret(name: str, development_value: str) -> str:
-    """A key from the environment. Production (the default) refuses to start without it: the
-    development values are public in this repository."""
+# Public in this repository: production refuses them under any of the three names.
+DEVELOPMENT_KEYS = {
+    "SECRET_KEY": "django-insecure-development-key-set-SECRET_KEY-in-production",
+    "IDENTITY_KEY": "insecure-development-identity-key",
+    "AUDIT_KEY": "insecure-development-audit-key",
+}
+MIN_KEY_LENGTH = 32
+
+
+def secret(name: str) -> str:
+    """A key from the environment. Production (the default) refuses to start without it, with a
+    development value or with a short one: the development values are public in this repository."""
     value = env(name)
+    if value and not DEVELOPMENT:
+        if value in DEVELOPMENT_KEYS.values():
+            raise ImproperlyConfigured(
+                f"{name} is a public development key. Set it to a long random secret."
+            )
+        if len(value) < MIN_KEY_LENGTH:
+            raise ImproperlyConfigured(
+                f"{name} is shorter than {MIN_KEY_LENGTH} characters. "
+                "Set it to a long random secret."
+            )
     if value:
         return value
     if DEVELOPMENT:
-        return development_value
+        return DEVELOPMENT_KEYS[name]
     raise ImproperlyConfigured(
         f"{name} is not set. Set it to a long random secret (from the secrets store), "
         f"or PLATFORM_ENV=development for development and tests only."
     )
 
 
-SECRET_KEY = secret("SECRET_KEY", "django-insecure-development-key-set-SECRET_KEY-in-production")
+SECRET_KEY = secret("SECRET_KEY")
 
 DATA_DIR = (BASE_DIR / env("PLATFORM_DATA_DIR")).resolve()
 BASE_DOMAIN = env("PLATFORM_BASE_DOMAIN").lower()
@@ -265,10 +284,10 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "accounts:account"
-IDENTITY_KEY = secret("IDENTITY_KEY", "insecure-development-identity-key")
+IDENTITY_KEY = secret("IDENTITY_KEY")
 # Former identity keys, readable until `rotate_identity_key` has re-encrypted everything.
 IDENTITY_PREVIOUS_KEYS = [k.strip() for k in env("IDENTITY_PREVIOUS_KEYS").split(",") if k.strip()]
-AUDIT_KEY = secret("AUDIT_KEY", "insecure-development-audit-key")
+AUDIT_KEY = secret("AUDIT_KEY")
 if len({SECRET_KEY, IDENTITY_KEY, AUDIT_KEY}) < 3:
     raise ImproperlyConfigured("SECRET_KEY, IDENTITY_KEY and AUDIT_KEY must differ.")
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE")

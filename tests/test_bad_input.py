@@ -165,6 +165,7 @@ def implement_request(client, make_item, county_admin, tenant):  # noqa: F811
             HTTP_HOST=host_of(tenant),
         )
 
+    post.good = good
     return post
 
 
@@ -297,6 +298,9 @@ def test_every_operation_documents_the_error_shape(api):
                     path,
                     status,
                 )
+            # gunicorn or a proxy answers an over-long request line, with a body of its own.
+            too_long = operation["responses"][414]
+            assert too_long["description"] and "content" not in too_long, (method, path)
 
 
 def test_role_grants_still_work_after_the_guard(client, county_admin, tenant, django_user_model):  # noqa: F811
@@ -327,3 +331,45 @@ def test_a_locked_out_api_sign_in_answers_in_the_error_shape(client, db, django_
         "/accounts/sign-in", {"username": "locked-api", "password": "wrong"}, HTTP_HOST=PORTAL
     )
     assert page.status_code == 429 and "尝试次数过多" in page.content.decode()
+
+
+# Valid check character and birth date; its region code names only a province (北京), no county.
+PROVINCE_ONLY = "119999199001010012"
+
+
+def test_an_id_number_naming_no_county_is_refused_everywhere_not_500(client, db):
+    form = {"username": PROVINCE_ONLY, "password": "x"}
+    assert client.post("/accounts/sign-in", form, HTTP_HOST=PORTAL).status_code == 200
+    token = client.post(
+        "/api/v1/auth/token", json.dumps(form), content_type="application/json", HTTP_HOST=PORTAL
+    )
+    assert_api_error(token, 401)
+    sign_up = client.post(
+        "/accounts/sign-up",
+        {
+            "real_name": "周八",
+            "id_number": PROVINCE_ONLY,
+            "phone": "13900000098",
+            "password": PASSWORD,
+        },
+        HTTP_HOST=PORTAL,
+    )
+    assert sign_up.status_code == 200 and "地区代码" in sign_up.content.decode()
+    query = f"item=410101001000&id_number={PROVINCE_ONLY}"
+    assert_api_error(client.get(f"/api/v1/route?{query}", HTTP_HOST=PORTAL), 422, "invalid")
+    page = client.get(f"/services/route?{query}", HTTP_HOST=PORTAL)
+    assert page.status_code == 400 and "地区代码" in page.content.decode()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_numbers_that_are_not_finite_are_400_not_500(client, implement_request, tenant, number):
+    # Python's json reads them, PostgreSQL's json does not; json.dumps can't write 1e999.
+    body = json.dumps({**implement_request.good, "form_schema": {"maximum": "N"}})
+    response = client.post(
+        "/api/v1/services",
+        body.replace('"N"', number),
+        content_type="application/json",
+        HTTP_HOST=host_of(tenant),
+    )
+    assert "有限" in assert_api_error(response, 400, "bad_request")["detail"]
+    assert not Implementation.objects.filter(tenant=tenant).exists()

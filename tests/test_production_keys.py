@@ -46,3 +46,25 @@ def test_keys_must_differ_and_the_environment_be_known():
     same = start(**{**KEYS, "AUDIT_KEY": KEYS["IDENTITY_KEY"]})
     assert "must differ" in same.stderr
     assert "PLATFORM_ENV must be" in start(**KEYS, PLATFORM_ENV="prod").stderr
+
+
+@pytest.mark.parametrize("name", list(KEYS))
+def test_production_refuses_a_public_development_key(name):
+    # Any of the three public development values, under any name (copied from a .env file).
+    for public in (
+        "django-insecure-development-key-set-SECRET_KEY-in-production",
+        "insecure-development-identity-key",
+        "insecure-development-audit-key",
+    ):
+        result = start(**{**KEYS, name: public})
+        assert result.returncode != 0
+        assert f"{name} is a public development key" in result.stderr
+
+
+@pytest.mark.parametrize("name", list(KEYS))
+def test_production_refuses_a_short_key(name):
+    for short in ("x", "k" * 31):
+        result = start(**{**KEYS, name: short})
+        assert result.returncode != 0
+        assert f"{name} is shorter than 32 characters" in result.stderr
+    assert start(**{**KEYS, name: "k" * 32}).returncode == 0

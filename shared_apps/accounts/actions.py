@@ -76,16 +76,20 @@ def register_citizen(
         number = ""
     if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
         errors["phone"] = [_("Enter an 11-digit mainland mobile number.")]
-    taken = Q(id_number_digest__in=id_number_digests(number)) if number else Q(pk__in=[])
-    if "phone" not in errors:
-        taken |= Q(phone=phone)
-    if User.objects.filter(taken).exists():  # one query for both: no timing difference either
-        errors.setdefault(NON_FIELD_ERRORS, []).extend(_numbers_taken().messages)
+    user = User(username=f"u{secrets.token_hex(6)}", real_name=real_name, phone=phone)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        errors["password"] = error.messages
     if errors:
         raise ValidationError(errors)
-    user = User(username=f"u{secrets.token_hex(6)}", real_name=real_name, phone=phone)
-    validate_password(password, user)
     check = verification.verifier().verify(real_name=real_name, id_number=number, phone=phone)
+    # Last, once every other check passed: an answer with any invalid field must not tell whether
+    # the numbers have an account. One query for both numbers: no timing difference either.
+    if User.objects.filter(
+        Q(id_number_digest__in=id_number_digests(number)) | Q(phone=phone)
+    ).exists():
+        raise _numbers_taken()
     user.set_password(password)
     user.id_number_digest = id_number_digest(number)
     user.id_number_encrypted = encrypt_id_number(number)

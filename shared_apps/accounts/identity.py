@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 
 def normalize_id_number(value: str) -> str:
@@ -30,18 +30,20 @@ def normalize_id_number(value: str) -> str:
         raise ValidationError(
             _("An ID number is 17 digits followed by a digit or X."), code="format"
         ) from None
-    except InvalidComponent:
+    except InvalidChecksum:
+        raise ValidationError(
+            _("The ID number's check character is wrong; please check every digit."),
+            code="checksum",
+        ) from None
+    except Exception:  # noqa: BLE001
+        # InvalidComponent, and what stdnum raises outside its own exceptions: a region code naming
+        # only a province or a city (119999…) is a KeyError in its lookup of the county.
         if _birth_date_invalid(number):
             raise ValidationError(
                 _("The date of birth in the ID number does not exist."), code="birth_date"
             ) from None
         raise ValidationError(
             _("The ID number's region code is not a known county."), code="region"
-        ) from None
-    except InvalidChecksum:
-        raise ValidationError(
-            _("The ID number's check character is wrong; please check every digit."),
-            code="checksum",
         ) from None
     return number
 

@@ -51,9 +51,12 @@ class Actor:
 def _client_ip(request) -> str | None:
     address = request.META.get("REMOTE_ADDR") if request is not None else None
     try:
-        return str(ipaddress.ip_address(address)) if address else None
+        ip = ipaddress.ip_address(address) if address else None
     except ValueError:
         return None
+    if getattr(ip, "scope_id", None):  # fe80::1%eth0: the column keeps no scope, nor does the hash
+        ip = ipaddress.IPv6Address(int(ip))
+    return str(ip) if ip else None
 
 
 def record_audit(
@@ -88,9 +91,14 @@ def record_audit(
         ip_address=_client_ip(request),
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        # Takes the locks, reads the chain's newest hash and draws the id the hash covers.
-        cursor.execute("SELECT prev_hash, next_id FROM audit_chain_next(%s)", [entry.tenant_code])
-        prev_hash, entry.id = cursor.fetchone()
+        # Takes the locks, reads the chain's newest hash and draws the id the hash covers; and
+        # writes the address as the column will give it back (::ffff:192.0.2.1, which Python
+        # writes ::ffff:c000:201), or the entry would not verify.
+        cursor.execute(
+            "SELECT c.prev_hash, c.next_id, host(%s::inet) FROM audit_chain_next(%s) c",
+            [entry.ip_address, entry.tenant_code],
+        )
+        prev_hash, entry.id, entry.ip_address = cursor.fetchone()
         entry.prev_hash = prev_hash or GENESIS
         entry.entry_hash = entry.compute_hash()
         entry.save(force_insert=True)

@@ -20,6 +20,7 @@ def test_valid_id_number_is_normalized():
         (VALID[:-1] + ("0" if VALID[-1] != "0" else "1"), "校验码错误"),
         (make_id_number(birth="19900231"), "出生日期不存在"),
         (make_id_number(region="990000"), "地区代码"),
+        ("119999199001010012", "地区代码"),  # names only a province: a KeyError inside stdnum
         (VALID[:15], "18 位"),
         ("41010219900307A23X", "17 位数字"),
     ],
@@ -80,7 +81,28 @@ def test_id_number_is_nowhere_in_clear_text(db):
 def test_sign_up_refuses_bad_data_with_every_problem(db):
     with pytest.raises(ValidationError) as caught:
         actions.register_citizen(real_name="", id_number="123", phone="12", password="x")
-    assert set(caught.value.message_dict) == {"real_name", "id_number", "phone"}
+    assert set(caught.value.message_dict) == {"real_name", "id_number", "phone", "password"}
+
+
+@pytest.mark.parametrize(
+    "invalid",
+    [{"password": "1"}, {"real_name": " "}, {"phone": "12"}, {"id_number": "123"}],
+    ids=lambda change: next(iter(change)),
+)
+def test_sign_up_with_an_invalid_field_does_not_tell_whether_the_numbers_are_taken(db, invalid):
+    taken = {"id_number": make_id_number(sequence="641"), "phone": "13800000041"}
+    free = {"id_number": make_id_number(sequence="642"), "phone": "13800000042"}
+    actions.register_citizen(real_name="钱七", password="正确的马电池订书钉", **taken)
+
+    def answer(numbers):
+        with pytest.raises(ValidationError) as caught:
+            actions.register_citizen(
+                **{"real_name": "钱七", "password": "正确的马电池订书钉", **numbers, **invalid}
+            )
+        return caught.value.message_dict
+
+    assert answer(taken) == answer(free)
+    assert "已存在" not in str(answer(taken))
 
 
 def test_one_account_per_id_number(db):

@@ -49,3 +49,19 @@ def test_the_log_refuses_updates_and_deletes(db):
         AuditEntry.objects.filter(pk=entry.pk).update(target="changed")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
+
+
+@pytest.mark.parametrize(
+    "address, stored",
+    [
+        ("fe80::1%eth0", "fe80::1"),  # a scoped link-local address: PostgreSQL drops the scope
+        ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),  # Python writes it ::ffff:c000:201
+        ("2001:DB8::1", "2001:db8::1"),
+        ("192.0.2.1", "192.0.2.1"),
+    ],
+)
+def test_an_entry_from_any_form_of_address_verifies(db, rf, address, stored):
+    request = rf.get("/", REMOTE_ADDR=address)
+    entry = record_audit(actor="system:test", action="test.address", request=request)
+    assert AuditEntry.objects.get(pk=entry.pk).ip_address == stored
+    assert verify_chain()[1] == []
