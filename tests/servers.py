@@ -21,11 +21,26 @@ def free_port() -> int:
 
 
 def database_url(port: int | None = None) -> str:
-    """The test database (a server must use it, not the development one), optionally on a port
-    that is not the server's own (a proxy's)."""
+    """The test database's URL (a server must use it, not the development one); with `port`, the
+    same database through a TCP proxy listening on 127.0.0.1:port."""
     params = connection.settings_dict
-    host = params["HOST"] or "127.0.0.1"
-    return f"postgresql://{params['USER']}@{host}:{port or params['PORT'] or 5432}/{params['NAME']}"
+    host = params["HOST"] or params["OPTIONS"].get("host", "")
+    user, name = params["USER"], params["NAME"]
+    if port:
+        return f"postgresql://{user}@127.0.0.1:{port}/{name}"
+    if host.startswith("/"):  # the embedded PostgreSQL: a unix socket
+        return f"postgresql://{user}:@/{name}?host={host}"
+    return f"postgresql://{user}@{host or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
+
+
+def database_address() -> tuple[str, int] | str:
+    """Where the test database listens: (host, port), or the path of its unix socket."""
+    params = connection.settings_dict
+    host = params["HOST"] or params["OPTIONS"].get("host", "")
+    port = int(params["PORT"] or 5432)
+    if host.startswith("/"):
+        return f"{host}/.s.PGSQL.{port}"
+    return (host or "127.0.0.1", port)
 
 
 def fetch(port: int, method: str, path: str, host: str, body=None, headers=None):

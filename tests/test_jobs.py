@@ -37,6 +37,7 @@ from govplatform.jobs import (
 from shared_apps.jobs.models import JobCompletion
 from tenant_apps.departments.models import Department
 from tenants.actions import suspend_tenant
+from tests.servers import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,16 +47,6 @@ def broker_urls() -> list[str]:
     if configured:
         return [u.strip() for u in configured.split(",") if u.strip()]
     return [settings.BROKER_URL or "database"]
-
-
-def database_url() -> str:
-    """A URL for the test database (the worker must use it, not the development one)."""
-    params = connection.settings_dict
-    host = params["HOST"] or params["OPTIONS"].get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{params['USER']}:@/{params['NAME']}?host={host}"
-    port = f":{params['PORT']}" if params["PORT"] else ""
-    return f"postgresql://{params['USER']}@{host}{port}/{params['NAME']}"
 
 
 class Workers:

@@ -16,7 +16,7 @@ from django.test import Client
 
 from conftest import sign_in_with_second_factor
 from tenants.models import Tenant
-from tests.servers import database_url, fetch
+from tests.servers import database_address, database_url, fetch
 
 BOUND = 2.0  # seconds within which the other process must enforce a suspension
 CSRF = "h" * 32
@@ -28,7 +28,7 @@ class SilentProxy:
     """TCP proxy to PostgreSQL whose existing connections can be made to go silent: bytes are
     accepted (the kernel acknowledges them) and never forwarded, in either direction."""
 
-    def __init__(self, upstream: tuple[str, int]):
+    def __init__(self, upstream: tuple[str, int] | str):
         self.upstream = upstream
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
@@ -43,7 +43,11 @@ class SilentProxy:
                 client, _address = self.server.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.upstream)
+            if isinstance(self.upstream, str):  # the embedded PostgreSQL's unix socket
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(self.upstream)
+            else:
+                upstream = socket.create_connection(self.upstream)
             silent = threading.Event()
             self.sockets += [client, upstream]
             self.silenced.append(silent)
@@ -168,8 +172,7 @@ def test_a_suspension_through_one_server_is_enforced_by_the_other(servers, towns
 
 def test_a_silent_listener_connection_does_not_hide_a_suspension(servers, township):
     unit, session = township
-    params = connection.settings_dict
-    proxy = SilentProxy((params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
+    proxy = SilentProxy(database_address())
     try:
         one = servers()
         # Every request of the other server opens a fresh connection through the proxy; only its

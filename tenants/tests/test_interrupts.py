@@ -9,21 +9,12 @@ import time
 from pathlib import Path
 
 import psycopg
-from django.db import connection
 
 from tests.helpers import SAMPLE_DIVISIONS
+from tests.servers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_UNITS = [f"410102{n:03d}000" for n in range(100, 300)]
-
-
-def database_url() -> str:
-    params = connection.settings_dict
-    host = params["HOST"] or params["OPTIONS"].get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{params['USER']}:@/{params['NAME']}?host={host}"
-    port = f":{params['PORT']}" if params["PORT"] else ""
-    return f"postgresql://{params['USER']}@{host}{port}/{params['NAME']}"
 
 
 def manage(*args) -> subprocess.Popen:

@@ -19,5 +19,5 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"checkpoint {checkpoint.id}: up to entry {checkpoint.last_entry_id}, "
-                f"{len(checkpoint.heads)} chains grew"
+                f"{len(checkpoint.heads)} chain{'' if len(checkpoint.heads) == 1 else 's'} grew"
             )
