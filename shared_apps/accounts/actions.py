@@ -420,8 +420,12 @@ def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str
     """A one-time enrolment code for a staff member's authenticator app, valid 24 hours, to be
     handed over out of band (the returned value; only its digest is kept). A new one voids the
     earlier ones. Issued by an administrator of a unit where the person holds a role (never by
-    themselves), or by an operator (`system:…` actor, the management command)."""
-    from shared_apps.accounts.authz import has_role
+    themselves), or by an operator (`system:…` actor, the management command).
+
+    The link replaces the person's second factor everywhere, so the administrator must administer
+    every unit where the person holds an active role (their own unit, or below it with subtree
+    authority): granting someone a role does not hand over their other units' second factor."""
+    from shared_apps.accounts.authz import administered_people, has_role
 
     if isinstance(actor, str):
         if not actor.startswith("system:"):
@@ -433,8 +437,10 @@ def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str
             tenant is not None
             and StaffMembership.objects.filter(user=user, tenant=tenant, is_active=True).exists()
         )
-        if not actor.is_superuser and (
-            user.is_superuser or not (holds_role and has_role(actor, tenant, Role.TENANT_ADMIN))
+        if not actor.is_superuser and not (
+            holds_role
+            and has_role(actor, tenant, Role.TENANT_ADMIN)
+            and user.pk in administered_people(actor, [user])
         ):
             raise PermissionDenied(_("You do not administer this unit."))
     code = secrets.token_urlsafe(32)

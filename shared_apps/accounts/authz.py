@@ -57,6 +57,22 @@ def has_role(user, tenant, *roles) -> bool:
     return bool(held & set(roles)) if roles else bool(held)
 
 
+def administered_people(actor, users) -> set[int]:
+    """The ids of those among `users` all of whose active roles lie in units `actor` administers.
+    Only for them may the administrator see the real name or replace the second factor: granting
+    another unit's staff member a role here does not make them this administrator's to manage."""
+    if getattr(actor, "is_superuser", False):
+        return {u.pk for u in users}
+    candidates = {u.pk for u in users if not u.is_superuser}
+    foreign = set()
+    for membership in StaffMembership.objects.filter(
+        user_id__in=candidates, is_active=True
+    ).select_related("tenant"):
+        if not has_role(actor, membership.tenant, Role.TENANT_ADMIN):
+            foreign.add(membership.user_id)
+    return candidates - foreign
+
+
 def require_role(request, *roles) -> None:
     """Raise PermissionDenied unless the signed-in person, verified with a second factor, holds one
     of `roles` (any role if none are named) in the request's tenant."""

@@ -9,6 +9,7 @@ from ninja.responses import Status
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import staff_auth
+from shared_apps.accounts.authz import administered_people
 from shared_apps.accounts.models import ENROLMENT_LINK_HOURS, Role, StaffMembership, User
 
 router = Router(tags=["staff"])
@@ -36,10 +37,12 @@ def list_staff(request):
     memberships = StaffMembership.objects.filter(
         tenant_id=request.tenant.id, is_active=True
     ).select_related("user")
+    named = administered_people(request.user, [m.user for m in memberships])
     return [
         {
             "username": m.user.username,
-            "real_name": m.user.real_name,
+            # Not the name of someone whose other roles lie in units this administrator doesn't run.
+            "real_name": m.user.real_name if m.user_id in named else "",
             "role": m.role,
             "covers_subtree": m.covers_subtree,
         }
