@@ -214,6 +214,32 @@ def _clean_text(value: str, *, field: str, max_length: int) -> str:
     return value
 
 
+def _recorder_answers_to(recorder: User, agent: User, tenant) -> bool:
+    """Whether the agent made the recorder a recorder here (granted the role) or gave them their
+    current second factor (issued the enrolment link they last used): then the recorder is no
+    second pair of eyes, but possibly the agent's own sock puppet."""
+    from shared_apps.accounts.authz import ancestor_codes
+
+    granted_by_agent = (
+        StaffMembership.objects.filter(
+            user=recorder, is_active=True, role__in=CONSENT_RECORDERS, granted_by=agent
+        )
+        .filter(
+            Q(tenant_id=tenant.id)
+            | Q(covers_subtree=True, tenant__code__in=ancestor_codes(tenant.code))
+        )
+        .exists()
+    )
+    last_link = (
+        EnrolmentLink.objects.filter(user=recorder, used_at__isnull=False)
+        .order_by("-used_at")
+        .first()
+    )
+    return granted_by_agent or (
+        last_link is not None and last_link.issued_by == agent.get_username()[:150]
+    )
+
+
 def record_consent(
     *,
     actor: User,
@@ -265,6 +291,12 @@ def record_consent(
             raise PermissionDenied(
                 _(
                     "You can't record a consent naming yourself as the agent; a second staff member must record it."
+                )
+            )
+        if _recorder_answers_to(actor, agent, tenant):
+            raise PermissionDenied(
+                _(
+                    "The agent gave you your role or your authenticator; another staff member must record this consent."
                 )
             )
         if evidence_kind == ConsentEvidence.SIGNED_FORM:
