@@ -7,7 +7,7 @@ it that cover their subtree (a city administrator in its counties). Ancestors fo
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from shared_apps.accounts.models import Role, StaffMembership
 from tenants.divisions.codes import SIGNIFICANT_DIGITS
@@ -71,6 +71,25 @@ def administered_people(actor, users) -> set[int]:
         if not has_role(actor, membership.tenant, Role.TENANT_ADMIN):
             foreign.add(membership.user_id)
     return candidates - foreign
+
+
+def with_roles_elsewhere(memberships, tenant):
+    """Annotate a unit's memberships with whether their holder has active roles in other units."""
+    return memberships.annotate(
+        elsewhere=Exists(
+            StaffMembership.objects.filter(user=OuterRef("user"), is_active=True).exclude(
+                tenant_id=tenant.id
+            )
+        )
+    )
+
+
+def names_shown(actor, memberships) -> set[int]:
+    """The ids of the people (of memberships annotated by `with_roles_elsewhere`) whose real name
+    the administrator sees; one more query only when someone holds roles elsewhere."""
+    doubtful = {m.user_id: m.user for m in memberships if m.elsewhere or m.user.is_superuser}
+    named = administered_people(actor, list(doubtful.values()))
+    return {m.user_id for m in memberships if m.user_id in named or m.user_id not in doubtful}
 
 
 def require_role(request, *roles) -> None:
