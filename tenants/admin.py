@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from govplatform.admin_site import AuditedAdmin
 from tenants import actions
 from tenants.models import Domain, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedAdmin):
     list_display = ["code", "name", "level", "parent", "subdomain", "status", "provisioned_at"]
     list_filter = ["level", "status"]
     search_fields = ["code", "name", "subdomain"]
@@ -22,6 +23,8 @@ class TenantAdmin(admin.ModelAdmin):
         "status_reason",
         "provisioned_at",
         "retired_at",
+        "status_before_retirement",
+        "reason_before_retirement",
         "created_at",
         "updated_at",
     ]
@@ -57,7 +60,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(AuditedAdmin):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__name"]
     autocomplete_fields = ["tenant"]

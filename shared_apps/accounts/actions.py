@@ -218,6 +218,32 @@ def _clean_text(value: str, *, field: str, max_length: int) -> str:
     return value
 
 
+def _recorder_answers_to(recorder: User, agent: User, tenant) -> bool:
+    """Whether the agent made the recorder a recorder here (granted the role) or gave them their
+    current second factor (issued the enrolment link they last used): then the recorder is no
+    second pair of eyes, but possibly the agent's own sock puppet."""
+    from shared_apps.accounts.authz import ancestor_codes
+
+    granted_by_agent = (
+        StaffMembership.objects.filter(
+            user=recorder, is_active=True, role__in=CONSENT_RECORDERS, granted_by=agent
+        )
+        .filter(
+            Q(tenant_id=tenant.id)
+            | Q(covers_subtree=True, tenant__code__in=ancestor_codes(tenant.code))
+        )
+        .exists()
+    )
+    last_link = (
+        EnrolmentLink.objects.filter(user=recorder, used_at__isnull=False)
+        .order_by("-used_at")
+        .first()
+    )
+    return granted_by_agent or (
+        last_link is not None and last_link.issued_by == agent.get_username()[:150]
+    )
+
+
 def record_consent(
     *,
     actor: User,
@@ -269,6 +295,12 @@ def record_consent(
             raise PermissionDenied(
                 _(
                     "You can't record a consent naming yourself as the agent; a second staff member must record it."
+                )
+            )
+        if _recorder_answers_to(actor, agent, tenant):
+            raise PermissionDenied(
+                _(
+                    "The agent gave you your role or your authenticator; another staff member must record this consent."
                 )
             )
         if evidence_kind == ConsentEvidence.SIGNED_FORM:
@@ -424,8 +456,12 @@ def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str
     """A one-time enrolment code for a staff member's authenticator app, valid 24 hours, to be
     handed over out of band (the returned value; only its digest is kept). A new one voids the
     earlier ones. Issued by an administrator of a unit where the person holds a role (never by
-    themselves), or by an operator (`system:…` actor, the management command)."""
-    from shared_apps.accounts.authz import has_role
+    themselves), or by an operator (`system:…` actor, the management command).
+
+    The link replaces the person's second factor everywhere, so the administrator must administer
+    every unit where the person holds an active role (their own unit, or below it with subtree
+    authority): granting someone a role does not hand over their other units' second factor."""
+    from shared_apps.accounts.authz import administered_people, has_role
 
     if isinstance(actor, str):
         if not actor.startswith("system:"):
@@ -437,8 +473,10 @@ def issue_enrolment_link(*, actor, user: User, tenant=None, request=None) -> str
             tenant is not None
             and StaffMembership.objects.filter(user=user, tenant=tenant, is_active=True).exists()
         )
-        if not actor.is_superuser and (
-            user.is_superuser or not (holds_role and has_role(actor, tenant, Role.TENANT_ADMIN))
+        if not actor.is_superuser and not (
+            holds_role
+            and has_role(actor, tenant, Role.TENANT_ADMIN)
+            and user.pk in administered_people(actor, [user])
         ):
             raise PermissionDenied(_("You do not administer this unit."))
     code = secrets.token_urlsafe(32)

@@ -7,7 +7,7 @@ it that cover their subtree (a city administrator in its counties). Ancestors fo
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from shared_apps.accounts.models import Role, StaffMembership
 from tenants.divisions.codes import SIGNIFICANT_DIGITS
@@ -55,6 +55,41 @@ def has_role(user, tenant, *roles) -> bool:
         return True
     held = roles_in(user, tenant)
     return bool(held & set(roles)) if roles else bool(held)
+
+
+def administered_people(actor, users) -> set[int]:
+    """The ids of those among `users` all of whose active roles lie in units `actor` administers.
+    Only for them may the administrator see the real name or replace the second factor: granting
+    another unit's staff member a role here does not make them this administrator's to manage."""
+    if getattr(actor, "is_superuser", False):
+        return {u.pk for u in users}
+    candidates = {u.pk for u in users if not u.is_superuser}
+    foreign = set()
+    for membership in StaffMembership.objects.filter(
+        user_id__in=candidates, is_active=True
+    ).select_related("tenant"):
+        if not has_role(actor, membership.tenant, Role.TENANT_ADMIN):
+            foreign.add(membership.user_id)
+    return candidates - foreign
+
+
+def with_roles_elsewhere(memberships, tenant):
+    """Annotate a unit's memberships with whether their holder has active roles in other units."""
+    return memberships.annotate(
+        elsewhere=Exists(
+            StaffMembership.objects.filter(user=OuterRef("user"), is_active=True).exclude(
+                tenant_id=tenant.id
+            )
+        )
+    )
+
+
+def names_shown(actor, memberships) -> set[int]:
+    """The ids of the people (of memberships annotated by `with_roles_elsewhere`) whose real name
+    the administrator sees; one more query only when someone holds roles elsewhere."""
+    doubtful = {m.user_id: m.user for m in memberships if m.elsewhere or m.user.is_superuser}
+    named = administered_people(actor, list(doubtful.values()))
+    return {m.user_id for m in memberships if m.user_id in named or m.user_id not in doubtful}
 
 
 def require_role(request, *roles) -> None:

@@ -9,6 +9,7 @@ from ninja.responses import Status
 
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import staff_auth
+from shared_apps.accounts.authz import names_shown, with_roles_elsewhere
 from shared_apps.accounts.models import ENROLMENT_LINK_HOURS, Role, StaffMembership, User
 
 router = Router(tags=["staff"])
@@ -33,17 +34,24 @@ class MembershipOut(Schema):
     summary="Who holds which role in this unit",
 )
 def list_staff(request):
-    memberships = StaffMembership.objects.filter(
-        tenant_id=request.tenant.id, is_active=True
-    ).select_related("user")
+    memberships = list(
+        with_roles_elsewhere(
+            StaffMembership.objects.filter(tenant_id=request.tenant.id, is_active=True),
+            request.tenant,
+        )
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+    # Not the name of someone whose other roles lie in units this administrator doesn't run.
+    named = names_shown(request.user, memberships)
     return [
         {
             "username": m.user.username,
-            "real_name": m.user.real_name,
+            "real_name": m.user.real_name if m.user_id in named else "",
             "role": m.role,
             "covers_subtree": m.covers_subtree,
         }
-        for m in memberships.order_by("role", "user__username")
+        for m in memberships
     ]
 
 

@@ -18,7 +18,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from shared_apps.accounts import actions, throttling
-from shared_apps.accounts.authz import is_staff_member, require_role
+from shared_apps.accounts.authz import (
+    administered_people,
+    is_staff_member,
+    names_shown,
+    require_role,
+    with_roles_elsewhere,
+)
 from shared_apps.accounts.forms import CodeForm, GrantRoleForm, SignInForm, SignUpForm
 from shared_apps.accounts.models import EnrolmentLink, Notice, Role, StaffMembership, User
 from shared_apps.accounts.queries import consents_given, token_digest
@@ -257,14 +263,21 @@ def staff(request):
             else:
                 if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
                     return redirect("staff")
+                if person.pk not in administered_people(request.user, [person]):
+                    # Their other units' administrators hand them a link, not this one.
+                    return redirect("staff")
                 # A new staff member enrols their authenticator app with this link.
                 enrolment = _enrolment_link(request, person)
                 form = GrantRoleForm(roles=Role.choices)
-    memberships = (
-        StaffMembership.objects.filter(tenant=tenant, is_active=True)
+    memberships = list(
+        with_roles_elsewhere(StaffMembership.objects.filter(tenant=tenant, is_active=True), tenant)
         .select_related("user")
         .order_by("role")
     )
+    # The real name only of people this administrator manages wholly (no name by phone lookup).
+    named = names_shown(request.user, memberships)
+    for m in memberships:
+        m.show_name = m.user_id in named
     return render(
         request,
         "accounts/staff.html",

@@ -5,13 +5,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from govplatform.admin_site import ReadOnlyAdmin
+from govplatform.admin_site import AuditedAdmin, ReadOnlyAdmin
 from shared_apps.catalog import actions
 from shared_apps.catalog.models import BasicItem, GuideMaterial, GuideVersion, Implementation
 
 
 @admin.register(BasicItem)
-class BasicItemAdmin(admin.ModelAdmin):
+class BasicItemAdmin(AuditedAdmin):
     list_display = ["code", "name", "item_type"]
     list_filter = ["item_type"]
     search_fields = ["code", "name"]
@@ -46,7 +46,7 @@ class GuideMaterialInline(admin.TabularInline):
 
 
 @admin.register(GuideVersion)
-class GuideVersionAdmin(admin.ModelAdmin):
+class GuideVersionAdmin(AuditedAdmin):
     list_display = ["item", "number", "status", "valid_from", "valid_to"]
     list_filter = ["status"]
     search_fields = ["item__name", "item__code"]

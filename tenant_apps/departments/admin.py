@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from govplatform.admin_site import AuditedAdmin
 from tenant_apps.departments.actions import create_department, update_department
 from tenant_apps.departments.models import Department
 from tenant_apps.departments.queries import check_credit_code_free, current_tenant
@@ -19,7 +20,7 @@ class DepartmentForm(forms.ModelForm):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedAdmin):
     form = DepartmentForm
     list_display = ["name", "credit_code", "phone", "is_active"]
     search_fields = ["name", "credit_code"]

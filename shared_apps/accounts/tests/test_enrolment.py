@@ -241,3 +241,57 @@ def test_wrong_codes_at_enrolment_count_towards_throttling(newcomer, admin, tena
     device = TOTPDevice.objects.get(user=newcomer)
     assert device.throttling_failure_count == 1 and not device.confirmed
     assert wrong["Cache-Control"].startswith("max-age=0")
+
+
+def test_a_link_needs_an_administrator_of_every_unit_of_the_person(
+    root, admin, tenant, other_tenant, django_user_model
+):
+    """Granting another unit's administrator a role here does not hand over their second factor."""
+    from tenants.models import Tenant
+
+    foreign = django_user_model.objects.create_user("foreign-admin", password=PASSWORD)
+    actions.grant_role(actor=root, user=foreign, tenant=other_tenant, role=Role.TENANT_ADMIN)
+    actions.grant_role(actor=admin, user=foreign, tenant=tenant, role=Role.WINDOW_CLERK)
+    with pytest.raises(PermissionDenied):
+        actions.issue_enrolment_link(actor=admin, user=foreign, tenant=tenant)
+    assert not EnrolmentLink.objects.filter(user=foreign).exists()
+    # Someone with roles in two counties of 郑州市: the city's administrator (subtree) may issue.
+    city = Tenant.objects.get(code="410100000000")
+    neighbour = Tenant.objects.get(code="410105000000")  # 金水区
+    clerk = django_user_model.objects.create_user("two-unit-clerk", password=PASSWORD)
+    actions.grant_role(actor=root, user=clerk, tenant=tenant, role=Role.WINDOW_CLERK)
+    actions.grant_role(actor=root, user=clerk, tenant=neighbour, role=Role.WINDOW_CLERK)
+    with pytest.raises(PermissionDenied):
+        actions.issue_enrolment_link(actor=admin, user=clerk, tenant=tenant)
+    city_admin = django_user_model.objects.create_user("city-admin", password=PASSWORD)
+    actions.grant_role(
+        actor=root, user=city_admin, tenant=city, role=Role.TENANT_ADMIN, covers_subtree=True
+    )
+    assert actions.issue_enrolment_link(actor=city_admin, user=clerk, tenant=tenant)
+
+
+def test_another_units_administrator_granted_a_role_here_stays_out_of_reach(
+    client, root, admin, tenant, other_tenant, django_user_model
+):
+    """The attack: grant 鼓楼区's administrator a clerk role here, then ask for their link."""
+    foreign = django_user_model.objects.create_user(
+        "foreign-admin", password=PASSWORD, phone="13600000003", real_name="王外区"
+    )
+    actions.grant_role(actor=root, user=foreign, tenant=other_tenant, role=Role.TENANT_ADMIN)
+    sign_in_with_second_factor(client, admin)
+    page = client.post(
+        "/staff",
+        {"identifier": "13600000003", "role": Role.WINDOW_CLERK},
+        HTTP_HOST=host_of(tenant),
+    )
+    assert page.status_code == 302  # granted, but no enrolment link shown
+    api = client.post("/api/v1/staff/foreign-admin/enrolment-link", HTTP_HOST=host_of(tenant))
+    assert api.status_code == 403
+    assert not EnrolmentLink.objects.filter(user=foreign).exists()
+    listing = client.get("/staff", HTTP_HOST=host_of(tenant)).content.decode()
+    assert "foreign-admin" in listing and "王外区" not in listing
+    names = {
+        m["username"]: m["real_name"]
+        for m in client.get("/api/v1/staff", HTTP_HOST=host_of(tenant)).json()
+    }
+    assert names["foreign-admin"] == ""

@@ -313,3 +313,33 @@ def test_over_long_and_nul_laden_input_is_refused(
     sign_in_with_second_factor(client, clerk)
     assert record(client, tenant, consent_body(citizen, agent, **overrides)).status_code == status
     assert not ProxyConsent.objects.exists()
+
+
+def test_a_sock_puppet_recorder_is_refused(client, root, citizen, tenant, django_user_model):
+    """The attack: an administrator makes themselves agent, makes a puppet account a window clerk,
+    enrols its authenticator with the link they were shown, and records a consent as the puppet."""
+    from shared_apps.accounts.models import EnrolmentLink
+
+    admin = django_user_model.objects.create_user("unit-admin", password=PASSWORD)
+    actions.grant_role(actor=root, user=admin, tenant=tenant, role=Role.TENANT_ADMIN)
+    actions.grant_role(actor=admin, user=admin, tenant=tenant, role=Role.PROXY_AGENT)
+    puppet = django_user_model.objects.create_user("puppet", password=PASSWORD)
+    actions.grant_role(actor=admin, user=puppet, tenant=tenant, role=Role.WINDOW_CLERK)
+    code = actions.issue_enrolment_link(actor=admin, user=puppet, tenant=tenant)
+    actions.start_totp_enrolment(actor=puppet, code=code)
+    sign_in_with_second_factor(client, puppet)
+    response = record(client, tenant, consent_body(citizen, admin, evidence="0000"))
+    assert response.status_code == 403 and "另一位工作人员" in response.json()["detail"]
+    assert not ProxyConsent.objects.exists()
+    sign_in_with_second_factor(client, admin)
+    assert act_for(client, citizen, tenant).status_code == 403
+
+    # Its role granted by someone else, the puppet still has the agent's authenticator link.
+    actions.revoke_role(actor=root, membership=puppet.memberships.get(role=Role.WINDOW_CLERK))
+    actions.grant_role(actor=root, user=puppet, tenant=tenant, role=Role.WINDOW_CLERK)
+    puppet.__dict__.pop("_roles_by_tenant", None)
+    sign_in_with_second_factor(client, puppet)
+    assert record(client, tenant, consent_body(citizen, admin, evidence="0001")).status_code == 403
+    # A clerk the agent neither appointed nor enrolled records it.
+    EnrolmentLink.objects.filter(user=puppet).update(issued_by="root")
+    assert record(client, tenant, consent_body(citizen, admin, evidence="0002")).status_code == 201
