@@ -1,4 +1,4 @@
-"""Codes of the unified catalog (DESIGN.md §5).
+"""Codes of the unified catalog (docs/domain.md, "Standards and laws").
 
 - basic code (基本编码), 12 characters: region (2) + item type (2) + main item (5) + sub-item (3:
   `000` none, `00Y` has sub-items, `001`–`999` a sub-item);
