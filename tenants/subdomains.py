@@ -154,6 +154,9 @@ def misread_subdomains(units: list[Unit], taken: set[str]) -> dict[str, str]:
     renamed: dict[str, str] = {}
     for unit in units:
         parent = unit.parent_code or None
+        # A name no entry applies to reads as pypinyin reads it: only its parent can change it.
+        if parent not in renamed and not any(p in unit.name for p in PLACE_READINGS):
+            continue
         misread = candidates(
             unit.name, unit.level, unit.code, former.get(parent), read=misread_slug
         )
