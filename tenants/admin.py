@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from govplatform.admin_site import AuditedAdmin
 from tenants import actions
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, SubdomainAlias, Tenant
 
 
 @admin.register(Tenant)
@@ -64,3 +64,23 @@ class DomainAdmin(AuditedAdmin):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__name"]
     autocomplete_fields = ["tenant"]
+
+
+@admin.register(SubdomainAlias)
+class SubdomainAliasAdmin(AuditedAdmin):
+    """Former subdomains, written by the division import only: read-only here, so none is ever
+    freed for another unit by hand."""
+
+    list_display = ["subdomain", "tenant", "created_at"]
+    search_fields = ["subdomain", "tenant__name", "tenant__subdomain"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["subdomain", "tenant", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

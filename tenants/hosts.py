@@ -1,7 +1,8 @@
 """Which tenant a request's Host header names, answered from memory.
 
-The whole map (every tenant's subdomain and extra hostnames; a few thousand entries) is loaded with
-one query and kept per process. A trigger on the tenant tables sends a PostgreSQL NOTIFY on every
+The whole map (every tenant's subdomain, extra hostnames and former subdomains; a few thousand
+entries) is loaded with three queries and kept per process, so a request to a former subdomain is
+redirected without a query. A trigger on the tenant tables sends a PostgreSQL NOTIFY on every
 change; a listener thread in each process clears the map when one arrives, and again after it
 reconnects (it may have missed some). Changes made through tenants.actions also clear it at once in
 the process that made them.
@@ -46,6 +47,8 @@ LISTENER_CONNECTION = {
 @dataclass(frozen=True)
 class HostMatch:
     tenant: object  # a Tenant, or a FakeTenant for the public schema (the provincial portal)
+    # The hostname is a former subdomain of the tenant (an alias): answer with a redirect.
+    former: bool = False
 
     @property
     def is_portal(self) -> bool:
@@ -61,6 +64,7 @@ class HostMap:
         self._by_subdomain: dict | None = None
         self._by_hostname: dict = {}
         self._by_code: dict = {}
+        self._by_alias: dict = {}
         self._loaded_at = 0.0
         self._generation = 0
         self._listener_pid: int | None = None
@@ -76,8 +80,8 @@ class HostMap:
             self._generation += 1
             self._by_subdomain = None
 
-    def _read(self) -> tuple[dict, dict, dict]:
-        from tenants.models import Domain, Tenant
+    def _read(self) -> tuple[dict, dict, dict, dict]:
+        from tenants.models import Domain, SubdomainAlias, Tenant
 
         by_subdomain = {t.subdomain: t for t in Tenant.objects.select_related("parent")}
         by_id = {t.id: t for t in by_subdomain.values()}
@@ -86,9 +90,14 @@ class HostMap:
             for d in Domain.objects.all()
             if d.tenant_id in by_id
         }
-        return by_subdomain, by_hostname, {t.code: t for t in by_subdomain.values()}
+        by_alias = {
+            subdomain: by_id[tenant_id]
+            for subdomain, tenant_id in SubdomainAlias.objects.values_list("subdomain", "tenant_id")
+            if tenant_id in by_id
+        }
+        return by_subdomain, by_hostname, {t.code: t for t in by_subdomain.values()}, by_alias
 
-    def _load(self) -> tuple[dict, dict, dict]:
+    def _load(self) -> tuple[dict, dict, dict, dict]:
         for _attempt in range(LOAD_ATTEMPTS):
             with self._lock:
                 generation = self._generation
@@ -97,7 +106,7 @@ class HostMap:
             with self._lock:
                 self.loads += 1
                 if self._generation == generation:
-                    self._by_subdomain, self._by_hostname, self._by_code = maps
+                    self._by_subdomain, self._by_hostname, self._by_code, self._by_alias = maps
                     self._loaded_at = started
                     return maps
             # A change was notified while we read: our rows may predate it, read again.
@@ -121,16 +130,23 @@ class HostMap:
         """The tenant (or the portal) a hostname (without port) names; None if it names nothing."""
         self.ensure_listener()
         # Local references: the listener thread may clear the map at any moment.
-        by_subdomain, by_hostname = self._by_subdomain, self._by_hostname
+        by_subdomain, by_hostname, by_alias = (
+            self._by_subdomain,
+            self._by_hostname,
+            self._by_alias,
+        )
         if by_subdomain is None or self._reload_due():
-            by_subdomain, by_hostname, _by_code = self._load()
+            by_subdomain, by_hostname, _by_code, by_alias = self._load()
         hostname = hostname.lower().rstrip(".")
         base = settings.BASE_DOMAIN
         if hostname in (base, f"www.{base}"):
             return PORTAL
         tenant = None
         if hostname.endswith("." + base):
-            tenant = by_subdomain.get(hostname[: -len(base) - 1])
+            label = hostname[: -len(base) - 1]
+            tenant = by_subdomain.get(label)
+            if tenant is None and label in by_alias:
+                return HostMatch(by_alias[label], former=True)
         if tenant is None:
             tenant = by_hostname.get(hostname)
         return HostMatch(tenant) if tenant is not None else None

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, HttpResponseNotFound
+from django.http import HttpResponse, HttpResponseNotFound, HttpResponsePermanentRedirect
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -12,7 +12,8 @@ from tenants.models import Tenant
 class TenantHostMiddleware:
     """Select the tenant (or the provincial portal) from the Host header, from memory.
 
-    Unknown hosts get a 404 page; suspended and retired tenants a page that says so. The schema
+    Unknown hosts get a 404 page; suspended and retired tenants a page that says so; a former
+    subdomain (a corrected misreading) a permanent redirect to the unit's subdomain. The schema
     is set once here; django-tenants sends one `SET search_path` when the first query runs.
     """
 
@@ -28,6 +29,9 @@ class TenantHostMiddleware:
                 render_to_string("tenants/unknown_host.html", {"hostname": hostname}, request)
             )
         tenant = match.tenant
+        if match.former:
+            _enter(PORTAL.tenant)
+            return _to_current_subdomain(request, tenant)
         request.tenant = tenant
         if match.is_portal:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
@@ -47,6 +51,24 @@ def _enter(tenant) -> None:
         connection.tenant = tenant
     else:
         connection.set_tenant(tenant)
+
+
+class HttpResponsePermanentRedirectKeepingMethod(HttpResponsePermanentRedirect):
+    status_code = 308
+
+
+def _to_current_subdomain(request, tenant):
+    """The same path and query on the unit's subdomain. The host is built from the unit and the
+    base domain, never from what was sent (only the port, which Django has checked is a number),
+    so no Host header can point it elsewhere. 301 for GET and HEAD; 308 for the rest, which
+    clients must repeat with the same method and body (after a 301 they may turn a POST into a
+    GET and lose the body)."""
+    _hostname, port = split_domain_port(request.get_host())
+    host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}" + (f":{port}" if port else "")
+    location = f"{request.scheme}://{host}{request.get_full_path()}"
+    if request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(location)
+    return HttpResponsePermanentRedirectKeepingMethod(location)
 
 
 def _unavailable(request, tenant):

@@ -92,3 +92,26 @@ class SchemaTemplate(models.Model):
 
     def __str__(self):
         return f"schema template {self.fingerprint[:12]}"
+
+
+class SubdomainAlias(models.Model):
+    """A former subdomain of a unit (a corrected misreading: tahe → luohe). Requests to it are
+    redirected to the unit's subdomain with the same path and query; it is never given to another
+    unit."""
+
+    subdomain = models.CharField(_("former subdomain"), max_length=63, unique=True)
+    tenant = models.ForeignKey(
+        Tenant,
+        verbose_name=_("administrative unit"),
+        on_delete=models.PROTECT,
+        related_name="subdomain_aliases",
+    )
+    created_at = models.DateTimeField(_("replaced at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("former subdomain")
+        verbose_name_plural = _("former subdomains")
+        ordering = ["subdomain"]
+
+    def __str__(self):
+        return self.subdomain

@@ -6,7 +6,9 @@ province). It must describe one province completely; see tenants/divisions/READM
 
 Importing is idempotent: new units become tenants, renamed units are renamed, units that moved get
 their new parent, units missing from the file are retired (never dropped: their data stays), and a
-retired unit that is back is reinstated with the status it had before. A bad file is rejected with
+retired unit that is back is reinstated with the status it had before. Subdomains made from a
+misreading that tenants.subdomains now corrects are renamed first, each audited, and the former one
+kept as an alias that redirects (it is never given to another unit). A bad file is rejected with
 every offending line named and nothing applied. A valid but partial file would retire most of the
 province: retiring more than a small share of the units (RETIREMENT_SHARE, at least
 RETIREMENT_MINIMUM units) is refused unless explicitly allowed. A dry run reports and changes nothing.
@@ -25,7 +27,8 @@ from django.utils.translation import gettext as _
 from shared_apps.audit.actions import record_audit
 from tenants import subdomains
 from tenants.divisions.codes import LEVEL_ORDER, is_within, level_of_code
-from tenants.models import Tenant
+from tenants.hosts import host_map
+from tenants.models import SubdomainAlias, Tenant
 
 HEADER = ["code", "name", "level", "parent_code"]
 # Without --allow-mass-retirement an import retires at most this share of the units that are not
@@ -67,6 +70,8 @@ class ImportSummary:
     moved: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     reinstated: list[str] = field(default_factory=list)
+    # "code old → new" for every subdomain corrected (the old one redirects).
+    subdomains_corrected: list[str] = field(default_factory=list)
     unchanged: int = 0
     # Name of every unit created, moved, retired or reinstated, for the report.
     names: dict[str, str] = field(default_factory=dict)
@@ -85,6 +90,7 @@ class ImportSummary:
             "moved": len(self.moved),
             "retired": len(self.retired),
             "reinstated": len(self.reinstated),
+            "subdomains_corrected": len(self.subdomains_corrected),
             "unchanged": self.unchanged,
         }
 
@@ -229,10 +235,13 @@ def import_divisions(
                     % {"province": other_provinces[0], "code": province_code}
                 ]
             )
-        taken = set(Tenant.objects.values_list("subdomain", flat=True)) | set(
-            settings.RESERVED_SUBDOMAINS
+        taken = (
+            {t.subdomain for t in existing.values()}
+            | set(SubdomainAlias.objects.values_list("subdomain", flat=True))
+            | set(settings.RESERVED_SUBDOMAINS)
         )
         now = timezone.now()
+        _correct_subdomains(existing, taken, now, actor=actor, summary=summary)
         changed: list[Tenant] = []
         ordered = sorted(rows, key=lambda r: (LEVEL_ORDER.index(r.level), r.code))
         for level in LEVEL_ORDER:
@@ -334,4 +343,35 @@ def import_divisions(
             target=source,
             data=summary.as_dict(),
         )
+    host_map.invalidate()  # this process at once; the others hear the database's notification
     return summary
+
+
+def _correct_subdomains(existing: dict[str, Tenant], taken: set[str], now, *, actor, summary):
+    """Rename the subdomains made from a misreading (tenants.subdomains.misread_subdomains), keep
+    each former one as an alias, audit each in its unit's log. Idempotent: a corrected subdomain
+    is no longer a misreading."""
+    code_of = {t.id: code for code, t in existing.items()}
+    units = [
+        subdomains.Unit(t.code, t.name, t.level, code_of.get(t.parent_id, ""), t.subdomain)
+        for t in sorted(existing.values(), key=lambda t: (LEVEL_ORDER.index(t.level), t.code))
+    ]
+    corrected = subdomains.misread_subdomains(units, taken)
+    if not corrected:
+        return
+    tenants, aliases = [], []
+    for code, subdomain in corrected.items():
+        tenant = existing[code]
+        aliases.append(SubdomainAlias(subdomain=tenant.subdomain, tenant=tenant))
+        summary.subdomains_corrected.append(f"{code} {tenant.subdomain} → {subdomain}")
+        record_audit(
+            actor=actor,
+            action="tenants.correct_subdomain",
+            target=code,
+            tenant=tenant,
+            data={"from": tenant.subdomain, "to": subdomain, "name": tenant.name},
+        )
+        tenant.subdomain, tenant.updated_at = subdomain, now
+        tenants.append(tenant)
+    Tenant.objects.bulk_update(tenants, ["subdomain", "updated_at"], batch_size=1000)
+    SubdomainAlias.objects.bulk_create(aliases, batch_size=1000)

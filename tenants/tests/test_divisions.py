@@ -120,6 +120,7 @@ def test_reimport_is_idempotent(db):
         "moved": 0,
         "retired": 0,
         "reinstated": 0,
+        "subdomains_corrected": 0,
         "unchanged": Tenant.objects.count(),
     }
 

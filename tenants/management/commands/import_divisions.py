@@ -19,8 +19,9 @@ DEFAULT_FILE = Path(__file__).resolve().parents[2] / "divisions" / "henan.csv"
 
 class Command(BaseCommand):
     help = (
-        "Import a division list (CSV: code,name,level,parent_code): create, rename, move, retire and "
-        "reinstate tenants, then provision the new ones. Safe to run again."
+        "Import a division list (CSV: code,name,level,parent_code): correct misread subdomains "
+        "(the old ones redirect), create, rename, move, retire and reinstate tenants, then "
+        "provision the new ones. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -63,10 +64,13 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             "created {created}, renamed {renamed}, moved {moved}, retired {retired}, "
-            "reinstated {reinstated}, unchanged {unchanged}".format(**summary.as_dict())
+            "reinstated {reinstated}, subdomains corrected {subdomains_corrected}, "
+            "unchanged {unchanged}".format(**summary.as_dict())
         )
         for line in summary.renamed:
             self.stdout.write(f"  renamed {line}")
+        for line in summary.subdomains_corrected:
+            self.stdout.write(f"  subdomain {line} (the old one redirects)")
         if options["no_provision"]:
             return
         provision_pending(self, options["processes"])
@@ -74,10 +78,11 @@ class Command(BaseCommand):
     def report_dry_run(self, summary: ImportSummary, allowed: bool) -> None:
         self.stdout.write(
             "dry run, nothing changed: would create {created}, rename {renamed}, move {moved}, "
-            "retire {retired}, reinstate {reinstated}; unchanged {unchanged}".format(
-                **summary.as_dict()
-            )
+            "retire {retired}, reinstate {reinstated}, correct {subdomains_corrected} subdomains; "
+            "unchanged {unchanged}".format(**summary.as_dict())
         )
+        for line in summary.subdomains_corrected:
+            self.stdout.write(f"  correct subdomain {line}")
         for verb, codes in (
             ("create", summary.created),
             ("move", summary.moved),
