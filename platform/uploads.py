@@ -253,9 +253,9 @@ def store_upload(upload, *, max_bytes: int | None = None) -> StoredUpload:
     if kind is None:
         if claimed:
             raise UploadRefused(
-                f"文件类型不符：内容是{described}，不是 {ACCEPTED[claimed].label}。"
+                f"文件类型不符：内容是 {described}，不是 {ACCEPTED[claimed].label}。"
             )
-        raise UploadRefused(f"不接受这种文件：内容是{described}；只接受 {ACCEPTED_LIST}。")
+        raise UploadRefused(f"不接受这种文件：内容是 {described}；只接受 {ACCEPTED_LIST}。")
     accepted = ACCEPTED[kind]
     if claimed != kind:  # a PNG named .jpg downloads as .png and opens as what it is
         name = f"{stem if dot else name}.{accepted.extension}"[-(MAX_NAME_LENGTH + 10) :]
