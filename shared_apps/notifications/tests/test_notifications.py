@@ -1,6 +1,7 @@
 """Notifications (issue 10, item 8): the inbox, and e-mail and SMS sent by a job through a real
 SMTP server process and the fake SMS gateway process, retried, sent once."""
 
+import io
 import logging
 from datetime import timedelta
 
@@ -246,3 +247,28 @@ def test_the_inbox_pages_counts_unread_and_marks_read(client, person):
     )
     client.post("/accounts/me/messages/read", {"message": "all", "page": "2"}, **host)
     assert unread_count(person) == 0 and mark_read(person) == 0
+
+
+def test_send_notifications_queues_again_the_deliveries_whose_job_was_lost(
+    django_user_model, monkeypatch
+):
+    from django.core.management import call_command
+
+    queued = []
+    monkeypatch.setattr(inbox, "enqueue", queued.extend)
+    lost, stale, fresh, working, sent = (
+        message_for(
+            django_user_model.objects.create_user(f"p{n}", phone=f"1390000010{n}")
+        ).deliveries.get()
+        for n in range(5)
+    )
+    now = timezone.now()
+    Delivery.objects.filter(pk=lost.pk).update(next_try_at=now - timedelta(minutes=5))
+    Delivery.objects.filter(pk=stale.pk).update(
+        status="sending", claimed_at=now - timedelta(minutes=3)
+    )
+    Delivery.objects.filter(pk=working.pk).update(status="sending", claimed_at=now)
+    Delivery.objects.filter(pk=sent.pk).update(status="sent", next_try_at=now - timedelta(hours=1))
+    call_command("send_notifications", stdout=io.StringIO())
+    assert queued == [lost.pk, stale.pk]
+    assert fresh.pk not in queued

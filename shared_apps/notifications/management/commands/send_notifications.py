@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from shared_apps.notifications.inbox import enqueue
+from shared_apps.notifications import inbox
 from shared_apps.notifications.sending import overdue_deliveries
 
 
@@ -11,6 +11,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        ids = list(overdue_deliveries().values_list("pk", flat=True)[:10_000])
-        enqueue(ids)
+        ids = list(overdue_deliveries().order_by("pk").values_list("pk", flat=True)[:10_000])
+        inbox.enqueue(ids)
         self.stdout.write(f"{len(ids)} deliveries queued again")
