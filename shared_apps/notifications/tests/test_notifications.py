@@ -3,6 +3,9 @@ SMTP server process and the fake SMS gateway process, retried, sent once."""
 
 import io
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -272,3 +275,35 @@ def test_send_notifications_queues_again_the_deliveries_whose_job_was_lost(
     call_command("send_notifications", stdout=io.StringIO())
     assert queued == [lost.pk, stale.pk]
     assert fresh.pk not in queued
+
+
+def _settings_with(**environment) -> subprocess.CompletedProcess:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD,"
+        " s.EMAIL_USE_TLS, s.EMAIL_USE_SSL, s.EMAIL_BACKEND.rsplit('.', 2)[-2])"
+    )
+    env = {**os.environ, **environment, "DJANGO_SETTINGS_MODULE": "govplatform.settings"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_smtp_server_is_configured_by_the_environment():
+    url = _settings_with(EMAIL_URL="smtp+tls://notices%40henan.gov.cn:p%3Ass@smtp.henan.gov.cn")
+    assert url.stdout.split() == [
+        "smtp.henan.gov.cn", "587", "notices@henan.gov.cn", "p:ss", "True", "False", "smtp"
+    ]  # fmt: skip
+    host = _settings_with(EMAIL_URL="", EMAIL_HOST="10.0.0.5", EMAIL_PORT="2525")
+    assert host.stdout.split()[:2] == ["10.0.0.5", "2525"] and host.stdout.split()[-1] == "smtp"
+    neither = _settings_with(EMAIL_URL="", EMAIL_HOST="")
+    assert neither.stdout.split()[-1] == "filebased"
+    wrong = _settings_with(EMAIL_URL="http://smtp.henan.gov.cn")
+    assert wrong.returncode != 0 and "EMAIL_URL: unsupported scheme 'http'" in wrong.stderr
+    unsigned = _settings_with(SMS_GATEWAY_URL="https://sms.example.cn/send", SMS_GATEWAY_KEY="")
+    assert unsigned.returncode != 0 and "without SMS_GATEWAY_KEY" in unsigned.stderr
