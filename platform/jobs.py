@@ -19,6 +19,7 @@ deliver a killed worker's messages again within a bound (the constants below, RE
 import functools
 import logging
 import re
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -211,15 +212,29 @@ def ensure_postgres_queue_tables(url: str) -> None:
         conn.commit()
 
 
+_broker = None
+_broker_lock = threading.Lock()
+
+
 def setup_broker():
     """Make the configured broker dramatiq's global broker (once per process)."""
+    global _broker
     from django.conf import settings
 
     broker = build_broker(settings.BROKER_URL)
     if broker_kind(settings.BROKER_URL) == "postgres":
         ensure_postgres_queue_tables(settings.BROKER_URL)
     dramatiq.set_broker(broker)
+    _broker = broker
     return broker
+
+
+def configured_broker():
+    """The configured broker, set up on first use: what an `actors` module declares its actors
+    on, so that a web process sending a job uses the platform's broker (dramatiq would otherwise
+    make up a RabbitMQ broker on localhost) and the worker (which sets it up first) the same."""
+    with _broker_lock:
+        return _broker if _broker is not None else setup_broker()
 
 
 def _record_completion(message_id: str, actor_name: str, tenant_code: str) -> bool:

@@ -105,6 +105,43 @@ ENVIRONMENT = {
         "shared_apps.accounts.verification.FormatOnlyVerifier",
         "Real-name verification service (dotted path); the default only checks the data is well formed.",
     ),
+    "EMAIL_URL": (
+        "",
+        "SMTP server for notifications: `smtp://user:password@host:25`, `smtp+tls://…:587` "
+        "(STARTTLS) or `smtps://…:465`. Wins over the EMAIL_HOST settings. Neither set: development "
+        "writes e-mail to PLATFORM_DATA_DIR/mail; production fails each e-mail delivery with a "
+        "message saying so (the inbox message stands).",
+    ),
+    "EMAIL_HOST": ("", "SMTP server's host, when EMAIL_URL is not used."),
+    "EMAIL_PORT": ("25", "SMTP server's port (with EMAIL_HOST)."),
+    "EMAIL_USER": ("", "SMTP user name (with EMAIL_HOST); empty: no authentication."),
+    "EMAIL_PASSWORD": ("", "SMTP password (with EMAIL_HOST), from the secrets store."),
+    "EMAIL_USE_TLS": ("0", "1: STARTTLS to the SMTP server (with EMAIL_HOST)."),
+    "DEFAULT_FROM_EMAIL": (
+        "noreply@gov.localhost",
+        "Sender address of the platform's e-mail.",
+    ),
+    "SMS_GATEWAY_URL": (
+        "",
+        "SMS gateway: a JSON POST per message, signed with HMAC-SHA256 under SMS_GATEWAY_KEY, "
+        "answered with the gateway's id for it. Empty: development logs each SMS; production fails "
+        "each SMS delivery with a message saying so.",
+    ),
+    "SMS_GATEWAY_KEY": ("", "Shared key that signs requests to the SMS gateway (secrets store)."),
+    "SMS_SIGN_NAME": ("河南政务服务", "Signature (签名) the gateway puts before every SMS."),
+    "UPLOAD_MAX_BYTES": (
+        str(20 * 1024 * 1024),
+        "Largest uploaded file, in bytes; refused while it is being received.",
+    ),
+    "UPLOAD_S3_BUCKET": (
+        "",
+        "Object storage bucket for uploads (django-storages S3; credentials and region from the "
+        "usual AWS_* variables or the machine's role). Empty: PLATFORM_DATA_DIR/uploads.",
+    ),
+    "UPLOAD_S3_ENDPOINT_URL": (
+        "",
+        "Endpoint of an S3-compatible object storage (with UPLOAD_S3_BUCKET). Empty: AWS S3.",
+    ),
 }
 
 
@@ -169,6 +206,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.catalog",
     "shared_apps.jobs",
+    "shared_apps.notifications",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -360,6 +398,94 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
+
+
+# Notifications (shared_apps.notifications): e-mail through Django's mail backend, SMS through
+# an HTTP gateway (channels.py).
+def _email_settings() -> dict:
+    from urllib.parse import unquote, urlsplit
+
+    if env("EMAIL_URL"):
+        url = urlsplit(env("EMAIL_URL"))
+        schemes = {
+            "smtp": (25, False, False),
+            "smtp+tls": (587, True, False),
+            "smtps": (465, False, True),
+        }
+        if url.scheme not in schemes:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: unsupported scheme {url.scheme!r} (use smtp://, smtp+tls:// or smtps://)"
+            )
+        port, tls, ssl = schemes[url.scheme]
+        return {
+            "EMAIL_HOST": url.hostname or "",
+            "EMAIL_PORT": url.port or port,
+            "EMAIL_HOST_USER": unquote(url.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(url.password or ""),
+            "EMAIL_USE_TLS": tls,
+            "EMAIL_USE_SSL": ssl,
+        }
+    return {
+        "EMAIL_HOST": env("EMAIL_HOST"),
+        "EMAIL_PORT": int(env("EMAIL_PORT")),
+        "EMAIL_HOST_USER": env("EMAIL_USER"),
+        "EMAIL_HOST_PASSWORD": env("EMAIL_PASSWORD"),
+        "EMAIL_USE_TLS": env("EMAIL_USE_TLS") == "1",
+        "EMAIL_USE_SSL": False,
+    }
+
+
+_email = _email_settings()
+EMAIL_HOST, EMAIL_PORT = _email["EMAIL_HOST"], _email["EMAIL_PORT"]
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_USER"], _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email["EMAIL_USE_TLS"], _email["EMAIL_USE_SSL"]
+EMAIL_CONFIGURED = bool(EMAIL_HOST)
+if EMAIL_CONFIGURED:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    # Development (and production, whose e-mail channel refuses to send unconfigured): kept in
+    # files under the data folder, never silently dropped.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL")
+SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY")
+SMS_SIGN_NAME = env("SMS_SIGN_NAME")
+if SMS_GATEWAY_URL and not SMS_GATEWAY_KEY:
+    raise ImproperlyConfigured("SMS_GATEWAY_URL is set without SMS_GATEWAY_KEY to sign requests.")
+
+# Uploads (govplatform.uploads): checked on their content, stored under random names outside the
+# database, served only through the application.
+UPLOAD_MAX_BYTES = int(env("UPLOAD_MAX_BYTES"))
+if env("UPLOAD_S3_BUCKET"):
+    UPLOAD_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("UPLOAD_S3_BUCKET"),
+            "endpoint_url": env("UPLOAD_S3_ENDPOINT_URL") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    UPLOAD_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No base_url: nothing in this folder is ever served directly.
+        "OPTIONS": {"location": DATA_DIR / "uploads", "file_permissions_mode": 0o640},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "uploads": UPLOAD_STORAGE,
+}
+# Every uploaded file goes through the size limit while it is received (govplatform.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "govplatform.uploads.SizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

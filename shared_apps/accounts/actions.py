@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,6 @@ from shared_apps.accounts.models import (
     AssuranceLevel,
     ConsentEvidence,
     EnrolmentLink,
-    Notice,
     ProxyConsent,
     Role,
     StaffMembership,
@@ -42,6 +42,7 @@ from shared_apps.accounts.models import (
 from shared_apps.accounts.queries import require_assurance, valid_consent
 from shared_apps.accounts.queries import token_digest as _digest
 from shared_apps.audit.actions import record_audit
+from shared_apps.notifications.inbox import notify
 
 
 def _numbers_taken() -> ValidationError:
@@ -329,7 +330,20 @@ def record_consent(
             recorded_at=now,
             confirmed_at=confirmed_at,
         )
-        Notice.objects.create(user=citizen, kind=Notice.Kind.CONSENT_RECORDED, consent=consent)
+        notify(
+            citizen,
+            "consent_recorded",
+            {
+                "recorder": actor.display_name,
+                "unit": tenant.name,
+                "agent": agent.display_name,
+                "purpose": purpose,
+                "until": timezone.localtime(valid_until).strftime("%Y-%m-%d"),
+            },
+            actor=actor,
+            link=reverse("accounts:account"),
+            tenant=tenant,
+        )
         record_audit(
             actor=actor,
             action="accounts.record_consent",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import ApiToken, User
 from shared_apps.audit.actions import record_audit
+from shared_apps.notifications.models import Message
 
 
 def erase_account(*, actor: User, user: User, request=None) -> None:
@@ -33,6 +34,8 @@ def erase_account(*, actor: User, user: User, request=None) -> None:
         ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+        # Their inbox, with the addresses its deliveries were (or were to be) sent to.
+        Message.objects.filter(user=user).delete()
         record_audit(
             actor=actor, action="accounts.erase", target=f"user {user.pk}", request=request
         )

@@ -226,24 +226,6 @@ class ProxyConsent(models.Model):
         )
 
 
-class Notice(models.Model):
-    """A message in a person's inbox on their account page (站内消息). SMS and e-mail come later."""
-
-    class Kind(models.TextChoices):
-        CONSENT_RECORDED = "consent_recorded", _("A consent in your name was recorded")
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    consent = models.ForeignKey(ProxyConsent, null=True, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["user", "-created_at"])]
-
-    def __str__(self):
-        return f"{self.user} · {self.get_kind_display()}"
-
-
 ENROLMENT_LINK_HOURS = 24
 
 

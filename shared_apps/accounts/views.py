@@ -26,8 +26,10 @@ from shared_apps.accounts.authz import (
     with_roles_elsewhere,
 )
 from shared_apps.accounts.forms import CodeForm, GrantRoleForm, SignInForm, SignUpForm
-from shared_apps.accounts.models import EnrolmentLink, Notice, Role, StaffMembership, User
+from shared_apps.accounts.models import EnrolmentLink, Role, StaffMembership, User
 from shared_apps.accounts.queries import consents_given, token_digest
+from shared_apps.notifications.inbox import mark_read
+from shared_apps.notifications.queries import inbox_page, unread_count
 
 
 def _next(request, default="accounts:account"):
@@ -168,18 +170,15 @@ def account(request):
             user, viewer=user, reason="self-service", request=request
         )
     memberships = StaffMembership.objects.filter(user=user, is_active=True).select_related("tenant")
-    notices = (
-        Notice.objects.filter(user=user)
-        .select_related("consent__agent", "consent__tenant", "consent__recorded_by")
-        .order_by("-created_at")[:20]
-    )
+    inbox = inbox_page(user, request.GET.get("page"))
     return render(
         request,
         "accounts/account.html",
         {
             "revealed": revealed,
             "memberships": memberships,
-            "notices": notices,
+            "inbox": inbox,
+            "unread": unread_count(user),
             "consents": consents_given(user)[:50],
             "now": timezone.now(),
         },
@@ -201,6 +200,22 @@ def consent_decision(request, consent_id: int):
     except (PermissionDenied, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     return redirect("accounts:account")
+
+
+@require_POST
+@login_required
+def mark_messages_read(request):
+    """Mark one message of the person's inbox read, or all of them."""
+    value = request.POST.get("message", "")
+    if value == "all":
+        mark_read(request.user)
+    elif value.isascii() and value.isdigit() and len(value) < 19:
+        mark_read(request.user, [int(value)])
+    else:
+        return render(request, "400.html", {"message": _("No such message.")}, status=400)
+    page = request.POST.get("page", "")
+    suffix = f"?page={page}" if page.isascii() and page.isdigit() and len(page) < 9 else ""
+    return redirect(reverse("accounts:account") + suffix + "#messages")
 
 
 @require_POST

@@ -29,6 +29,7 @@ PUBLIC_OR_PERSONAL = {
     "accounts/enrol/confirm",
     "accounts/enrol/<str:code>",
     "accounts/me/consents/<int:consent_id>",
+    "accounts/me/messages/read",
     "accounts/me",
     "accounts/sign-out",
     "accounts/sign-out-everywhere",

@@ -11,6 +11,8 @@ from shared_apps.accounts.models import User
 from shared_apps.audit.actions import record_audit
 from shared_apps.audit.models import AuditEntry
 from shared_apps.audit.queries import verify_chain
+from shared_apps.notifications.inbox import notify
+from shared_apps.notifications.models import Delivery, Message
 from tests.helpers import make_id_number
 
 
@@ -27,6 +29,19 @@ def test_an_erased_person_keeps_their_audit_entries_and_nothing_else(db, provinc
         id_number_masked="410***********0000",
     )
     acted = record_audit(actor=citizen, action="test.step")
+    notify(
+        citizen,
+        "consent_recorded",
+        {
+            "recorder": "王",
+            "unit": "中原区",
+            "agent": "李",
+            "purpose": "社保",
+            "until": "2027-01-01",
+        },
+        actor="system:tests",
+    )
+    assert Delivery.objects.filter(address="13800000001").exists()
     with pytest.raises(PermissionDenied):
         erase_account(actor=User.objects.create_user("someone-else"), user=citizen)
 
@@ -37,6 +52,8 @@ def test_an_erased_person_keeps_their_audit_entries_and_nothing_else(db, provinc
     personal = [citizen.email, citizen.phone, citizen.real_name, citizen.id_number_encrypted,
                 citizen.id_number_masked, citizen.id_number_digest]  # fmt: skip
     assert not any(personal)
+    assert not Message.objects.filter(user=citizen).exists()
+    assert not Delivery.objects.filter(address__in=["13800000001", "person@example.cn"]).exists()
     assert AuditEntry.objects.get(pk=acted.pk).actor_user_id == citizen.pk
     assert AuditEntry.objects.filter(action="accounts.erase", target=f"user {citizen.pk}").exists()
     assert verify_chain()[1] == []

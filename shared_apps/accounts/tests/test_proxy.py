@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from conftest import sign_in_with_second_factor
 from shared_apps.accounts import actions
-from shared_apps.accounts.models import ConsentEvidence, Notice, ProxyConsent, Role
+from shared_apps.accounts.models import ConsentEvidence, ProxyConsent, Role
 from shared_apps.audit.models import AuditEntry
+from shared_apps.notifications.models import Delivery, Message
 from tests.helpers import host_of, make_id_number
 
 PASSWORD = "正确的马电池订书钉"
@@ -124,7 +125,7 @@ def test_a_consent_without_evidence_is_refused(client, citizen, agent, clerk, te
     sign_in_with_second_factor(client, clerk)
     response = record(client, tenant, consent_body(citizen, agent, evidence=evidence))
     assert response.status_code == (400 if "\x00" in evidence else 422)
-    assert not ProxyConsent.objects.exists() and not Notice.objects.exists()
+    assert not ProxyConsent.objects.exists() and not Message.objects.exists()
 
 
 def test_self_authorization_is_refused(client, root, citizen, tenant, django_user_model):
@@ -212,7 +213,12 @@ def test_citizen_is_notified_and_can_revoke_on_the_page(client, citizen, agent, 
     consent = ProxyConsent.objects.get()
     entry = AuditEntry.objects.filter(action="accounts.record_consent").latest("id")
     assert entry.tenant_code == tenant.code and entry.data["evidence"] == "纸质授权书 No.0001"
-    assert Notice.objects.filter(user=citizen, consent=consent).count() == 1
+    [message] = Message.objects.filter(user=citizen, kind="consent_recorded")
+    assert message.tenant == tenant and message.context["purpose"] == consent.purpose
+    # By SMS too (the citizen has a phone, no e-mail address).
+    assert list(message.deliveries.values_list("channel", "address")) == [
+        (Delivery.Channel.SMS, citizen.phone)
+    ]
 
     agent_client = type(client)()
     sign_in_with_second_factor(agent_client, agent)
