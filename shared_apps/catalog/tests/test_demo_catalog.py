@@ -27,6 +27,7 @@ from shared_apps.catalog.models import (
 from shared_apps.catalog.queries import current_version
 from shared_apps.catalog.themes import ORGANISATION, PERSONAL
 from tenants.models import Tenant
+from tests.helpers import host_of
 
 LAW = re.compile(
     r"《[^《》]+(法|条例|规定|办法|细则|决定|意见|通知|规则|规范|规程|方案)(（[^）]*）)?》"
@@ -93,7 +94,7 @@ def test_every_form_template_is_served():
             assert finders.find(f"{FORMS_DIR}/{name}"), name
 
 
-def test_loading_builds_guides_and_every_units_list_once(root):
+def test_loading_builds_guides_and_every_units_list_once(root, client):
     from tenants.management.commands.load_demo_data import _load_chunk
 
     units = list(
@@ -134,6 +135,17 @@ def test_loading_builds_guides_and_every_units_list_once(root):
     homestead = Implementation.objects.get(tenant=township, item__name="农村宅基地用地审批")
     assert homestead.department_name == "党政综合便民服务中心"
     assert homestead.place == "经八路街道党政综合便民服务中心"
+
+    # The guide page a citizen reads: the real basis, the materials, the form and its sample.
+    page = client.get(f"/services/{food.code}", HTTP_HOST=host_of(county)).content.decode()
+    for expected in (
+        "《中华人民共和国食品安全法》第三十五条",
+        "金水区政务服务中心",
+        "食品经营许可证",
+        "/static/catalog/forms/application-organisation.html",
+        "/static/catalog/forms/application-organisation-sample.html",
+    ):
+        assert expected in page, expected
 
     # A second run finds everything in place: no duplicate items, guides or implementations.
     assert load_items(root) == items
