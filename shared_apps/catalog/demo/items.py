@@ -28,7 +28,6 @@ from shared_apps.catalog.demo.spec import (
     MARRIAGE_CERT,
     PASSPORT_FEE,
     PHOTO,
-    PLATE_FEE,
     SSC,
     gov,
     item,
@@ -131,7 +130,7 @@ ORIGINAL_ITEMS = [
         "居民户口迁移", "07", "county", "公安", ["户籍", "住房"],
         ["户口迁入", "落户", "迁移证", "准迁证"], 20,
         [HOUSEHOLD, ID_CARD, own("合法稳定住所证明"), other("户口迁移证件", 1, 0, optional=True)],
-        "《中华人民共和国户口登记条例》第十条；《河南省深化户籍制度改革实施方案》",
+        "《中华人民共和国户口登记条例》第十条；《国务院关于进一步推进户籍制度改革的意见》（国发〔2014〕25号）",
         result="常住人口登记卡（户口簿登记）", conditions="符合本地户口迁入条件（合法稳定住所、就业、投靠亲属等）",
     ),
     item(
@@ -155,7 +154,7 @@ ORIGINAL_ITEMS = [
         [ID_CARD, other("机动车来历证明"), other("机动车整车出厂合格证明或者进口凭证"),
          other("机动车交通事故责任强制保险凭证"), other("车辆购置税完税证明或者免税凭证", 1, 0)],
         "《中华人民共和国道路交通安全法》第八条、第九条；《机动车登记规定》（公安部令第164号）",
-        result="机动车登记证书、号牌、行驶证", fees=(PLATE_FEE,), fields=("vehicle",),
+        result="机动车登记证书、号牌、行驶证", fields=("vehicle",),
     ),
     # county: civil affairs (民政局)
     item(
@@ -189,7 +188,7 @@ ORIGINAL_ITEMS = [
         ["低保", "城乡低保", "困难家庭", "社会救助"], 30,
         [APP, ID_CARD, HOUSEHOLD, own("家庭经济状况核对授权书"), own("家庭收入、财产状况申报材料"),
          BANK_ACCOUNT],
-        "《社会救助暂行办法》第九条、第十一条；《河南省最低生活保障审核确认办法》",
+        "《社会救助暂行办法》第九条、第十一条；《最低生活保障审核确认办法》（民发〔2021〕57号）",
         result="最低生活保障证", depth=OnlineDepth.ACCEPTANCE, fields=("benefit",),
         conditions="共同生活的家庭成员人均收入低于当地最低生活保障标准，且符合当地家庭财产状况规定",
     ),
@@ -205,7 +204,7 @@ ORIGINAL_ITEMS = [
         "殡葬补助发放", "05", "county", "民政", ["殡葬"],
         ["惠民殡葬", "基本殡葬服务费用减免", "火化补贴"], 15,
         [APP, DEATH_CERT, other("火化证明"), ID_CARD, BANK_ACCOUNT],
-        "《殡葬管理条例》；《河南省殡葬管理办法》",
+        "《殡葬管理条例》；《民政部等关于推行惠民殡葬政策的指导意见》",
         result="殡葬补助（发放到账）", fields=("deceased",),
     ),
     item(
@@ -265,7 +264,7 @@ ORIGINAL_ITEMS = [
         "职业技能鉴定", "07", "county", "人社", ["就业", "资质"],
         ["职业技能等级认定", "技能证书", "技师", "职业资格"], 30,
         [APP, ID_CARD, PHOTO._replace(originals=2), own("学历或者工作年限证明", 0, 1)],
-        "《中华人民共和国劳动法》第六十九条；《职业技能等级认定工作规程》",
+        "《中华人民共和国劳动法》第六十九条",
         result="职业技能等级证书", depth=E_LICENSE, fields=("qualification",),
     ),
     # county: housing and construction (住房和城乡建设局)

@@ -11,7 +11,6 @@ from shared_apps.catalog.demo.spec import (
     ID_CARD,
     ID_CARD_FEE,
     LICENSE,
-    PLATE_FEE,
     VEHICLE_LICENCE,
     gov,
     item,
@@ -177,7 +176,7 @@ SECURITY_ITEMS = [
         ["号牌丢失", "行驶证补领", "车牌补办"], 1,
         [ID_CARD],
         VEHICLE_REGISTRATION,
-        result="机动车号牌、行驶证", fees=(PLATE_FEE,), depth=HANDLING, fields=("vehicle",),
+        result="机动车号牌、行驶证", depth=HANDLING, fields=("vehicle",),
     ),
     item(
         "机动车临时通行牌证核发", "20", "county", "公安", ["交通"],

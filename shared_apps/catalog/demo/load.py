@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
 from shared_apps.audit.actions import record_audit
@@ -54,7 +55,7 @@ def sample_urls(template: str, for_organisations: bool) -> tuple[str, str]:
 def load_items(actor) -> list[BasicItem]:
     """The basic items, each with a published guide, in ITEMS order."""
     if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only provincial administrators load the demo catalog.")
+        raise PermissionDenied(_("Only provincial administrators may do this."))
     codes = item_codes()
     with transaction.atomic():
         existing = {item.code: item for item in BasicItem.objects.filter(code__in=codes)}
