@@ -1,4 +1,5 @@
-"""Demo data for a fresh platform: a provincial administrator and the usual departments of every unit."""
+"""Demo data for a fresh platform: demo accounts, the departments a unit of each level really has,
+and the demo catalog implemented by every unit."""
 
 import os
 import sys
@@ -70,7 +71,10 @@ def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
 
 
 class Command(BaseCommand):
-    help = "Load demo data: a provincial administrator and departments for every unit (idempotent)."
+    help = (
+        "Load demo data: demo accounts, every unit's departments and the demo catalog with every "
+        "unit's implementation list (idempotent; resumes where it stopped)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
