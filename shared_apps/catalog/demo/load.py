@@ -1,8 +1,10 @@
 """Load the demo catalog and every unit's implementation list (idempotent, resumable).
 
 Demo data, loaded in bulk: the basic items with their published guides in one transaction, then
-the implementation lists in chunks of units (one transaction each, so an interrupted run resumes at
-the next unit without an implementation). Each step leaves one audit record, not one per row.
+the implementation lists in chunks of units (one transaction each; a re-run adds only the (unit,
+item) pairs missing, so an interrupted run resumes). Each step leaves one audit record, not one per
+row. An item that already has a published guide keeps it: a database loaded by an earlier demo
+catalog keeps those guides and gets the new items.
 """
 
 from django.core.exceptions import PermissionDenied
