@@ -1,4 +1,5 @@
-"""Demo data for a fresh platform: a provincial administrator and the usual departments of every unit."""
+"""Demo data for a fresh platform: demo accounts, the departments a unit of each level really has,
+and the demo catalog implemented by every unit."""
 
 import os
 import sys
@@ -14,6 +15,7 @@ from shared_apps.accounts.actions import grant_role, issue_enrolment_link, regis
 from shared_apps.accounts.management.commands.issue_enrolment_link import enrolment_url
 from shared_apps.accounts.models import Role
 from shared_apps.audit.actions import record_audit
+from shared_apps.catalog.demo.departments import DEPARTMENTS
 from shared_apps.catalog.demo.load import load_implementations, load_items
 from shared_apps.catalog.models import DepartmentRegistration
 from tenant_apps.departments.models import Department
@@ -28,39 +30,6 @@ DEMO_STAFF = [DEMO_ADMIN, "jinshui-admin"]
 DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
 DEMO_CITIZEN_ID = "410105199001011233"  # a made-up, checksum-valid number in 金水区
 
-# The departments a unit of each level usually has (a small, real selection).
-DEPARTMENTS = {
-    "province": [
-        "省政务服务和大数据管理局",
-        "省市场监督管理局",
-        "省公安厅",
-        "省民政厅",
-        "省人力资源和社会保障厅",
-        "省住房和城乡建设厅",
-        "省卫生健康委员会",
-    ],
-    "city": [
-        "市政务服务和大数据管理局",
-        "市市场监督管理局",
-        "市公安局",
-        "市民政局",
-        "市人力资源和社会保障局",
-        "市住房和城乡建设局",
-        "市卫生健康委员会",
-    ],
-    "county": [
-        "政务服务和大数据管理局",
-        "市场监督管理局",
-        "公安局",
-        "民政局",
-        "人力资源和社会保障局",
-        "住房和城乡建设局",
-        "卫生健康委员会",
-        "教育局",
-    ],
-    "township": ["党政综合便民服务中心", "社会事务办公室"],
-}
-
 
 def demo_credit_code(tenant_code: str, serial: int) -> str:
     """A checksum-valid unified social credit code of a government body (机关, 11) in the unit's region."""
@@ -72,7 +41,19 @@ def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
     outcomes = []
     for tenant_id, schema_name, code, level in chunk:
         with schema_context(schema_name), transaction.atomic():
-            if not Department.objects.exists():
+            # The departments the unit lacks: a unit loaded by an earlier demo catalog gets the
+            # ones added since, each keeping its serial (its place in DEPARTMENTS).
+            present = {
+                value
+                for pair in Department.objects.values_list("name", "credit_code")
+                for value in pair
+            }
+            missing = [
+                (i, name)
+                for i, name in enumerate(DEPARTMENTS[level], start=1)
+                if name not in present and demo_credit_code(code, i) not in present
+            ]
+            if missing:
                 _register_departments(
                     Department.objects.bulk_create(
                         Department(
@@ -80,7 +61,7 @@ def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
                             credit_code=demo_credit_code(code, i),
                             phone=f"0371-{int(code[2:6]) % 10000:04d}{i:04d}",
                         )
-                        for i, name in enumerate(DEPARTMENTS[level], start=1)
+                        for i, name in missing
                     ),
                     tenant_id,
                 )
@@ -90,7 +71,10 @@ def _load_chunk(chunk: list[tuple[int, str, str, str]]) -> list[Outcome]:
 
 
 class Command(BaseCommand):
-    help = "Load demo data: a provincial administrator and departments for every unit (idempotent)."
+    help = (
+        "Load demo data: demo accounts, every unit's departments and the demo catalog with every "
+        "unit's implementation list (idempotent; resumes where it stopped)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
@@ -136,7 +120,7 @@ class Command(BaseCommand):
         self.stdout.write(f"demo departments in {len(units)} units")
         root = User.objects.get(username=DEMO_ADMIN)
         items = load_items(root)
-        implemented = load_implementations(items)
+        implemented = load_implementations(items, stream=sys.stderr)
         self.stdout.write(
             f"demo catalog: {len(items)} basic items, {implemented} new implementations"
         )
