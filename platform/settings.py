@@ -101,6 +101,14 @@ ENVIRONMENT = {
         "",
         "Shared cache for the rate limits: `redis://…` (production). Empty: a table in the database.",
     ),
+    "CASE_YELLOW_SHARE": (
+        "0.8",
+        "Share of a case's time limit used (working days) from which the deadline job marks it yellow (黄牌预警).",
+    ),
+    "CASE_DEADLINE_INTERVAL_SECONDS": (
+        "300",
+        "How often `run_scheduler` sends the deadline job (yellow and red marking) to every unit.",
+    ),
     "REAL_NAME_VERIFIER": (
         "shared_apps.accounts.verification.FormatOnlyVerifier",
         "Real-name verification service (dotted path); the default only checks the data is well formed.",
@@ -169,6 +177,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.catalog",
     "shared_apps.jobs",
+    "shared_apps.ledger",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -182,6 +191,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "tenant_apps.departments",
+    "tenant_apps.cases",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -196,6 +206,10 @@ TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 # changes, as a reminder to re-measure (`python -m bench.memory`) and re-derive it.
 TENANT_SCHEMA_CACHE_MEASURED_WITH = ["departments_department", "django_migrations"]
 TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
+CASE_YELLOW_SHARE = float(env("CASE_YELLOW_SHARE"))
+if not 0 < CASE_YELLOW_SHARE <= 1:
+    raise ImproperlyConfigured("CASE_YELLOW_SHARE must be a share above 0 and at most 1.")
+CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.
