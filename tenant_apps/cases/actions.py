@@ -5,8 +5,10 @@ for the provincial supervision ledger. Two people acting on one case at once: th
 the first's lock, then finds the case moved on and gets CaseConflict (409) with a clear message.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,9 +17,19 @@ from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import Implementation
+from shared_apps.ledger.models import CaseEventOutbox
 from shared_apps.ledger.outbox import next_sequence, record_case_event
 from tenant_apps.cases import clock, transitions
-from tenant_apps.cases.models import Case, CaseEvent, Channel, Decision, Delivery, State
+from tenant_apps.cases.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    ClockState,
+    DeadlineFlag,
+    Decision,
+    Delivery,
+    State,
+)
 from tenant_apps.cases.transitions import Clock, Guard
 from tenant_apps.cases.validation import check_form, check_materials, clean_text
 from tenant_apps.departments.queries import current_tenant
@@ -30,6 +42,7 @@ SUSPENSION_GROUNDS = {
     "appraisal": "鉴定",
     "expert_review": "专家评审",
 }
+logger = logging.getLogger(__name__)
 EXTENSION_DAYS = 10  # §42: "may be extended by ten days" with the head's approval
 MAX_EXTENSION_DAYS = 30  # other laws give more; more than 10 needs the legal basis named
 
@@ -204,12 +217,15 @@ def _check_reused(materials: list[dict], applicant_id: int) -> None:
     """A reused result must be an approved, delivered result of the same applicant here."""
     for index, material in enumerate(materials):
         number = material.get("result_case_number")
-        if number and not Case.objects.filter(
-            number=number,
-            applicant_id=applicant_id,
-            decision=Decision.APPROVED,
-            state__in=[State.DELIVERED, State.CLOSED],
-        ).exists():
+        if (
+            number
+            and not Case.objects.filter(
+                number=number,
+                applicant_id=applicant_id,
+                decision=Decision.APPROVED,
+                state__in=[State.DELIVERED, State.CLOSED],
+            ).exists()
+        ):
             raise ValidationError(
                 {f"materials.{index}": [_("No result of yours has this case number.")]}
             )
@@ -350,9 +366,7 @@ def reject(case: Case, *, actor, reasons: str, request=None) -> Case:
     def change(case, now):
         case.closed_at = now
 
-    return _transition(
-        case, "reject", actor=actor, request=request, reason=reasons, change=change
-    )
+    return _transition(case, "reject", actor=actor, request=request, reason=reasons, change=change)
 
 
 def request_corrections(case: Case, *, actor, items: list[str], request=None) -> Case:
@@ -360,7 +374,10 @@ def request_corrections(case: Case, *, actor, items: list[str], request=None) ->
     does not run until they resubmit."""
     if not isinstance(items, list) or not items or len(items) > 50:
         raise ValidationError({"items": [_("List between 1 and 50 things to correct.")]})
-    cleaned = [clean_text(item, f"items.{i}", required=True, max_length=500) for i, item in enumerate(items)]
+    cleaned = [
+        clean_text(item, f"items.{i}", required=True, max_length=500)
+        for i, item in enumerate(items)
+    ]
 
     def change(case, now):
         case.return_state = case.state
@@ -454,9 +471,7 @@ def withdraw(case: Case, *, actor, reason: str = "", request=None) -> Case:
     def change(case, now):
         case.closed_at = now
 
-    return _transition(
-        case, "withdraw", actor=actor, request=request, reason=reason, change=change
-    )
+    return _transition(case, "withdraw", actor=actor, request=request, reason=reason, change=change)
 
 
 def suspend(case: Case, *, actor, ground: str, reason: str, request=None) -> Case:
@@ -517,3 +532,94 @@ def extend(
         change=change,
     )
 
+
+# --- the deadline job -------------------------------------------------------------------------
+
+# Retried per run for cases whose due times the calendar could not give (few, and rare).
+UNKNOWN_DUE_BATCH = 500
+
+
+def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
+    """Mark the unit's running cases yellow (the configured share of their time used) and red
+    (overdue) as of `at`, in one set-based UPDATE, with an outbox row per newly marked case for
+    the responsible staff. Due times a year the calendar did not cover left unknown are computed
+    again; those still unknown raise an alert (an error in the log), never a guess. Audited only
+    when a case was marked."""
+    tenant = current_tenant()
+    at = at or timezone.now()
+    with transaction.atomic():
+        unknown = []
+        for case in Case.objects.select_for_update(skip_locked=True).filter(
+            clock_state=ClockState.RUNNING, due_at__isnull=True
+        )[:UNKNOWN_DUE_BATCH]:
+            clock.refresh(case, at)
+            case.save(
+                update_fields=[
+                    "due_at",
+                    "statutory_due_at",
+                    "yellow_at",
+                    "clock_error",
+                    "deadline_flag",
+                ]
+            )
+            if case.due_at is None:
+                unknown.append(case.number or str(case.public_id))
+        if unknown:
+            logger.error(
+                "Deadline job in %s: the due times of %d running cases are unknown (%s): %s",
+                tenant.code,
+                len(unknown),
+                ", ".join(unknown[:10]),
+                Case.objects.filter(number=unknown[0])
+                .values_list("clock_error", flat=True)
+                .first(),
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE cases_case SET deadline_flag = CASE WHEN due_at <= %(at)s THEN %(red)s"
+                " ELSE %(yellow)s END, updated_at = %(at)s"
+                " WHERE clock_state = %(running)s AND due_at IS NOT NULL AND ("
+                "(due_at <= %(at)s AND deadline_flag <> %(red)s)"
+                " OR (due_at > %(at)s AND yellow_at <= %(at)s AND deadline_flag = %(none)s))"
+                " RETURNING public_id, number, state, deadline_flag, clock_days_used,"
+                " promised_days, statutory_days, extension_days, due_at, yellow_at",
+                {
+                    "at": at,
+                    "red": DeadlineFlag.RED.value,
+                    "yellow": DeadlineFlag.YELLOW.value,
+                    "none": DeadlineFlag.NONE.value,
+                    "running": ClockState.RUNNING.value,
+                },
+            )
+            marked = cursor.fetchall()
+        CaseEventOutbox.objects.bulk_create(
+            CaseEventOutbox(
+                tenant=tenant,
+                case_number=number or "",
+                case_public_id=public_id,
+                event=f"deadline.{flag}",
+                from_state=state,
+                to_state=state,
+                at=at,
+                clock={
+                    "state": ClockState.RUNNING.value,
+                    "days_used": used,
+                    "promised_days": promised,
+                    "statutory_days": statutory,
+                    "extension_days": extension,
+                    "due_at": due_at.isoformat(),
+                    "yellow_at": yellow_at.isoformat() if yellow_at else None,
+                    "flag": flag,
+                },
+                notify_staff=True,
+            )
+            for public_id, number, state, flag, used, promised, statutory, extension, due_at, yellow_at in marked
+        )
+        counts = {
+            "yellow": sum(1 for row in marked if row[3] == DeadlineFlag.YELLOW),
+            "red": sum(1 for row in marked if row[3] == DeadlineFlag.RED),
+            "unknown": len(unknown),
+        }
+        if marked:
+            record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
+    return counts

@@ -102,9 +102,16 @@ MOVES = [
         Guard.SAME_DAY,
     ),
     Move(
-        S.UNDER_REVIEW, "decide", S.DECIDED, frozenset({APPROVER, DEPARTMENT_HEAD}), Clock.STOP, True
+        S.UNDER_REVIEW,
+        "decide",
+        S.DECIDED,
+        frozenset({APPROVER, DEPARTMENT_HEAD}),
+        Clock.STOP,
+        True,
     ),
-    Move(S.UNDER_REVIEW, "suspend", S.SUSPENDED, frozenset({REVIEWER, APPROVER}), Clock.PAUSE, True),
+    Move(
+        S.UNDER_REVIEW, "suspend", S.SUSPENDED, frozenset({REVIEWER, APPROVER}), Clock.PAUSE, True
+    ),
     Move(S.SUSPENDED, "resume", RETURN, frozenset({REVIEWER, APPROVER}), Clock.RESUME, True),
     *(
         Move(state, "extend", SAME, frozenset({DEPARTMENT_HEAD}), Clock.EXTEND, True)

@@ -16,14 +16,14 @@ FILE_ID = re.compile(r"[A-Za-z0-9._/-]{1,200}", re.ASCII)
 MATERIAL_KINDS = ("upload", "form_section", "reused")
 
 
-def clean_text(value: str, field: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str:
+def clean_text(
+    value: str, field: str, *, required: bool = False, max_length: int = MAX_TEXT
+) -> str:
     value = (value or "").strip()
     if "\x00" in value:
         raise ValidationError({field: [_("This text contains invalid characters.")]})
     if len(value) > max_length:
-        raise ValidationError(
-            {field: [_("At most %(count)s characters.") % {"count": max_length}]}
-        )
+        raise ValidationError({field: [_("At most %(count)s characters.") % {"count": max_length}]})
     if required and not value:
         raise ValidationError({field: [_("This is required.")]})
     return value

@@ -5,63 +5,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0003_remember_status_before_retirement'),
+        ("tenants", "0003_remember_status_before_retirement"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseNumberCounter',
+            name="CaseNumberCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('implementation_code', models.CharField(max_length=31)),
-                ('day', models.DateField()),
-                ('last', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("implementation_code", models.CharField(max_length=31)),
+                ("day", models.DateField()),
+                ("last", models.PositiveIntegerField()),
             ],
             options={
-                'verbose_name': 'case number counter',
-                'constraints': [models.UniqueConstraint(fields=('implementation_code', 'day'), name='one_counter_per_code_and_day')],
+                "verbose_name": "case number counter",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("implementation_code", "day"), name="one_counter_per_code_and_day"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CaseEventOutbox',
+            name="CaseEventOutbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('case_number', models.CharField(blank=True, max_length=50)),
-                ('case_public_id', models.UUIDField()),
-                ('event', models.CharField(max_length=40)),
-                ('from_state', models.CharField(blank=True, max_length=30)),
-                ('to_state', models.CharField(blank=True, max_length=30)),
-                ('at', models.DateTimeField()),
-                ('clock', models.JSONField(default=dict)),
-                ('notify_applicant', models.BooleanField(default=False)),
-                ('notify_staff', models.BooleanField(default=False)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("case_number", models.CharField(blank=True, max_length=50)),
+                ("case_public_id", models.UUIDField()),
+                ("event", models.CharField(max_length=40)),
+                ("from_state", models.CharField(blank=True, max_length=30)),
+                ("to_state", models.CharField(blank=True, max_length=30)),
+                ("at", models.DateTimeField()),
+                ("clock", models.JSONField(default=dict)),
+                ("notify_applicant", models.BooleanField(default=False)),
+                ("notify_staff", models.BooleanField(default=False)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case event (outbox)',
-                'indexes': [models.Index(condition=models.Q(('published_at__isnull', True)), fields=['id'], name='ledger_outbox_unpublished'), models.Index(fields=['tenant', 'case_public_id'], name='ledger_outbox_case')],
+                "verbose_name": "case event (outbox)",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("published_at__isnull", True)),
+                        fields=["id"],
+                        name="ledger_outbox_unpublished",
+                    ),
+                    models.Index(fields=["tenant", "case_public_id"], name="ledger_outbox_case"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IntentKey',
+            name="IntentKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor', models.CharField(max_length=60)),
-                ('key', models.CharField(max_length=100)),
-                ('request_digest', models.CharField(max_length=64)),
-                ('status', models.PositiveSmallIntegerField(null=True)),
-                ('reply', models.JSONField(null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("actor", models.CharField(max_length=60)),
+                ("key", models.CharField(max_length=100)),
+                ("request_digest", models.CharField(max_length=64)),
+                ("status", models.PositiveSmallIntegerField(null=True)),
+                ("reply", models.JSONField(null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case intent key',
-                'constraints': [models.UniqueConstraint(fields=('actor', 'key'), name='one_reply_per_actor_key')],
+                "verbose_name": "case intent key",
+                "constraints": [
+                    models.UniqueConstraint(fields=("actor", "key"), name="one_reply_per_actor_key")
+                ],
             },
         ),
     ]
