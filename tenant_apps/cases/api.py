@@ -257,7 +257,7 @@ def _summary(case: Case) -> dict:
         "implementation_code": case.implementation_code,
         "department_name": case.department_name,
         "state": case.state,
-        "state_label": State(case.state).label,
+        "state_label": str(State(case.state).label),
         "channel": case.channel,
         "submitted_at": case.submitted_at,
         "due_at": case.due_at,
