@@ -204,7 +204,12 @@ ROOT_URLCONF = "govplatform.urls_tenant"
 TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 # The tenant tables the default above was measured with: a test fails when the tenant schema
 # changes, as a reminder to re-measure (`python -m bench.memory`) and re-derive it.
-TENANT_SCHEMA_CACHE_MEASURED_WITH = ["departments_department", "django_migrations"]
+TENANT_SCHEMA_CACHE_MEASURED_WITH = [
+    "cases_case",
+    "cases_caseevent",
+    "departments_department",
+    "django_migrations",
+]
 TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
 CASE_YELLOW_SHARE = float(env("CASE_YELLOW_SHARE"))
 if not 0 < CASE_YELLOW_SHARE <= 1:

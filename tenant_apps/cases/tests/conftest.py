@@ -1,8 +1,10 @@
 import hashlib
+import itertools
 from datetime import datetime
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from shared_apps.accounts import actions as accounts
 from shared_apps.accounts.models import Role
@@ -10,6 +12,7 @@ from shared_apps.catalog import actions as catalog
 from shared_apps.catalog.models import GuideMaterial, OnlineDepth
 from shared_apps.catalog.tests.conftest import make_department
 from tenant_apps.cases import actions
+from tenant_apps.cases.models import Case, ClockState, State
 
 PASSWORD = "正确的马电池订书钉"
 FORM = {
@@ -146,3 +149,49 @@ def local(*args) -> datetime:
     from tenant_apps.cases.clock import local_zone
 
     return datetime(*args, tzinfo=local_zone())
+
+
+_serial = itertools.count(1)
+CLOCK_IN = {
+    State.ACCEPTED: ClockState.RUNNING,
+    State.UNDER_REVIEW: ClockState.RUNNING,
+    State.SUSPENDED: ClockState.PAUSED,
+    State.CORRECTIONS_REQUESTED: ClockState.PAUSED,
+    State.DECIDED: ClockState.STOPPED,
+    State.DELIVERED: ClockState.STOPPED,
+    State.CLOSED: ClockState.STOPPED,
+    State.WITHDRAWN: ClockState.STOPPED,
+}
+
+
+def case_in(state, service, tenant, applicant, *, agent=None, promised_days=10):
+    """A case of `service` standing in `state`, as the steps before would have left it."""
+    connection.set_tenant(tenant)
+    running = CLOCK_IN.get(state) == ClockState.RUNNING
+    case = Case(
+        number=None if state == State.DRAFT else f"{service.code}20261123{next(_serial):04d}",
+        implementation_id=service.pk,
+        implementation_code=service.code,
+        item_name="食品经营许可",
+        guide_version_id=service.version_id,
+        department_id=service.department_id,
+        department_name=service.department_name,
+        statutory_days=20,
+        promised_days=promised_days,
+        applicant_id=applicant.pk,
+        proxy_agent_id=agent.pk if agent else None,
+        channel="proxy" if agent else "online",
+        state=state,
+        return_state=State.UNDER_REVIEW
+        if state in (State.CORRECTIONS_REQUESTED, State.SUSPENDED)
+        else "",
+        form_data=GOOD_FORM,
+        materials=uploads(service, *REQUIRED),
+        clock_state=CLOCK_IN.get(state, ClockState.NOT_STARTED),
+        clock_running_since=timezone.localdate() if running else None,
+        clock_days_used=3 if state in CLOCK_IN else 0,
+        decision="approved" if state in (State.DECIDED, State.DELIVERED, State.CLOSED) else "",
+    )
+    connection.set_tenant(tenant)
+    case.save()
+    return case

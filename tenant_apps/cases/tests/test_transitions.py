@@ -2,7 +2,6 @@
 refused to every other role), and every (state, intent) pair the table does not list refused with
 a conflict. Generated from the table itself, so a new row is tested without touching this file."""
 
-import itertools
 from datetime import timedelta
 
 import pytest
@@ -14,11 +13,9 @@ from shared_apps.accounts.models import ProxyConsent, Role
 from shared_apps.audit.models import AuditEntry
 from shared_apps.ledger.models import CaseEventOutbox
 from tenant_apps.cases import actions, clock, transitions
-from tenant_apps.cases.models import Case, ClockState, State
-from tenant_apps.cases.tests.conftest import GOOD_FORM, REQUIRED, uploads
+from tenant_apps.cases.models import ClockState, State
+from tenant_apps.cases.tests.conftest import CLOCK_IN, case_in
 from tenant_apps.cases.transitions import MOVES, TABLE, Clock, Guard
-
-_serial = itertools.count(1)
 
 ARGUMENTS = {
     "reject": {"reasons": "材料不属于本机关职权范围"},
@@ -28,53 +25,10 @@ ARGUMENTS = {
     "suspend": {"ground": "expert_review", "reason": "需专家评审"},
     "extend": {"reason": "现场核查需要更多时间"},
 }
-CLOCK_IN = {
-    State.ACCEPTED: ClockState.RUNNING,
-    State.UNDER_REVIEW: ClockState.RUNNING,
-    State.SUSPENDED: ClockState.PAUSED,
-    State.CORRECTIONS_REQUESTED: ClockState.PAUSED,
-    State.DECIDED: ClockState.STOPPED,
-    State.DELIVERED: ClockState.STOPPED,
-    State.CLOSED: ClockState.STOPPED,
-    State.WITHDRAWN: ClockState.STOPPED,
-}
 
 
 def act(intent, case, actor):
     return getattr(actions, intent)(case, actor=actor, **ARGUMENTS.get(intent, {}))
-
-
-def case_in(state, service, tenant, applicant, *, agent=None, promised_days=10):
-    """A case of `service` standing in `state`, as the steps before would have left it."""
-    connection.set_tenant(tenant)
-    running = CLOCK_IN.get(state) == ClockState.RUNNING
-    case = Case(
-        number=None if state == State.DRAFT else f"{service.code}20261123{next(_serial):04d}",
-        implementation_id=service.pk,
-        implementation_code=service.code,
-        item_name="食品经营许可",
-        guide_version_id=service.version_id,
-        department_id=service.department_id,
-        department_name=service.department_name,
-        statutory_days=20,
-        promised_days=promised_days,
-        applicant_id=applicant.pk,
-        proxy_agent_id=agent.pk if agent else None,
-        channel="proxy" if agent else "online",
-        state=state,
-        return_state=State.UNDER_REVIEW
-        if state in (State.CORRECTIONS_REQUESTED, State.SUSPENDED)
-        else "",
-        form_data=GOOD_FORM,
-        materials=uploads(service, *REQUIRED),
-        clock_state=CLOCK_IN.get(state, ClockState.NOT_STARTED),
-        clock_running_since=timezone.localdate() if running else None,
-        clock_days_used=3 if state in CLOCK_IN else 0,
-        decision="approved" if state in (State.DECIDED, State.DELIVERED, State.CLOSED) else "",
-    )
-    connection.set_tenant(tenant)
-    case.save()
-    return case
 
 
 @pytest.fixture
