@@ -124,14 +124,17 @@ def _transition(
         if change is not None:
             change(locked, now)
         to_state = move.target(locked)
-        {
-            Clock.START: clock.start,
-            Clock.PAUSE: clock.pause,
-            Clock.RESUME: clock.resume,
-            Clock.STOP: clock.stop,
-        }.get(move.clock, lambda case, at: None)(locked, now)
-        if move.clock == Clock.EXTEND:
-            clock.extend(locked, locked.extension_days, now)
+        try:
+            {
+                Clock.START: clock.start,
+                Clock.PAUSE: clock.pause,
+                Clock.RESUME: clock.resume,
+                Clock.STOP: clock.stop,
+            }.get(move.clock, lambda case, at: None)(locked, now)
+            if move.clock == Clock.EXTEND:
+                clock.extend(locked, locked.extension_days, now)
+        except clock.CalendarNotCovered as error:
+            raise transitions.CaseConflict(str(error)) from None
         if move.to == transitions.RETURN:
             locked.return_state = ""
         locked.state = to_state
@@ -563,16 +566,14 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                 ]
             )
             if case.due_at is None:
-                unknown.append(case.number or str(case.public_id))
+                unknown.append((case.number or str(case.public_id), case.clock_error))
         if unknown:
             logger.error(
                 "Deadline job in %s: the due times of %d running cases are unknown (%s): %s",
                 tenant.code,
                 len(unknown),
-                ", ".join(unknown[:10]),
-                Case.objects.filter(number=unknown[0])
-                .values_list("clock_error", flat=True)
-                .first(),
+                ", ".join(label for label, _error in unknown[:10]),
+                unknown[0][1],
             )
         with connection.cursor() as cursor:
             cursor.execute(

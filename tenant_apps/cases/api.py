@@ -158,7 +158,10 @@ class FilingIn(Schema):
     )
     materials: list[MaterialIn] | None = Field(None, max_length=100)
 
-    _form = field_validator("form_data")(classmethod(lambda cls, v: _bounded_form(v)))
+    @field_validator("form_data")
+    @classmethod
+    def _bounded(cls, value: dict | None) -> dict | None:
+        return _bounded_form(value)
 
     def filing(self) -> dict:
         return {

@@ -120,9 +120,11 @@ def start(case, at: datetime) -> None:
 
 
 def pause(case, at: datetime) -> None:
+    """CalendarNotCovered if the days used can't be counted: a paused clock must know them to
+    go on later, so the pause waits for the calendar rather than guess."""
     if case.clock_state != ClockState.RUNNING:
         return
-    case.clock_days_used = _used_or_unknown(case, at)
+    case.clock_days_used = days_used(case, at)
     case.clock_state = ClockState.PAUSED
     case.clock_running_since = None
     refresh(case, at)
@@ -150,8 +152,9 @@ def extend(case, days: int, at: datetime) -> None:
 
 
 def _used_or_unknown(case, at: datetime) -> int:
-    """Days used at a pause; if the calendar can't count them, the days of earlier intervals
-    are kept and the case carries the error (the deadline job alerts on it)."""
+    """Days used when the clock stops. A decision or a withdrawal never waits for the calendar:
+    if it can't count the last interval, the days before it are kept and the case carries the
+    error, so the figure is known to be incomplete."""
     try:
         return days_used(case, at)
     except CalendarNotCovered as error:

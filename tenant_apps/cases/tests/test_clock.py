@@ -11,7 +11,7 @@ from django.db import connection
 
 from shared_apps.audit.models import AuditEntry
 from shared_apps.ledger.models import CaseEventOutbox
-from tenant_apps.cases import actions, clock, queries
+from tenant_apps.cases import actions, clock, queries, transitions
 from tenant_apps.cases.models import Case, ClockState, DeadlineFlag
 from tenant_apps.cases.tests.conftest import local, submitted_case
 
@@ -168,3 +168,22 @@ def test_the_deadline_job_marks_yellow_then_red_once_each(people, service, tenan
         case = actions.start_review(Case.objects.get(pk=case.pk), actor=people.reviewer)
         case = actions.extend(case, actor=people.head, reason="需补充检验")
     assert case.deadline_flag == DeadlineFlag.NONE and case.due_at > local(2026, 10, 21, 10)
+
+
+def test_a_pause_waits_for_the_calendar_but_a_decision_does_not(people, service, tenant):
+    last = clock.covered_years()[1]
+    with at(local(last, 12, 28, 10)):
+        case = submitted_case(service, tenant, people.citizen)
+        case = actions.accept(case, actor=people.clerk)
+        case = actions.start_review(case, actor=people.reviewer)
+    with at(local(last + 1, 1, 5, 10)), pytest.raises(transitions.CaseConflict) as refused:
+        actions.suspend(case, actor=people.reviewer, ground="testing", reason="送检")
+    assert str(last + 1) in refused.value.detail
+    connection.set_tenant(tenant)
+    case.refresh_from_db()
+    assert case.state == "under_review"
+    with at(local(last + 1, 1, 5, 11)):
+        case = actions.decide(
+            case, actor=people.approver, decision="approved", legal_basis="《食品安全法》"
+        )
+    assert case.clock_state == ClockState.STOPPED and str(last + 1) in case.clock_error
