@@ -1,7 +1,8 @@
 """Private memory a PostgreSQL backend keeps per tenant schema it has served: `python -m bench.memory`.
 
 One connection serves the tenant API's department list for one unit after another, through
-Django's test client and the platform's middleware (what a request does), and the backend's
+Django's test client and the platform's middleware (what a request does), then reads that unit's
+case queue and a case's history in the same schema (what a clerk's request does), and the backend's
 `RssAnon` (from /proc) is read every 200 units. The slope is the cost of one more schema; the
 TENANT_SCHEMAS_PER_CONNECTION default is a per-backend budget divided by it. Re-run whenever the
 tenant schema grows (a test reminds: `tenants/tests/test_schema_bound.py`).
@@ -41,11 +42,17 @@ def private_kb():
 
 subdomains = list(Tenant.objects.filter(status="active").order_by("code")
                   .values_list("subdomain", flat=True)[:%(units)d + 1])
+from tenant_apps.cases.models import CaseEvent
+from tenant_apps.cases.queries import staff_cases
 client = Client()
 points = []
 for n, subdomain in enumerate(subdomains):
     response = client.get("/api/v1/departments", HTTP_HOST=f"{subdomain}.{settings.BASE_DOMAIN}")
     assert response.status_code == 200, response.status_code
+    # The client leaves the connection in the unit's schema.
+    assert connection.schema_name != "public"
+    queue = staff_cases(queue="to_accept")
+    list(queue[:20]), queue.count(), list(CaseEvent.objects.filter(case_id=0)[:1])
     if n %% 200 == 0:
         points.append((n, private_kb()))
 print(json.dumps(points))

@@ -42,10 +42,10 @@ ENVIRONMENT = {
     "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
     "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
     "TENANT_SCHEMAS_PER_CONNECTION": (
-        "3000",
+        "650",
         "A connection that has entered more tenant schemas than this is closed at the end of its request "
         "or job, bounding the catalog cache each PostgreSQL backend keeps. Derived: 64 MB per backend ÷ "
-        "about 21.7 KB per schema, measured on the current tenant schema by `python -m bench.memory`.",
+        "about 98.5 KB per schema (a request that reads the case queue), measured on the current tenant schema by `python -m bench.memory`.",
     ),
     "TENANT_HOSTS_RELOAD_SECONDS": (
         "300",
@@ -100,6 +100,14 @@ ENVIRONMENT = {
     "CACHE_URL": (
         "",
         "Shared cache for the rate limits: `redis://…` (production). Empty: a table in the database.",
+    ),
+    "CASE_YELLOW_SHARE": (
+        "0.8",
+        "Share of a case's time limit used (working days) from which the deadline job marks it yellow (黄牌预警).",
+    ),
+    "CASE_DEADLINE_INTERVAL_SECONDS": (
+        "300",
+        "How often `run_scheduler` sends the deadline job (yellow and red marking) to every unit.",
     ),
     "REAL_NAME_VERIFIER": (
         "shared_apps.accounts.verification.FormatOnlyVerifier",
@@ -207,6 +215,7 @@ SHARED_APPS = [
     "shared_apps.catalog",
     "shared_apps.jobs",
     "shared_apps.notifications",
+    "shared_apps.ledger",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -220,6 +229,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "tenant_apps.departments",
+    "tenant_apps.cases",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -232,8 +242,17 @@ ROOT_URLCONF = "govplatform.urls_tenant"
 TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 # The tenant tables the default above was measured with: a test fails when the tenant schema
 # changes, as a reminder to re-measure (`python -m bench.memory`) and re-derive it.
-TENANT_SCHEMA_CACHE_MEASURED_WITH = ["departments_department", "django_migrations"]
+TENANT_SCHEMA_CACHE_MEASURED_WITH = [
+    "cases_case",
+    "cases_caseevent",
+    "departments_department",
+    "django_migrations",
+]
 TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
+CASE_YELLOW_SHARE = float(env("CASE_YELLOW_SHARE"))
+if not 0 < CASE_YELLOW_SHARE <= 1:
+    raise ImproperlyConfigured("CASE_YELLOW_SHARE must be a share above 0 and at most 1.")
+CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.

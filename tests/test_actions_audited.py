@@ -565,6 +565,74 @@ def _(w):
     return update, {"action": "departments.update", "tenant_code": w.tenant.code}
 
 
+# --- cases (in the tenant's schema) ----------------------------------------------------------
+
+# intent: (the state the case stands in, the role acting, the arguments)
+CASE_STEPS = {
+    "submit": ("draft", "applicant", {}),
+    "accept": ("submitted", "window_clerk", {}),
+    "reject": ("submitted", "window_clerk", {"reasons": "不属于本机关职权范围"}),
+    "request_corrections": ("submitted", "window_clerk", {"items": ["营业执照不清晰"]}),
+    "resubmit": ("corrections_requested", "applicant", {}),
+    "start_review": ("accepted", "reviewer", {}),
+    "decide": (
+        "under_review",
+        "approver",
+        {"decision": "refused", "reasons": "条件不符", "legal_basis": "《行政许可法》第三十八条"},
+    ),
+    "deliver": ("decided", "window_clerk", {"method": "pickup"}),
+    "close": ("delivered", "window_clerk", {}),
+    "withdraw": ("submitted", "applicant", {"reason": "不再需要"}),
+    "suspend": ("under_review", "reviewer", {"ground": "hearing", "reason": "申请人要求听证"}),
+    "resume": ("suspended", "reviewer", {}),
+    "extend": ("under_review", "department_head", {"reason": "需现场核查"}),
+    "save_draft": ("draft", "applicant", {"form_data": {"shop_name": "老王烩面馆"}}),
+}
+
+
+def _case_step(intent):
+    def make(w):
+        from shared_apps.accounts.models import Role
+        from tenant_apps.cases import actions
+        from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+        state, role, arguments = CASE_STEPS[intent]
+        service = publish_service(w.root, w.tenant)
+        case = case_in(state, service, w.tenant, w.citizen)
+        actor = w.citizen if role == "applicant" else w.staff(f"audit-{role}", Role(role))
+
+        def call():
+            connection.set_tenant(w.tenant)
+            getattr(actions, intent)(case, actor=actor, **arguments)
+
+        return call, {"action": f"cases.{intent}", "tenant_code": w.tenant.code}
+
+    return make
+
+
+for _intent in CASE_STEPS:
+    recipe(f"tenant_apps.cases.actions.{_intent}")(_case_step(_intent))
+
+
+@recipe("tenant_apps.cases.actions.mark_deadlines")
+def _(w):
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.models import Case
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    service = publish_service(w.root, w.tenant)
+    case = case_in("accepted", service, w.tenant, w.citizen)
+    Case.objects.filter(pk=case.pk).update(
+        due_at=timezone.now() - timedelta(hours=1), yellow_at=timezone.now() - timedelta(days=2)
+    )
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.mark_deadlines()
+
+    return call, {"action": "cases.deadlines_marked", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

@@ -586,7 +586,7 @@ def _check_scopes(requested: list[str] | None, allowed: list[str]) -> list[str]:
     return requested
 
 
-CITIZEN_SCOPES = ["profile", "departments:read"]
+CITIZEN_SCOPES = ["profile", "departments:read", "cases:apply"]
 
 
 def issue_user_tokens(

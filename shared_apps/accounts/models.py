@@ -291,6 +291,9 @@ API_SCOPES = {
     "departments:write": _("Manage departments"),
     "staff:read": _("Read who holds which role in a unit"),
     "catalog:write": _("Manage a unit's implementation list"),
+    "cases:read": _("Read a unit's cases"),
+    "cases:write": _("Act on a unit's cases (accept, review, decide, deliver)"),
+    "cases:apply": _("Apply and follow one's own applications"),
 }
 ACCESS_TOKEN_SECONDS = 15 * 60
 REFRESH_TOKEN_DAYS = 30

@@ -40,6 +40,14 @@ PUBLIC_OR_PERSONAL = {
     "api/v1/services",
     "api/v1/services/<code>",
     "admin/logout/",
+    # A person's own applications here (办件): another unit's staff member is just a person.
+    "api/v1/my/cases",
+    "api/v1/my/cases/<case_id>",
+    "api/v1/my/cases/<case_id>/events",
+    "api/v1/my/cases/<case_id>/draft",
+    "api/v1/my/cases/<case_id>/submit",
+    "api/v1/my/cases/<case_id>/resubmit",
+    "api/v1/my/cases/<case_id>/withdraw",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

@@ -207,7 +207,7 @@ def test_citizens_get_citizen_scopes_only(client, citizen, portal):
     tokens = post_json(
         client, "/api/v1/auth/token", {"username": citizen.phone, "password": PASSWORD}, **portal
     )
-    assert sorted(tokens.json()["scopes"]) == ["departments:read", "profile"]
+    assert sorted(tokens.json()["scopes"]) == ["cases:apply", "departments:read", "profile"]
     asked = post_json(
         client,
         "/api/v1/auth/token",

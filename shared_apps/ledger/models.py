@@ -1,0 +1,89 @@
+"""What the province keeps about every unit's cases (办件), in `public`: the outbox of case events
+for the provincial supervision ledger, the case-number counters and the idempotency keys of the
+case API.
+
+Cases live in the schema of the unit that handles them; these tables live once in `public` so that
+one relay reads one table (not 2,646 schemas), a counter is one row per implementation code (codes
+are province-wide) and no tenant schema grows for them. They are written in the same transaction
+as the case (one database), so an event, a number or a stored reply exists exactly when the
+transition it belongs to committed.
+"""
+
+from django.db import models
+
+
+class CaseEventOutbox(models.Model):
+    """One event of one case for the supervision ledger (监管台账) and the notifications: a
+    transition, or the deadline job marking a case yellow or red. A relay reads the unpublished
+    rows in id order and sets `published_at`."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    case_number = models.CharField(max_length=50, blank=True)
+    case_public_id = models.UUIDField()
+    event = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=30, blank=True)
+    to_state = models.CharField(max_length=30, blank=True)
+    at = models.DateTimeField()
+    # The clock as the event left it: state, working days used, limit, due and yellow times.
+    clock = models.JSONField(default=dict)
+    # Who should be told: the applicant (a status change they must know), the responsible staff
+    # (a deadline warning). The notifications app sends from these rows.
+    notify_applicant = models.BooleanField(default=False)
+    notify_staff = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "case event (outbox)"
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(published_at__isnull=True),
+                name="ledger_outbox_unpublished",
+            ),
+            models.Index(fields=["tenant", "case_public_id"], name="ledger_outbox_case"),
+        ]
+
+    def __str__(self):
+        return f"{self.case_number or self.case_public_id} {self.event}"
+
+
+class CaseNumberCounter(models.Model):
+    """The last sequence number given to a case of one implementation on one day (办件编号)."""
+
+    implementation_code = models.CharField(max_length=31)
+    day = models.DateField()
+    last = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "case number counter"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["implementation_code", "day"], name="one_counter_per_code_and_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.implementation_code} {self.day:%Y%m%d} {self.last}"
+
+
+class IntentKey(models.Model):
+    """An `Idempotency-Key` an actor sent with a case intent, and the reply it got: a retried
+    request returns that reply and never applies the transition twice."""
+
+    actor = models.CharField(max_length=60)
+    key = models.CharField(max_length=100)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    # What the key was used for: a different request under the same key is refused.
+    request_digest = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(null=True)
+    reply = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "case intent key"
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "key"], name="one_reply_per_actor_key")
+        ]
+
+    def __str__(self):
+        return f"{self.actor} {self.key}"

@@ -1,0 +1,47 @@
+"""Writing to the ledger's outbox and drawing case numbers, inside the caller's transaction."""
+
+from django.db import connection
+from django.utils import timezone
+
+from shared_apps.ledger.models import CaseEventOutbox
+
+
+def record_case_event(
+    *,
+    tenant,
+    case,
+    event: str,
+    from_state: str,
+    to_state: str,
+    clock: dict,
+    notify_applicant: bool = False,
+    notify_staff: bool = False,
+    at=None,
+) -> CaseEventOutbox:
+    return CaseEventOutbox.objects.create(
+        tenant=tenant,
+        case_number=case.number or "",
+        case_public_id=case.public_id,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        at=at or timezone.now(),
+        clock=clock,
+        notify_applicant=notify_applicant,
+        notify_staff=notify_staff,
+    )
+
+
+def next_sequence(implementation_code: str, day) -> int:
+    """The next case sequence number of an implementation on a day. The counter row is locked
+    until the caller's transaction ends, so concurrent submissions get distinct numbers one after
+    the other; a transaction that rolls back takes its increment back with it (no case ever
+    carried that number), and a committed number is never given again."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO public.ledger_casenumbercounter AS counter (implementation_code, day, last)"
+            " VALUES (%s, %s, 1) ON CONFLICT (implementation_code, day)"
+            " DO UPDATE SET last = counter.last + 1 RETURNING counter.last",
+            [implementation_code, day],
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,626 @@
+"""Every write to a case (办件): one function per intent, each one transaction that locks the case,
+checks the move against the transition table (transitions.py) and the actor's role in the case's
+unit, moves the legal clock (clock.py), and writes a CaseEvent, an audit entry and an outbox row
+for the provincial supervision ledger. Two people acting on one case at once: the second waits for
+the first's lock, then finds the case moved on and gets CaseConflict (409) with a clear message.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shared_apps.accounts import authz
+from shared_apps.accounts.models import Organisation, Role, User
+from shared_apps.accounts.queries import valid_consent
+from shared_apps.audit.actions import Actor, record_audit
+from shared_apps.catalog.models import Implementation
+from shared_apps.ledger.models import CaseEventOutbox
+from shared_apps.ledger.outbox import next_sequence, record_case_event
+from tenant_apps.cases import clock, transitions
+from tenant_apps.cases.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    ClockState,
+    DeadlineFlag,
+    Decision,
+    Delivery,
+    State,
+)
+from tenant_apps.cases.transitions import Clock, Guard
+from tenant_apps.cases.validation import check_form, check_materials, clean_text
+from tenant_apps.departments.queries import current_tenant
+
+SUSPENSION_GROUNDS = {
+    # Administrative Licensing Law §45: time these take is not counted.
+    "hearing": "听证",
+    "tendering": "招标、拍卖",
+    "testing": "检验、检测、检疫",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+}
+logger = logging.getLogger(__name__)
+EXTENSION_DAYS = 10  # §42: "may be extended by ten days" with the head's approval
+MAX_EXTENSION_DAYS = 30  # other laws give more; more than 10 needs the legal basis named
+
+
+# --- the one path every intent takes ----------------------------------------------------------
+
+
+def _roles_of(who: Actor, case: Case, tenant) -> set[str]:
+    """What the actor is to this case in this unit: the applicant, the proxy agent filing under a
+    consent valid now, and their staff roles in the unit (a system client bound to the unit acts
+    with the staff roles its token's scope allowed the API to let through)."""
+    if who.user is None:
+        client = who.client
+        if client is not None and client.tenant_id == tenant.id:
+            return set(transitions.STAFF_ROLES)
+        return set()
+    held = authz.roles_in(who.user, tenant)
+    roles = held & transitions.STAFF_ROLES
+    if who.user.pk == case.applicant_id:
+        roles.add(transitions.APPLICANT)
+    # An agent acts on the case they filed, while the citizen's consent still holds.
+    if who.user.pk == case.proxy_agent_id and Role.PROXY_AGENT in held:
+        citizen = User.objects.filter(pk=case.applicant_id).first()
+        try:
+            valid_consent(agent=who.user, citizen=citizen, tenant=tenant)
+            roles.add(transitions.PROXY_AGENT)
+        except PermissionDenied:
+            pass
+    return roles
+
+
+def _channel(role: str, who: Actor) -> str:
+    if who.user is None:
+        return Channel.SYSTEM
+    return {transitions.APPLICANT: Channel.ONLINE, transitions.PROXY_AGENT: Channel.PROXY}.get(
+        role, Channel.WINDOW
+    )
+
+
+def _on_behalf_of(case: Case, role: str) -> str:
+    if role != transitions.PROXY_AGENT:
+        return ""
+    citizen = User.objects.filter(pk=case.applicant_id).first()
+    return citizen.audit_label if citizen else ""
+
+
+def _transition(
+    case: Case,
+    intent: str,
+    *,
+    actor,
+    request=None,
+    reason: str = "",
+    details: dict | None = None,
+    change=None,
+) -> Case:
+    """Lock the case, check the move and the role, apply `change(case, now)` and the clock, and
+    record the step (event, audit entry, outbox row), all in one transaction."""
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().filter(pk=case.pk).first()
+        if locked is None:
+            raise transitions.CaseConflict(_("This case no longer exists."))
+        move = transitions.require(locked, intent)
+        held = _roles_of(who, locked, tenant)
+        role = next((r for r in sorted(move.roles) if r in held), None)
+        if role is None:
+            raise PermissionDenied(
+                _("You may not %(intent)s this case.")
+                % {"intent": transitions.intent_label(intent)}
+            )
+        if move.guard == Guard.SAME_DAY and locked.promised_days != 0:
+            raise transitions.CaseConflict(
+                _("Only same-day items are decided straight after acceptance; start the review.")
+            )
+        now = timezone.now()
+        from_state = locked.state
+        if change is not None:
+            change(locked, now)
+        to_state = move.target(locked)
+        try:
+            {
+                Clock.START: clock.start,
+                Clock.PAUSE: clock.pause,
+                Clock.RESUME: clock.resume,
+                Clock.STOP: clock.stop,
+            }.get(move.clock, lambda case, at: None)(locked, now)
+            if move.clock == Clock.EXTEND:
+                clock.extend(locked, locked.extension_days, now)
+        except clock.CalendarNotCovered as error:
+            raise transitions.CaseConflict(str(error)) from None
+        if move.to == transitions.RETURN:
+            locked.return_state = ""
+        locked.state = to_state
+        locked.save()
+        channel = _channel(role, who)
+        CaseEvent.objects.create(
+            case=locked,
+            at=now,
+            intent=intent,
+            from_state=from_state,
+            to_state=to_state,
+            actor=who.name[:150],
+            actor_user_id=who.user.pk if who.user else None,
+            on_behalf_of_id=locked.applicant_id if role == transitions.PROXY_AGENT else None,
+            role=role,
+            channel=channel,
+            reason=reason,
+            details=details or {},
+        )
+        record_audit(
+            actor=who,
+            action=f"cases.{intent}",
+            target=locked.number or str(locked.public_id),
+            tenant=tenant,
+            on_behalf_of=_on_behalf_of(locked, role),
+            data={"from": from_state, "to": to_state, "role": role, "reason": reason[:500]},
+            request=request,
+        )
+        if locked.number:  # drafts are the applicant's own until submitted
+            record_case_event(
+                tenant=tenant,
+                case=locked,
+                event=intent,
+                from_state=from_state,
+                to_state=to_state,
+                clock=clock.snapshot(locked),
+                notify_applicant=move.tells_applicant,
+                at=now,
+            )
+    return locked
+
+
+# --- filing -----------------------------------------------------------------------------------
+
+
+def _filing_roles(who: Actor, tenant, on_behalf_of: User | None) -> tuple[User, str, int | None]:
+    """(applicant, channel, consent id) of a new application by this actor."""
+    user = who.user
+    if user is None:
+        raise PermissionDenied(_("Only a person can file an application."))
+    if on_behalf_of is None or on_behalf_of.pk == user.pk:
+        return user, Channel.ONLINE, None
+    roles = authz.roles_in(user, tenant)
+    if Role.PROXY_AGENT in roles:
+        try:
+            consent = valid_consent(agent=user, citizen=on_behalf_of, tenant=tenant)
+        except PermissionDenied:
+            consent = None
+        if consent is not None:
+            return on_behalf_of, Channel.PROXY, consent.pk
+    if Role.WINDOW_CLERK in roles:
+        return on_behalf_of, Channel.WINDOW, None
+    raise PermissionDenied(
+        _("%(citizen)s has not consented to you filing for them.")
+        % {"citizen": on_behalf_of.display_name}
+    )
+
+
+def _check_organisation(applicant: User, organisation: Organisation | None) -> None:
+    if organisation is None:
+        return
+    if (
+        organisation.legal_representative_id != applicant.pk
+        and not organisation.members.filter(pk=applicant.pk).exists()
+    ):
+        raise PermissionDenied(
+            _("%(person)s may not apply for %(organisation)s.")
+            % {"person": applicant.display_name, "organisation": organisation.name}
+        )
+
+
+def _check_reused(materials: list[dict], applicant_id: int) -> None:
+    """A reused result must be an approved, delivered result of the same applicant here."""
+    for index, material in enumerate(materials):
+        number = material.get("result_case_number")
+        if (
+            number
+            and not Case.objects.filter(
+                number=number,
+                applicant_id=applicant_id,
+                decision=Decision.APPROVED,
+                state__in=[State.DELIVERED, State.CLOSED],
+            ).exists()
+        ):
+            raise ValidationError(
+                {f"materials.{index}": [_("No result of yours has this case number.")]}
+            )
+
+
+def _fill(case: Case, implementation, form_data, materials, *, complete: bool) -> None:
+    if form_data is not None:
+        check_form(implementation.form_schema, form_data, complete=complete)
+        case.form_data = form_data
+    elif complete:
+        check_form(implementation.form_schema, case.form_data, complete=True)
+    if materials is not None:
+        case.materials = check_materials(implementation, materials, complete=complete)
+        _check_reused(case.materials, case.applicant_id)
+    elif complete:
+        check_materials(implementation, case.materials, complete=True)
+
+
+def _implementation(case: Case) -> Implementation:
+    return Implementation.objects.get(pk=case.implementation_id)
+
+
+def save_draft(
+    case: Case | None = None,
+    *,
+    actor,
+    implementation: Implementation | None = None,
+    form_data: dict | None = None,
+    materials: list | None = None,
+    on_behalf_of: User | None = None,
+    organisation: Organisation | None = None,
+    request=None,
+) -> Case:
+    """Start an application for one of this unit's published items, or change a draft. The
+    applicant is the actor, or the citizen a proxy agent files for under a valid consent, or the
+    citizen a window clerk registers it for (一窗受理). Form data may still be incomplete; what is
+    there must fit the form, and only the guide's materials are accepted."""
+    if case is not None:
+
+        def change(draft, now):
+            _fill(draft, _implementation(draft), form_data, materials, complete=False)
+
+        return _transition(case, "save_draft", actor=actor, request=request, change=change)
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    if implementation is None or implementation.tenant_id != tenant.id:
+        raise ValidationError({"implementation": [_("This unit does not implement this item.")]})
+    if implementation.status != Implementation.Status.PUBLISHED:
+        raise ValidationError({"implementation": [_("This item is not open for applications.")]})
+    applicant, channel, consent_id = _filing_roles(who, tenant, on_behalf_of)
+    _check_organisation(applicant, organisation)
+    draft = Case(
+        implementation_id=implementation.pk,
+        implementation_code=implementation.code,
+        item_name=implementation.item.name,
+        guide_version_id=implementation.version_id,
+        department_id=implementation.department_id,
+        department_name=implementation.department_name,
+        statutory_days=implementation.version.statutory_days,
+        promised_days=implementation.promised_days,
+        applicant_id=applicant.pk,
+        organisation_id=organisation.pk if organisation else None,
+        proxy_agent_id=who.user.pk if channel == Channel.PROXY else None,
+        proxy_consent_id=consent_id,
+        filed_by_id=who.user.pk,
+        channel=channel,
+    )
+    _fill(draft, implementation, form_data or {}, materials or [], complete=False)
+    role = {
+        Channel.ONLINE: transitions.APPLICANT,
+        Channel.PROXY: transitions.PROXY_AGENT,
+        Channel.WINDOW: transitions.WINDOW_CLERK,
+    }[channel]
+    with transaction.atomic():
+        draft.save()
+        CaseEvent.objects.create(
+            case=draft,
+            at=draft.created_at,
+            intent="save_draft",
+            from_state="",
+            to_state=State.DRAFT,
+            actor=who.name[:150],
+            actor_user_id=who.user.pk,
+            on_behalf_of_id=applicant.pk if channel != Channel.ONLINE else None,
+            role=role,
+            channel=channel,
+        )
+        record_audit(
+            actor=who,
+            action="cases.save_draft",
+            target=str(draft.public_id),
+            tenant=tenant,
+            on_behalf_of=applicant.audit_label if channel != Channel.ONLINE else "",
+            data={"implementation": implementation.code, "channel": channel},
+            request=request,
+        )
+    return draft
+
+
+def submit(
+    case: Case, *, actor, form_data: dict | None = None, materials: list | None = None, request=None
+) -> Case:
+    """Submit a draft: the form must be complete and every required material given. The case
+    gets its number (implementation code + date + sequence)."""
+
+    def change(draft, now):
+        implementation = _implementation(draft)
+        if implementation.status != Implementation.Status.PUBLISHED:
+            raise ValidationError(
+                {"implementation": [_("This item is not open for applications.")]}
+            )
+        _fill(draft, implementation, form_data, materials, complete=True)
+        day = clock.local_day(now)
+        sequence = next_sequence(draft.implementation_code, day)
+        draft.number = f"{draft.implementation_code}{day:%Y%m%d}{sequence:04d}"
+        draft.submitted_at = now
+
+    return _transition(case, "submit", actor=actor, request=request, change=change)
+
+
+# --- acceptance (受理) -------------------------------------------------------------------------
+
+
+def accept(case: Case, *, actor, request=None) -> Case:
+    """受理: the materials are complete and in order; the time limit starts."""
+
+    def change(case, now):
+        case.accepted_at = now
+        case.corrections = []
+
+    return _transition(case, "accept", actor=actor, request=request, change=change)
+
+
+def reject(case: Case, *, actor, reasons: str, request=None) -> Case:
+    """不予受理, with the reasons (and the applicant's right to a review or a suit)."""
+    reasons = clean_text(reasons, "reasons", required=True)
+
+    def change(case, now):
+        case.closed_at = now
+
+    return _transition(case, "reject", actor=actor, request=request, reason=reasons, change=change)
+
+
+def request_corrections(case: Case, *, actor, items: list[str], request=None) -> Case:
+    """补正: tell the applicant everything that must be corrected or supplied, at once. The clock
+    does not run until they resubmit."""
+    if not isinstance(items, list) or not items or len(items) > 50:
+        raise ValidationError({"items": [_("List between 1 and 50 things to correct.")]})
+    cleaned = [
+        clean_text(item, f"items.{i}", required=True, max_length=500)
+        for i, item in enumerate(items)
+    ]
+
+    def change(case, now):
+        case.return_state = case.state
+        case.corrections = cleaned
+
+    return _transition(
+        case,
+        "request_corrections",
+        actor=actor,
+        request=request,
+        reason="；".join(cleaned)[:2000],
+        details={"items": cleaned},
+        change=change,
+    )
+
+
+def resubmit(
+    case: Case, *, actor, form_data: dict | None = None, materials: list | None = None, request=None
+) -> Case:
+    """The applicant's corrections: the form and materials are checked in full again."""
+
+    def change(case, now):
+        _fill(case, _implementation(case), form_data, materials, complete=True)
+        case.corrections = []
+
+    return _transition(case, "resubmit", actor=actor, request=request, change=change)
+
+
+# --- review and decision ----------------------------------------------------------------------
+
+
+def start_review(case: Case, *, actor, request=None) -> Case:
+    return _transition(case, "start_review", actor=actor, request=request)
+
+
+def decide(
+    case: Case, *, actor, decision: str, reasons: str = "", legal_basis: str, request=None
+) -> Case:
+    """Approve or refuse, with the legal basis; a refusal gives its reasons (§38)."""
+    if decision not in Decision.values:
+        raise ValidationError({"decision": [_("Approve or refuse.")]})
+    reasons = clean_text(reasons, "reasons", required=decision == Decision.REFUSED)
+    legal_basis = clean_text(legal_basis, "legal_basis", required=True)
+
+    def change(case, now):
+        case.decision, case.decision_reasons = decision, reasons
+        case.decision_legal_basis, case.decided_at = legal_basis, now
+
+    return _transition(
+        case,
+        "decide",
+        actor=actor,
+        request=request,
+        reason=reasons,
+        details={"decision": decision, "legal_basis": legal_basis},
+        change=change,
+    )
+
+
+def deliver(case: Case, *, actor, method: str, details: str = "", request=None) -> Case:
+    """送达: the result reaches the applicant electronically, at the window or by post (with the
+    address or tracking number)."""
+    if method not in Delivery.values:
+        raise ValidationError({"method": [_("Choose how the result is delivered.")]})
+    details = clean_text(details, "details", required=method == Delivery.POST, max_length=300)
+
+    def change(case, now):
+        case.delivery_method, case.delivery_details = method, details
+
+    return _transition(
+        case,
+        "deliver",
+        actor=actor,
+        request=request,
+        details={"method": method, "details": details},
+        change=change,
+    )
+
+
+def close(case: Case, *, actor, request=None) -> Case:
+    def change(case, now):
+        case.closed_at = now
+
+    return _transition(case, "close", actor=actor, request=request, change=change)
+
+
+def withdraw(case: Case, *, actor, reason: str = "", request=None) -> Case:
+    """The applicant withdraws the application (or abandons a draft)."""
+    reason = clean_text(reason, "reason")
+
+    def change(case, now):
+        case.closed_at = now
+
+    return _transition(case, "withdraw", actor=actor, request=request, reason=reason, change=change)
+
+
+def suspend(case: Case, *, actor, ground: str, reason: str, request=None) -> Case:
+    """§45: a hearing, tendering, testing, appraisal or expert review; its time is not counted."""
+    if ground not in SUSPENSION_GROUNDS:
+        raise ValidationError({"ground": [_("Name the ground of the suspension (§45).")]})
+    reason = clean_text(reason, "reason", required=True)
+
+    def change(case, now):
+        case.return_state = case.state
+
+    return _transition(
+        case,
+        "suspend",
+        actor=actor,
+        request=request,
+        reason=reason,
+        details={"ground": ground},
+        change=change,
+    )
+
+
+def resume(case: Case, *, actor, reason: str = "", request=None) -> Case:
+    reason = clean_text(reason, "reason")
+    return _transition(case, "resume", actor=actor, request=request, reason=reason)
+
+
+def extend(
+    case: Case,
+    *,
+    actor,
+    reason: str,
+    days: int = EXTENSION_DAYS,
+    legal_basis: str = "",
+    request=None,
+) -> Case:
+    """§42: a department head extends the time limit once, by 10 working days, or as another
+    law gives (up to 30, naming it), with the reason told to the applicant."""
+    reason = clean_text(reason, "reason", required=True)
+    legal_basis = clean_text(legal_basis, "legal_basis", required=days > EXTENSION_DAYS)
+    if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise ValidationError(
+            {"days": [_("Between 1 and %(days)s working days.") % {"days": MAX_EXTENSION_DAYS}]}
+        )
+
+    def change(case, now):
+        if case.extension_days:
+            raise transitions.CaseConflict(_("The time limit of this case was already extended."))
+        case.extension_days, case.extension_reason = days, reason
+
+    return _transition(
+        case,
+        "extend",
+        actor=actor,
+        request=request,
+        reason=reason,
+        details={"days": days, "legal_basis": legal_basis},
+        change=change,
+    )
+
+
+# --- the deadline job -------------------------------------------------------------------------
+
+# Retried per run for cases whose due times the calendar could not give (few, and rare).
+UNKNOWN_DUE_BATCH = 500
+
+
+def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
+    """Mark the unit's running cases yellow (the configured share of their time used) and red
+    (overdue) as of `at`, in one set-based UPDATE, with an outbox row per newly marked case for
+    the responsible staff. Due times a year the calendar did not cover left unknown are computed
+    again; those still unknown raise an alert (an error in the log), never a guess. Audited only
+    when a case was marked."""
+    tenant = current_tenant()
+    at = at or timezone.now()
+    with transaction.atomic():
+        unknown = []
+        for case in Case.objects.select_for_update(skip_locked=True).filter(
+            clock_state=ClockState.RUNNING, due_at__isnull=True
+        )[:UNKNOWN_DUE_BATCH]:
+            clock.refresh(case, at)
+            case.save(
+                update_fields=[
+                    "due_at",
+                    "statutory_due_at",
+                    "yellow_at",
+                    "clock_error",
+                    "deadline_flag",
+                ]
+            )
+            if case.due_at is None:
+                unknown.append((case.number or str(case.public_id), case.clock_error))
+        if unknown:
+            logger.error(
+                "Deadline job in %s: the due times of %d running cases are unknown (%s): %s",
+                tenant.code,
+                len(unknown),
+                ", ".join(label for label, _error in unknown[:10]),
+                unknown[0][1],
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE cases_case SET deadline_flag = CASE WHEN due_at <= %(at)s THEN %(red)s"
+                " ELSE %(yellow)s END, updated_at = %(at)s"
+                " WHERE clock_state = %(running)s AND due_at IS NOT NULL AND ("
+                "(due_at <= %(at)s AND deadline_flag <> %(red)s)"
+                " OR (due_at > %(at)s AND yellow_at <= %(at)s AND deadline_flag = %(none)s))"
+                " RETURNING public_id, number, state, deadline_flag, clock_days_used,"
+                " promised_days, statutory_days, extension_days, due_at, yellow_at",
+                {
+                    "at": at,
+                    "red": DeadlineFlag.RED.value,
+                    "yellow": DeadlineFlag.YELLOW.value,
+                    "none": DeadlineFlag.NONE.value,
+                    "running": ClockState.RUNNING.value,
+                },
+            )
+            marked = cursor.fetchall()
+        CaseEventOutbox.objects.bulk_create(
+            CaseEventOutbox(
+                tenant=tenant,
+                case_number=number or "",
+                case_public_id=public_id,
+                event=f"deadline.{flag}",
+                from_state=state,
+                to_state=state,
+                at=at,
+                clock={
+                    "state": ClockState.RUNNING.value,
+                    "days_used": used,
+                    "promised_days": promised,
+                    "statutory_days": statutory,
+                    "extension_days": extension,
+                    "due_at": due_at.isoformat(),
+                    "yellow_at": yellow_at.isoformat() if yellow_at else None,
+                    "flag": flag,
+                },
+                notify_staff=True,
+            )
+            for public_id, number, state, flag, used, promised, statutory, extension, due_at, yellow_at in marked
+        )
+        counts = {
+            "yellow": sum(1 for row in marked if row[3] == DeadlineFlag.YELLOW),
+            "red": sum(1 for row in marked if row[3] == DeadlineFlag.RED),
+            "unknown": len(unknown),
+        }
+        if marked:
+            record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
+    return counts

@@ -1,0 +1,33 @@
+"""`run_scheduler`: one scheduler sends the deadline job to every active unit; another one waits."""
+
+from io import StringIO
+from unittest import mock
+
+import psycopg
+from django.core.management import call_command
+
+from tenant_apps.cases import actors
+from tenant_apps.cases.management.commands.run_scheduler import SCHEDULER_LOCK
+from tenants.models import Tenant
+from tests.servers import database_url
+
+
+def test_only_the_scheduler_holding_the_lock_sends(db):
+    units = sorted(
+        Tenant.objects.filter(
+            status=Tenant.Status.ACTIVE, provisioned_at__isnull=False
+        ).values_list("code", flat=True)
+    )
+    with (
+        mock.patch("govplatform.jobs.setup_broker"),
+        mock.patch.object(actors.mark_case_deadlines, "send") as send,
+        psycopg.connect(database_url(), autocommit=True) as other_scheduler,
+    ):
+        other_scheduler.execute("SELECT pg_advisory_lock(%s)", [SCHEDULER_LOCK])
+        out = StringIO()
+        call_command("run_scheduler", "--once", stdout=out)
+        assert "nothing sent" in out.getvalue() and send.call_count == 0
+        other_scheduler.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK])
+        call_command("run_scheduler", "--once", stdout=out)
+    assert sorted(call.args[0] for call in send.call_args_list) == units
+    assert f"sent to {len(units)} units" in out.getvalue()
