@@ -72,4 +72,7 @@ def paged(
 
 def page_for(request, rows: QuerySet | Sequence, per_page: int = PAGE_SIZE_ON_PAGES) -> Page:
     """The page of `rows` a page's `?page=` asks for: not a number → the first, too far → the last."""
-    return Paginator(rows, per_page).get_page(request.GET.get("page", "")[:12])
+    page = Paginator(rows, per_page).get_page(request.GET.get("page", "")[:12])
+    # The numbers paging.html links to: the ends and two either side of this page.
+    page.links = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    return page

@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from shared_apps.accounts.identity import normalize_id_number
 from shared_apps.catalog.models import Implementation
 from tenants import places
-from tenants.places import Place
 from tenants.divisions.codes import SIGNIFICANT_DIGITS, level_of_code
 from tenants.hosts import host_map
 from tenants.models import Tenant
+from tenants.places import Place
 
 ROUTABLE = (Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED)
 
