@@ -23,9 +23,9 @@ from tenants.places import remembered_place
 
 def _sort_options():
     return [
-        ("relevance", _("Relevance")),
-        ("name", _("Name")),
-        ("code", _("Code")),
+        ("relevance", _("By relevance")),
+        ("name", _("By name")),
+        ("code", _("By code")),
     ]
 
 
