@@ -169,7 +169,7 @@ def _choose_below(code: str, prefix: str, under: list, remembered: str | None, b
                 None if unit.is_active else _nearest_active_above(unit.code, by_code),
             )
         )
-    reason = _("Several units below this place handle this item: choose yours.")
+    reason = _("Units below this place handle this item: choose yours.")
     return Route(None, code, reason, choices=choices)
 
 
