@@ -294,6 +294,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "tenants.context_processors.tenant",
+                "tenants.context_processors.place",
             ],
         },
     },

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from govplatform.api import portal_api
 from shared_apps.catalog import urls as catalog_urls
+from tenants.place_views import place_picker
 from tenants.views import portal_home
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/v1/", portal_api.urls),
     path("accounts/", include("shared_apps.accounts.urls")),
     path("services/", include(catalog_urls.portal_patterns)),
+    path("place", place_picker, name="place"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

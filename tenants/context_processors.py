@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from tenants.places import remembered_place
+
 
 def tenant(request):
     current = getattr(request, "tenant", None)
@@ -9,3 +11,9 @@ def tenant(request):
         else None,
         "base_domain": settings.BASE_DOMAIN,
     }
+
+
+def place(request):
+    """`current_place`: the unit the citizen chose in the place picker (a Tenant), or None."""
+    remembered = remembered_place(request)
+    return {"current_place": remembered.unit if remembered else None}

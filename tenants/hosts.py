@@ -126,6 +126,14 @@ class HostMap:
             by_code = self._load()[2]
         return {code: by_code[code] for code in codes if code in by_code}
 
+    def all_by_code(self) -> dict:
+        """Every unit (retired ones too) by division code, from the same map; don't change it."""
+        self.ensure_listener()
+        by_code = self._by_code
+        if self._by_subdomain is None or self._reload_due():
+            by_code = self._load()[2]
+        return by_code
+
     def match(self, hostname: str) -> HostMatch | None:
         """The tenant (or the portal) a hostname (without port) names; None if it names nothing."""
         self.ensure_listener()

@@ -96,7 +96,7 @@ def test_over_long_sign_in_names_and_client_ids_are_invalid(client, db):
 
 def test_huge_numbers_and_odd_digits_are_invalid_not_500(client, db):
     assert_api_error(
-        client.get("/api/v1/tenants?offset=9223372036854775808", HTTP_HOST=PORTAL), 422, "invalid"
+        client.get("/api/v1/tenants?page=9223372036854775808", HTTP_HOST=PORTAL), 422, "invalid"
     )
     assert_api_error(client.get("/api/v1/catalog/items?level=²", HTTP_HOST=PORTAL), 422)
     assert_api_error(

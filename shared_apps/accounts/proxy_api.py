@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 from ninja.security import django_auth
 from pydantic import AwareDatetime, Field, field_validator
 
+from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
@@ -169,12 +170,13 @@ def _signed_in(request, scope: str = "profile") -> User:
 
 @citizen_router.get(
     "/me/consents",
-    response=list[ConsentOut],
+    response=page_of(ConsentOut),
     auth=TOKEN_OR_SESSION,
     summary="Consents I have given for proxy filing",
 )
-def my_consents(request):
-    return [_consent_out(c) for c in consents_given(_signed_in(request))[:200]]
+def my_consents(request, paging: Query[PageIn]):
+    consents = consents_given(_signed_in(request)).order_by("-recorded_at", "-id")
+    return paged(consents, paging, lambda rows: [_consent_out(c) for c in rows])
 
 
 @citizen_router.post(

@@ -3,10 +3,11 @@
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts import actions
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.authz import names_shown, with_roles_elsewhere
@@ -29,30 +30,34 @@ class MembershipOut(Schema):
 
 @router.get(
     "/staff",
-    response=list[MembershipOut],
+    response=page_of(MembershipOut),
     auth=staff_auth("staff:read", Role.TENANT_ADMIN),
     summary="Who holds which role in this unit",
 )
-def list_staff(request):
-    memberships = list(
+def list_staff(request, paging: Query[PageIn]):
+    memberships = (
         with_roles_elsewhere(
             StaffMembership.objects.filter(tenant_id=request.tenant.id, is_active=True),
             request.tenant,
         )
         .select_related("user")
-        .order_by("role", "user__username")
+        .order_by("role", "user__username", "id")
     )
-    # Not the name of someone whose other roles lie in units this administrator doesn't run.
-    named = names_shown(request.user, memberships)
-    return [
-        {
-            "username": m.user.username,
-            "real_name": m.user.real_name if m.user_id in named else "",
-            "role": m.role,
-            "covers_subtree": m.covers_subtree,
-        }
-        for m in memberships
-    ]
+
+    def render(page: list) -> list[dict]:
+        # Not the name of someone whose other roles lie in units this administrator doesn't run.
+        named = names_shown(request.user, page)
+        return [
+            {
+                "username": m.user.username,
+                "real_name": m.user.real_name if m.user_id in named else "",
+                "role": m.role,
+                "covers_subtree": m.covers_subtree,
+            }
+            for m in page
+        ]
+
+    return paged(memberships, paging, render)
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Catalog API: the provincial catalog and routing (portal), each unit's list (tenant)."""
 
 import json
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
@@ -10,6 +11,7 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import Field, field_validator
 
+from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
@@ -17,6 +19,7 @@ from shared_apps.catalog.models import BasicItem, Implementation, OnlineDepth
 from shared_apps.catalog.routing import route
 from tenant_apps.departments.models import Department
 from tenants.links import tenant_url
+from tenants.places import remembered_place
 
 portal_router = Router(tags=["catalog"])
 tenant_router = Router(tags=["services"])
@@ -30,11 +33,34 @@ class ItemOut(Schema):
     themes: list[str]
 
 
-class RouteOut(Schema):
+class RouteChoiceOut(Schema):
     implementation_code: str
     tenant_code: str
     tenant_name: str
+    path: str
     guide_url: str
+    suspended: bool
+    turn_to_code: str | None = Field(description="a suspended unit: the nearest active unit above")
+    turn_to_name: str | None
+
+
+class RoutePlaceOut(Schema):
+    code: str
+    name: str
+    level: str
+    path: str
+
+
+class RouteOut(Schema):
+    kind: Literal["found", "choose_unit", "choose_place"]
+    detail: str = ""
+    implementation_code: str | None = None
+    tenant_code: str | None = None
+    tenant_name: str | None = None
+    guide_url: str | None = None
+    by_remembered_place: bool = False
+    choices: page_of(RouteChoiceOut) | None = None
+    places: page_of(RoutePlaceOut) | None = None
 
 
 class MaterialOut(Schema):
@@ -163,9 +189,12 @@ def _service(s: Implementation) -> dict:
     }
 
 
-@portal_router.get("/catalog/items", response=list[ItemOut], summary="Search the unified catalog")
+@portal_router.get(
+    "/catalog/items", response=page_of(ItemOut), summary="Search the unified catalog"
+)
 def search_catalog(
     request,
+    paging: Query[PageIn],
     # Bounded so that the longest query string (4-byte characters, percent-encoded) still fits
     # the request line a server accepts (gunicorn: 4,094 bytes).
     q: str = Query("", max_length=100),
@@ -174,16 +203,20 @@ def search_catalog(
     theme: str = Query("", max_length=20),
     fully_online: bool = False,
     department: str = Query("", max_length=50),
-    limit: int = Query(20, description="clamped to 1–100"),
+    sort: Literal[queries.SORTS] = Query(
+        "relevance", description="relevance (by code without a query), name or code"
+    ),
 ):
-    return queries.catalog(
+    items = queries.catalog(
         q=q,
         item_type=item_type,
         level=level,
         theme=theme,
         fully_online=fully_online,
         department=department,
-    )[: max(1, min(limit, 100))]
+        sort=sort,
+    )
+    return paged(items, paging)
 
 
 @portal_router.get("/catalog/items/{code}", response=ItemOut, summary="One basic item")
@@ -194,34 +227,92 @@ def get_item(request, code: str = Path(max_length=12)):
 @portal_router.get("/route", response=RouteOut, summary="The unit that handles an item for a place")
 def route_item(
     request,
+    paging: Query[PageIn],
     item: str = Query(max_length=12),
-    place: str = Query("", max_length=12),
+    place: str = Query("", max_length=50),
     id_number: str = Query("", max_length=40),
 ):
-    """`place` is a 6- or 12-digit division code; without it the ID number's issuing county is used."""
-    found = route(item, place=place or None, id_number=id_number or None)
+    """`place` is a 6- or 12-digit division code or a name (金水区, 郑州市金水区, 林山寨); without
+    it the ID number's issuing county is used, and without either the remembered place (cookie
+    `gov_place`). `kind` says what the answer is: `found` (the unit, its guide page), `choose_unit`
+    (the place is above the level that handles the item: the units below it that have it, in
+    `choices`, a page at a time) or `choose_place` (the name fits several places: `places`)."""
+    remembered = remembered_place(request)
+    found = route(
+        item,
+        place=place or None,
+        id_number=id_number or None,
+        remembered=remembered.code if remembered else None,
+    )
+    if found.places:
+        return {
+            "kind": "choose_place",
+            "detail": found.reason,
+            "places": paged(found.places, paging, lambda rows: [_place(p) for p in rows]),
+        }
+    if found.choices:
+        return {
+            "kind": "choose_unit",
+            "detail": found.reason,
+            "choices": paged(
+                found.choices, paging, lambda rows: [_choice(request, c) for c in rows]
+            ),
+        }
     if found.implementation is None:
         raise HttpError(503 if found.suspended else 404, found.reason)
     s = found.implementation
     return {
+        "kind": "found",
         "implementation_code": s.code,
         "tenant_code": s.tenant.code,
         "tenant_name": s.tenant.name,
         "guide_url": tenant_url(s.tenant, f"/services/{s.code}", request),
+        "by_remembered_place": found.by_remembered_place,
+    }
+
+
+def _place(p) -> dict:
+    return {"code": p.code, "name": p.unit.name, "level": p.unit.level, "path": p.path}
+
+
+def _choice(request, c) -> dict:
+    return {
+        "implementation_code": c.implementation.code,
+        "tenant_code": c.unit.code,
+        "tenant_name": c.unit.name,
+        "path": c.path,
+        "guide_url": tenant_url(c.unit, f"/services/{c.implementation.code}", request),
+        "suspended": c.suspended,
+        "turn_to_code": c.turn_to.code if c.turn_to else None,
+        "turn_to_name": c.turn_to.name if c.turn_to else None,
     }
 
 
 @tenant_router.get(
-    "/services", response=list[ServiceOut], summary="This unit's implementation list"
+    "/services", response=page_of(ServiceOut), summary="This unit's implementation list"
 )
-def list_services(request, q: str = Query("", max_length=100)):
-    rows = queries.tenant_services(request.tenant, q)
-    return [
-        _service(s)
-        for s in Implementation.objects.filter(pk__in=[r.pk for r in rows])
-        .select_related("item", "version")
-        .prefetch_related("materials__guide_material")
-    ]
+def list_services(
+    request,
+    paging: Query[PageIn],
+    q: str = Query("", max_length=100),
+    sort: Literal[queries.SORTS] = Query(
+        "relevance", description="relevance (by code without a query), name or code"
+    ),
+):
+    items = queries.tenant_services(request.tenant, q, sort)
+    return paged(
+        items,
+        paging,
+        lambda rows: [
+            _service(s)
+            for s in queries.services_of(
+                request.tenant,
+                rows,
+                related=("item", "version"),
+                prefetch=("materials__guide_material",),
+            )
+        ],
+    )
 
 
 @tenant_router.get("/services/{code}", response=ServiceOut, summary="One service guide")

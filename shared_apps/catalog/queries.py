@@ -28,6 +28,8 @@ THEMES = [
     "养老",
     "企业经营",
 ]
+# How a catalog list may be sorted; relevance is search's order (by code without a query).
+SORTS = ("relevance", "name", "code")
 LEVEL_OF_TENANT = {"province": 2, "city": 3, "county": 4, "township": 5}
 
 
@@ -39,8 +41,10 @@ def catalog(
     theme: str = "",
     fully_online: bool = False,
     department: str = "",
+    sort: str = "",
 ):
-    """Basic items, filtered: level and department and online refer to where they are implemented."""
+    """Basic items, filtered: level and department and online refer to where they are implemented.
+    Sorted by relevance when there is a query, else by code; or by `sort` (SORTS)."""
     items = BasicItem.objects.all()
     if item_type:
         items = items.filter(item_type=item_type)
@@ -55,17 +59,39 @@ def catalog(
         published = published.filter(fully_online=True)
     if level or department or fully_online:
         items = items.filter(pk__in=published.values("item_id"))
-    return search_items(q, items)
+    return sorted_items(search_items(q, items), sort)
 
 
-def tenant_services(tenant: Tenant, q: str = ""):
-    """A unit's published implementation list, searchable."""
+def sorted_items(items, sort: str = ""):
+    """Items in the order a list page or the API asks for; search's order (relevance, or code
+    without a query) otherwise."""
+    if sort == "name":
+        return items.order_by("name", "code")
+    if sort == "code":
+        return items.order_by("code")
+    return items
+
+
+def tenant_services(tenant: Tenant, q: str = "", sort: str = ""):
+    """The basic items of a unit's published implementation list, searchable, in list order (a
+    query set: pages count and slice it; `services_of` gives a page's implementations)."""
     implemented = Implementation.objects.filter(
         tenant=tenant, status=Implementation.Status.PUBLISHED
     )
     items = search_items(q, BasicItem.objects.filter(pk__in=implemented.values("item_id")))
-    order = {item_id: n for n, item_id in enumerate(items.values_list("id", flat=True)[:500])}
-    rows = list(implemented.filter(item_id__in=order).select_related("item"))
+    return sorted_items(items, sort)
+
+
+def services_of(tenant: Tenant, items, related=("item",), prefetch=()) -> list[Implementation]:
+    """The unit's published implementations of `items` (a page of tenant_services), in their order."""
+    order = {item.id: n for n, item in enumerate(items)}
+    rows = (
+        Implementation.objects.filter(
+            tenant=tenant, status=Implementation.Status.PUBLISHED, item_id__in=list(order)
+        )
+        .select_related(*related)
+        .prefetch_related(*prefetch)
+    )
     return sorted(rows, key=lambda i: order[i.item_id])
 
 

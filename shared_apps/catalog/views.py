@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from govplatform.errors import has_unstorable_text
+from govplatform.paging import page_for
 from shared_apps.accounts.authz import require_role
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
@@ -14,17 +16,35 @@ from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
 from shared_apps.catalog.routing import route
 from tenant_apps.departments.models import Department
+from tenants import places
 from tenants.links import tenant_url
+from tenants.places import remembered_place
+
+
+def _sort_options():
+    return [
+        ("relevance", _("By relevance")),
+        ("name", _("By name")),
+        ("code", _("By code")),
+    ]
+
+
+def _bad_filter(request, message):
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 @require_safe
 def portal_catalog(request):
-    """The provincial catalog: search and filters (阳光政务, no sign-in)."""
+    """The provincial catalog: search, filters and sort, a page at a time (阳光政务, no sign-in)."""
     params = request.GET
-    level = params.get("level", "")
+    level, sort = params.get("level", ""), params.get("sort", "")
     # `level.isdigit()` let "²" through to int(): only the levels themselves are accepted.
     if level and level not in {str(k) for k in EXERCISING_LEVELS}:
-        return render(request, "400.html", {"message": _("Unknown exercising level.")}, status=400)
+        return _bad_filter(request, _("Unknown exercising level."))
+    if sort and sort not in queries.SORTS:
+        return _bad_filter(request, _("Unknown sort order."))
+    if any(has_unstorable_text(v) or len(v) > 100 for v in params.values()):
+        return _bad_filter(request, _("A search or filter is too long or has invalid characters."))
     items = queries.catalog(
         q=params.get("q", ""),
         item_type=params.get("type", ""),
@@ -32,16 +52,18 @@ def portal_catalog(request):
         theme=params.get("theme", ""),
         fully_online=params.get("online") == "1",
         department=params.get("department", ""),
-    )[:50]
+        sort=sort,
+    )
     return render(
         request,
         "catalog/portal_catalog.html",
         {
-            "items": items,
+            "page": page_for(request, items),
             "params": params,
             "item_types": sorted(ITEM_TYPES.items()),
             "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
             "themes": queries.THEMES,
+            "sorts": _sort_options(),
         },
     )
 
@@ -60,7 +82,8 @@ def portal_item(request, code):
 
 @require_safe
 def route_page(request):
-    """Send the citizen to the guide page of the unit that handles the item for their place."""
+    """Send the citizen to the guide page of the unit that handles the item for their place; or let
+    them choose among the units below their place, or among the places their name fits."""
     item = request.GET.get("item", "")
     place, id_number = (
         request.GET.get("place", "").strip(),
@@ -71,14 +94,45 @@ def route_page(request):
         validate_basic_code(item)
     except ValidationError as error:
         return render(request, "400.html", {"message": " ".join(error.messages)}, status=400)
+    remembered = remembered_place(request)
     try:
-        found = route(item, place=place or None, id_number=id_number or None)
+        found = route(
+            item,
+            place=place or None,
+            id_number=id_number or None,
+            remembered=remembered.code if remembered else None,
+        )
     except ValidationError as error:
         return render(
             request,
             "catalog/route_failed.html",
             {"message": " ".join(error.messages), "item": item},
             status=400,
+        )
+    if found.places:
+        return render(
+            request,
+            "catalog/route_places.html",
+            {"item": item, "message": found.reason, "page": page_for(request, found.places)},
+        )
+    if found.choices:
+        page = page_for(request, found.choices)
+        for choice in page:
+            unit = choice.unit
+            choice.url = tenant_url(unit, f"/services/{choice.implementation.code}", request)
+            choice.turn_to_url = tenant_url(choice.turn_to, "/", request) if choice.turn_to else ""
+        return render(
+            request,
+            "catalog/route_choices.html",
+            {
+                "item": item,
+                "item_name": BasicItem.objects.filter(code=item)
+                .values_list("name", flat=True)
+                .first(),
+                "message": found.reason,
+                "place": places.place(found.place_code),
+                "page": page,
+            },
         )
     if found.implementation is None:
         turn_to = found.turn_to
@@ -101,12 +155,23 @@ def route_page(request):
 
 @require_safe
 def tenant_catalog(request):
-    """This unit's implementation list."""
-    services = queries.tenant_services(request.tenant, request.GET.get("q", ""))
+    """This unit's implementation list, a page at a time."""
+    q, sort = request.GET.get("q", ""), request.GET.get("sort", "")
+    if sort and sort not in queries.SORTS:
+        return _bad_filter(request, _("Unknown sort order."))
+    if has_unstorable_text(q) or len(q) > 100:
+        return _bad_filter(request, _("A search or filter is too long or has invalid characters."))
+    page = page_for(request, queries.tenant_services(request.tenant, q, sort))
     return render(
         request,
         "catalog/tenant_catalog.html",
-        {"services": services, "q": request.GET.get("q", "")},
+        {
+            "page": page,
+            "services": queries.services_of(request.tenant, page.object_list),
+            "q": q,
+            "sort": sort,
+            "sorts": _sort_options(),
+        },
     )
 
 

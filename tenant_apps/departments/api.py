@@ -1,8 +1,9 @@
 from django.shortcuts import get_object_or_404
-from ninja import Path, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from tenant_apps.departments.actions import create_department
@@ -27,9 +28,9 @@ class DepartmentIn(Schema):
     address: str = Field(default="", max_length=200)
 
 
-@router.get("/departments", response=list[DepartmentOut], summary="This unit's departments")
-def list_departments(request):
-    return Department.objects.filter(is_active=True)
+@router.get("/departments", response=page_of(DepartmentOut), summary="This unit's departments")
+def list_departments(request, paging: Query[PageIn]):
+    return paged(Department.objects.filter(is_active=True).order_by("id"), paging)
 
 
 @router.get("/departments/{department_id}", response=DepartmentOut, summary="One department")

@@ -7,10 +7,14 @@ from tenants.models import Tenant
 
 
 def test_units_are_listed_with_their_addresses(client, db):
-    cities = client.get("/api/v1/tenants?level=city", HTTP_HOST=settings.BASE_DOMAIN).json()
+    cities = client.get("/api/v1/tenants?level=city", HTTP_HOST=settings.BASE_DOMAIN).json()[
+        "items"
+    ]
     assert [c["name"] for c in cities] == ["郑州市", "开封市"]
     assert cities[0]["url"] == f"http://zhengzhou.{settings.BASE_DOMAIN}/"
-    below = client.get("/api/v1/tenants?parent=410102000000", HTTP_HOST=settings.BASE_DOMAIN).json()
+    below = client.get(
+        "/api/v1/tenants?parent=410102000000", HTTP_HOST=settings.BASE_DOMAIN
+    ).json()["items"]
     assert {u["code"] for u in below} == {"410102001000", "410102002000"}
     unit = client.get("/api/v1/tenants/419001000000", HTTP_HOST=settings.BASE_DOMAIN).json()
     assert (unit["level"], unit["parent_code"]) == ("county", "410000000000")
@@ -66,6 +70,4 @@ def test_suspending_needs_a_reason_and_paging_is_safe(client, provincial_admin, 
     )
     assert response.status_code == 422 and "原因" in response.json()["detail"]
     assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
-    assert (
-        client.get("/api/v1/tenants?offset=-5", HTTP_HOST=settings.BASE_DOMAIN).status_code == 200
-    )
+    assert client.get("/api/v1/tenants?page=0", HTTP_HOST=settings.BASE_DOMAIN).status_code == 422

@@ -37,7 +37,9 @@ def test_row_created_through_one_host_is_invisible_through_another(
     # B's host with A's id: not found, and not in B's list.
     on_b = admin_client.get(f"/api/v1/departments/{row_id}", HTTP_HOST=host_of(other_tenant))
     assert on_b.status_code == 404
-    listing = admin_client.get("/api/v1/departments", HTTP_HOST=host_of(other_tenant)).json()
+    listing = admin_client.get("/api/v1/departments", HTTP_HOST=host_of(other_tenant)).json()[
+        "items"
+    ]
     assert all(d["credit_code"] != VALID_CREDIT_CODE for d in listing)
 
 

@@ -292,6 +292,6 @@ def test_another_units_administrator_granted_a_role_here_stays_out_of_reach(
     assert "foreign-admin" in listing and "王外区" not in listing
     names = {
         m["username"]: m["real_name"]
-        for m in client.get("/api/v1/staff", HTTP_HOST=host_of(tenant)).json()
+        for m in client.get("/api/v1/staff", HTTP_HOST=host_of(tenant)).json()["items"]
     }
     assert names["foreign-admin"] == ""

@@ -262,14 +262,15 @@ def test_citizen_lists_and_revokes_through_the_api(
     )
     someone_else = django_user_model.objects.create_user("someone", password=PASSWORD)
     client.force_login(someone_else)
-    assert client.get("/api/v1/me/consents", HTTP_HOST=settings.BASE_DOMAIN).json() == []
+    nothing = client.get("/api/v1/me/consents", HTTP_HOST=settings.BASE_DOMAIN).json()
+    assert nothing["items"] == [] and nothing["count"] == 0
     foreign = client.post(
         f"/api/v1/me/consents/{consent.pk}/revoke", HTTP_HOST=settings.BASE_DOMAIN
     )
     assert foreign.status_code == 404
 
     client.force_login(citizen)
-    listed = client.get("/api/v1/me/consents", HTTP_HOST=settings.BASE_DOMAIN).json()
+    listed = client.get("/api/v1/me/consents", HTTP_HOST=settings.BASE_DOMAIN).json()["items"]
     assert [(c["id"], c["unit"], c["agent"]) for c in listed] == [
         (consent.pk, tenant.name, "李代办")
     ]
