@@ -22,6 +22,7 @@ from ninja.responses import Status
 from pydantic import Field, field_validator
 
 from govplatform.errors import ApiError, ErrorCode
+from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts import authz
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
@@ -101,13 +102,6 @@ class CaseOut(CaseSummary):
     closed_at: datetime | None
     # What the caller may do now.
     intents: list[str]
-
-
-class CasePage(Schema):
-    total: int
-    offset: int
-    limit: int
-    items: list[CaseSummary]
 
 
 class EventOut(Schema):
@@ -381,9 +375,8 @@ def _signed_in(request) -> None:
             )
 
 
-def _page(queryset, offset: int, limit: int) -> dict:
-    rows, total = queries.page(queryset, offset=offset, limit=limit)
-    return {"total": total, "offset": offset, "limit": limit, "items": [_summary(c) for c in rows]}
+def _page(queryset, paging: PageIn) -> dict:
+    return paged(queryset, paging, render=lambda rows: [_summary(c) for c in rows])
 
 
 def _implementation(request, code: str) -> Implementation:
@@ -403,15 +396,17 @@ def _implementation(request, code: str) -> Implementation:
 
 
 @applicant_router.get(
-    "/my/cases", response=CasePage, auth=TOKEN_OR_SESSION, summary="My applications in this unit"
+    "/my/cases",
+    response=page_of(CaseSummary),
+    auth=TOKEN_OR_SESSION,
+    summary="My applications in this unit",
 )
 def my_cases(
     request,
-    offset: int = Query(0, ge=0, le=1_000_000),
-    limit: int = Query(20, ge=1, le=100),
+    paging: Query[PageIn],
 ):
     _signed_in(request)
-    return _page(_applicant_cases(request), offset, limit)
+    return _page(_applicant_cases(request), paging)
 
 
 @applicant_router.post(
@@ -516,18 +511,17 @@ _filer_intent(
 
 @router.get(
     "/cases",
-    response=CasePage,
+    response=page_of(CaseSummary),
     auth=staff_auth("cases:read", *STAFF_READERS),
     summary="This unit's cases (the clerks' queues)",
 )
 def list_cases(
     request,
+    paging: Query[PageIn],
     queue: Literal[tuple(queries.QUEUES)] | None = Query(None),
     state: State | None = STATE_FILTER,
-    offset: int = Query(0, ge=0, le=1_000_000),
-    limit: int = Query(20, ge=1, le=100),
 ):
-    return _page(queries.staff_cases(queue=queue, state=state), offset, limit)
+    return _page(queries.staff_cases(queue=queue, state=state), paging)
 
 
 @router.post(

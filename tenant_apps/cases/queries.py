@@ -42,11 +42,6 @@ def proxy_cases(agent, citizen):
     )
 
 
-def page(queryset, *, offset: int, limit: int) -> tuple[list, int]:
-    """One page and the total."""
-    return list(queryset[offset : offset + limit]), queryset.count()
-
-
 def history(case):
     return case.events.order_by("id")
 

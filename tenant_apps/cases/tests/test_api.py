@@ -185,11 +185,11 @@ def test_staff_queues_page_with_totals(client, people, service, tenant):
     connection.set_schema_to_public()
     sign_in_with_second_factor(client, people.clerk)
     page = client.get(
-        "/api/v1/cases?queue=to_accept&limit=2&offset=0", HTTP_HOST=host_of(tenant)
+        "/api/v1/cases?queue=to_accept&page_size=2&page=1", HTTP_HOST=host_of(tenant)
     ).json()
-    assert page["total"] == 3 and len(page["items"]) == 2
+    assert page["count"] == 3 and len(page["items"]) == 2
     rest = client.get(
-        "/api/v1/cases?queue=to_accept&limit=2&offset=2", HTTP_HOST=host_of(tenant)
+        "/api/v1/cases?queue=to_accept&page_size=2&page=2", HTTP_HOST=host_of(tenant)
     ).json()
     assert len(rest["items"]) == 1
     assert client.get("/api/v1/cases?queue=nonsense", HTTP_HOST=host_of(tenant)).status_code == 422
