@@ -91,7 +91,7 @@ def test_applying_online_with_errors_beside_the_fields(client, people, service, 
         ("submit", "submitted", "online"),
     ][-len(history) :]
     listing = client.get("/api/v1/my/cases", HTTP_HOST=host_of(tenant)).json()
-    assert listing["total"] == 1 and listing["items"][0]["number"] == case["number"]
+    assert listing["count"] == 1 and listing["items"][0]["number"] == case["number"]
 
 
 def test_a_citizen_cannot_see_another_citizens_case(client, people, service, tenant):
@@ -103,7 +103,7 @@ def test_a_citizen_cannot_see_another_citizens_case(client, people, service, ten
     assert (
         client.get(f"/api/v1/my/cases/{case.public_id}/events", HTTP_HOST=host).status_code == 404
     )
-    assert client.get("/api/v1/my/cases", HTTP_HOST=host).json()["total"] == 0
+    assert client.get("/api/v1/my/cases", HTTP_HOST=host).json()["count"] == 0
     assert post(client, f"/api/v1/my/cases/{case.public_id}/withdraw", tenant).status_code == 404
     # Nor through the staff side.
     assert client.get(f"/api/v1/cases/{case.public_id}", HTTP_HOST=host).status_code == 403
