@@ -14,20 +14,6 @@ from shared_apps.catalog.models import (
 from shared_apps.catalog.search import search_items
 from tenants.models import Tenant
 
-THEMES = [
-    "生育",
-    "入学",
-    "就业",
-    "婚姻",
-    "社保",
-    "医疗",
-    "住房",
-    "创业",
-    "交通",
-    "证件",
-    "养老",
-    "企业经营",
-]
 LEVEL_OF_TENANT = {"province": 2, "city": 3, "county": 4, "township": 5}
 
 
@@ -58,12 +44,15 @@ def catalog(
     return search_items(q, items)
 
 
-def tenant_services(tenant: Tenant, q: str = ""):
-    """A unit's published implementation list, searchable."""
+def tenant_services(tenant: Tenant, q: str = "", theme: str = ""):
+    """A unit's published implementation list, searchable and by theme."""
     implemented = Implementation.objects.filter(
         tenant=tenant, status=Implementation.Status.PUBLISHED
     )
-    items = search_items(q, BasicItem.objects.filter(pk__in=implemented.values("item_id")))
+    items = BasicItem.objects.filter(pk__in=implemented.values("item_id"))
+    if theme:
+        items = items.filter(themes__contains=[theme])
+    items = search_items(q, items)
     order = {item_id: n for n, item_id in enumerate(items.values_list("id", flat=True)[:500])}
     rows = list(implemented.filter(item_id__in=order).select_related("item"))
     return sorted(rows, key=lambda i: order[i.item_id])

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
 from shared_apps.accounts.authz import require_role
@@ -13,8 +14,19 @@ from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_ba
 from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
 from shared_apps.catalog.routing import route
+from shared_apps.catalog.themes import ORGANISATION, PERSONAL, THEMES
 from tenant_apps.departments.models import Department
 from tenants.links import tenant_url
+
+# The filter's choices: the catalog's names as values, labels in the page's language.
+THEME_GROUPS = [
+    (_lazy("For individuals"), PERSONAL.items()),
+    (_lazy("For organisations"), ORGANISATION.items()),
+]
+
+
+def _unknown_theme(request):
+    return render(request, "400.html", {"message": _("Unknown theme.")}, status=400)
 
 
 @require_safe
@@ -25,6 +37,8 @@ def portal_catalog(request):
     # `level.isdigit()` let "²" through to int(): only the levels themselves are accepted.
     if level and level not in {str(k) for k in EXERCISING_LEVELS}:
         return render(request, "400.html", {"message": _("Unknown exercising level.")}, status=400)
+    if params.get("theme", "") and params["theme"] not in THEMES:
+        return _unknown_theme(request)
     items = queries.catalog(
         q=params.get("q", ""),
         item_type=params.get("type", ""),
@@ -41,7 +55,7 @@ def portal_catalog(request):
             "params": params,
             "item_types": sorted(ITEM_TYPES.items()),
             "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
-            "themes": queries.THEMES,
+            "theme_groups": THEME_GROUPS,
         },
     )
 
@@ -101,12 +115,15 @@ def route_page(request):
 
 @require_safe
 def tenant_catalog(request):
-    """This unit's implementation list."""
-    services = queries.tenant_services(request.tenant, request.GET.get("q", ""))
+    """This unit's implementation list, searchable and by theme."""
+    q, theme = request.GET.get("q", ""), request.GET.get("theme", "")
+    if theme and theme not in THEMES:
+        return _unknown_theme(request)
+    services = queries.tenant_services(request.tenant, q, theme)
     return render(
         request,
         "catalog/tenant_catalog.html",
-        {"services": services, "q": request.GET.get("q", "")},
+        {"services": services, "q": q, "theme": theme, "theme_groups": THEME_GROUPS},
     )
 
 
