@@ -8,8 +8,8 @@ request with a fixed number of indexed queries, so a unit's page is never staler
 """
 
 import threading
-import time
 from dataclasses import dataclass, field
+from time import monotonic
 
 from django.db import connection
 from django.db.models import Count
@@ -41,7 +41,7 @@ class SharedValues:
         self._lock = threading.Lock()
 
     def get(self, key: str, compute):
-        now = time.monotonic()
+        now = monotonic()
         hit = self._values.get(key)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
