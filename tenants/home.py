@@ -204,11 +204,15 @@ def english_name(tenant: Tenant) -> str:
     return tenant.subdomain.split("-")[0].capitalize()
 
 
+def local_name(tenant: Tenant) -> str:
+    """A unit's name in the page's language."""
+    return tenant.name if (get_language() or "").startswith("zh") else english_name(tenant)
+
+
 def site_name() -> str:
     """The platform's name in the page's language, with the province's name from its unit:
     河南省网上政务服务平台 / Henan Online Government Services."""
     top = province()
     if top is None:
         return _("Online Government Services")
-    name = top.name if (get_language() or "").startswith("zh") else english_name(top)
-    return _("%(province)s Online Government Services") % {"province": name}
+    return _("%(province)s Online Government Services") % {"province": local_name(top)}

@@ -34,6 +34,7 @@ def tenant_home(request):
         "tenants/tenant_home.html",
         {
             "tenant": tenant,
+            "unit_name": home.local_name(tenant),
             "home": home.unit_home(tenant),
             "ancestors": home.ancestors(tenant),
             "place_picker_url": _place_picker_url(request),

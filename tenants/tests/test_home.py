@@ -162,7 +162,8 @@ def test_english_pages_read_as_english(client, catalog, county):
     assert _theme_tile(portal, "Birth and adoption") == "1 service"
     assert "offered by 3 units" in portal and "Popular services" in portal
     unit = _get(client, host_of(county))
-    assert "中原区 online services" in unit and "Henan Online Government Services" in unit
+    assert "Zhongyuan online services" in unit and "Henan Online Government Services" in unit
+    assert "Search the services of Zhongyuan" in unit and "中原区 · County" in unit
     assert "All 2 services of this unit" in unit
 
 
