@@ -142,6 +142,9 @@ def test_a_theme_link_lists_that_themes_services(client, catalog, county, on_por
     [link] = re.findall(r'<a href="([^"]+)"><span class="theme-name">婚姻登记</span>', themes)
     listing = _get(client, host, link)
     assert "结婚登记" in listing and "生育登记" not in listing
+    # The list's own filter offers the themes by their labels, this one chosen.
+    assert '<option value="婚姻" selected>婚姻登记</option>' in listing
+    assert '<optgroup label="法人服务"><option value="设立">企业开办</option>' in listing
     birth = _get(client, host, link.replace("%E5%A9%9A%E5%A7%BB", "%E7%94%9F%E8%82%B2"))
     assert "生育登记" in birth and "结婚登记" not in birth
 
