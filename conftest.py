@@ -101,6 +101,14 @@ def _back_to_public():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_home_figures():
+    """The home pages keep province-wide figures per process: each test starts without them."""
+    from tenants.home import shared
+
+    shared.clear()
+
+
 @pytest.fixture
 def tenant(db):
     """A county (中原区) of the sample province."""

@@ -543,6 +543,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = env("SECURE_COOKIES") == "1"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = SECURE_COOKIES
+# The language chosen on one host holds on the portal and every unit's subdomain, for a year
+# (Django's default is the base domain's host only, until the browser closes).
+LANGUAGE_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # HSTS (sent on HTTPS responses only) for the portal and every unit's subdomain.

@@ -1,4 +1,7 @@
 from django.conf import settings
+from django.utils.functional import lazy
+
+from tenants import home
 
 from tenants.places import remembered_place
 
@@ -10,6 +13,8 @@ def tenant(request):
         if getattr(current, "schema_name", "public") != "public"
         else None,
         "base_domain": settings.BASE_DOMAIN,
+        # In the page's language, read only where a template shows it.
+        "site_name": lazy(home.site_name, str)(),
     }
 
 

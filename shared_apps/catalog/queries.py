@@ -14,20 +14,6 @@ from shared_apps.catalog.models import (
 from shared_apps.catalog.search import search_items
 from tenants.models import Tenant
 
-THEMES = [
-    "生育",
-    "入学",
-    "就业",
-    "婚姻",
-    "社保",
-    "医疗",
-    "住房",
-    "创业",
-    "交通",
-    "证件",
-    "养老",
-    "企业经营",
-]
 # How a catalog list may be sorted; relevance is search's order (by code without a query).
 SORTS = ("relevance", "name", "code")
 LEVEL_OF_TENANT = {"province": 2, "city": 3, "county": 4, "township": 5}
@@ -72,13 +58,16 @@ def sorted_items(items, sort: str = ""):
     return items
 
 
-def tenant_services(tenant: Tenant, q: str = "", sort: str = ""):
-    """The basic items of a unit's published implementation list, searchable, in list order (a
-    query set: pages count and slice it; `services_of` gives a page's implementations)."""
+def tenant_services(tenant: Tenant, q: str = "", sort: str = "", theme: str = ""):
+    """The basic items of a unit's published implementation list, searchable and by theme, in list
+    order (a query set: pages count and slice it; `services_of` gives a page's implementations)."""
     implemented = Implementation.objects.filter(
         tenant=tenant, status=Implementation.Status.PUBLISHED
     )
-    items = search_items(q, BasicItem.objects.filter(pk__in=implemented.values("item_id")))
+    items = BasicItem.objects.filter(pk__in=implemented.values("item_id"))
+    if theme:
+        items = items.filter(themes__contains=[theme])
+    items = search_items(q, items)
     return sorted_items(items, sort)
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
 from govplatform.errors import has_unstorable_text
@@ -15,6 +16,7 @@ from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_ba
 from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
 from shared_apps.catalog.routing import route
+from shared_apps.catalog.themes import ORGANISATION, PERSONAL, THEMES
 from tenant_apps.departments.models import Department
 from tenants import places
 from tenants.links import tenant_url
@@ -33,6 +35,17 @@ def _bad_filter(request, message):
     return render(request, "400.html", {"message": message}, status=400)
 
 
+# The filter's choices: the catalog's names as values, labels in the page's language.
+THEME_GROUPS = [
+    (_lazy("For individuals"), PERSONAL.items()),
+    (_lazy("For organisations"), ORGANISATION.items()),
+]
+
+
+def _unknown_theme(request):
+    return _bad_filter(request, _("Unknown theme."))
+
+
 @require_safe
 def portal_catalog(request):
     """The provincial catalog: search, filters and sort, a page at a time (阳光政务, no sign-in)."""
@@ -45,6 +58,8 @@ def portal_catalog(request):
         return _bad_filter(request, _("Unknown sort order."))
     if any(has_unstorable_text(v) or len(v) > 100 for v in params.values()):
         return _bad_filter(request, _("A search or filter is too long or has invalid characters."))
+    if params.get("theme", "") and params["theme"] not in THEMES:
+        return _unknown_theme(request)
     items = queries.catalog(
         q=params.get("q", ""),
         item_type=params.get("type", ""),
@@ -62,7 +77,7 @@ def portal_catalog(request):
             "params": params,
             "item_types": sorted(ITEM_TYPES.items()),
             "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
-            "themes": queries.THEMES,
+            "theme_groups": THEME_GROUPS,
             "sorts": _sort_options(),
         },
     )
@@ -157,11 +172,14 @@ def route_page(request):
 def tenant_catalog(request):
     """This unit's implementation list, a page at a time."""
     q, sort = request.GET.get("q", ""), request.GET.get("sort", "")
+    theme = request.GET.get("theme", "")
+    if theme and theme not in THEMES:
+        return _unknown_theme(request)
     if sort and sort not in queries.SORTS:
         return _bad_filter(request, _("Unknown sort order."))
     if has_unstorable_text(q) or len(q) > 100:
         return _bad_filter(request, _("A search or filter is too long or has invalid characters."))
-    page = page_for(request, queries.tenant_services(request.tenant, q, sort))
+    page = page_for(request, queries.tenant_services(request.tenant, q, sort, theme))
     return render(
         request,
         "catalog/tenant_catalog.html",
@@ -171,6 +189,8 @@ def tenant_catalog(request):
             "q": q,
             "sort": sort,
             "sorts": _sort_options(),
+            "theme": theme,
+            "theme_groups": THEME_GROUPS,
         },
     )
 
