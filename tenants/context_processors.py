@@ -2,7 +2,6 @@ from django.conf import settings
 from django.utils.functional import lazy
 
 from tenants import home
-
 from tenants.places import remembered_place
 
 
