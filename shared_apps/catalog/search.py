@@ -75,7 +75,7 @@ _STOP = {
 }
 # Filler characters of spoken requests: left out of the bigram fallback, where "我想" or "怎么"
 # would match any item whose name happens to hold them.
-_FILLER_CHARS = set("我你他她它们的了吗呢吧啊呀么个要想去给在有没是不这那哪咋啥怎样么办")
+_FILLER_CHARS = set("我你他她它们的了吗呢吧啊呀么个要想去给在有没是不这那哪咋啥怎样")
 _CODE = re.compile(r"^[0-9A-Z]{4,31}$")
 _GRAM = "bg"
 _CJK_OR_WORD = re.compile(r"[\w]+")
@@ -89,6 +89,7 @@ WEIGHT_CHARACTER = 0.5
 # A word the catalog doesn't use, against catalog terms sharing half its characters (药房 → 药店).
 WEIGHT_PARTIAL = 0.3
 PARTIAL_PER_WORD = 6
+WEIGHT_SCATTERED = 0.5
 # Cilin rows larger than this mix near-synonyms with loosely related words (孩子 has 50).
 MAX_SYNONYM_GROUP = 16
 # Terms sent to PostgreSQL, best first: bounds the query whatever its length.
@@ -256,7 +257,11 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
     for word in own:
         add(word, 1.0 if len(word) > 1 else WEIGHT_CHARACTER, "own")
     compact = "".join(_CJK_OR_WORD.findall(query.lower()))
-    runs = [compact[i:j] for i in range(len(compact)) for j in range(i + 2, min(i + 7, len(compact) + 1))]
+    runs = [
+        compact[i:j]
+        for i in range(len(compact))
+        for j in range(i + 2, min(i + 7, len(compact) + 1))
+    ]
     for run in runs:
         if run not in _STOP and vocab.has(run):
             add(run, WEIGHT_INSIDE, "inside")
@@ -265,24 +270,32 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
         for synonym in synonyms.get(word, ()):
             if vocab.has(synonym):
                 add(synonym, WEIGHT_SYNONYM, "synonym")
+    known = _jieba().dt.FREQ
     for run in runs:
-        if not re.fullmatch(r"[^\x00-\x7f]+", run):
+        # Only what isn't a word already: 等级 is meant, not heard as 登记.
+        if not re.fullmatch(r"[^\x00-\x7f]+", run) or known.get(run):
             continue
         for heard in vocab.by_sound.get(_syllables(run), ()):
             add(heard, WEIGHT_SOUND, "sound")
+    # A catalog term whose characters are all in the query, apart or in another order
+    # (把店关了 → 关店, 名字要改 → 改名).
+    characters = set(compact) - _FILLER_CHARS
+    for term in {t for c in characters for t in vocab.by_character.get(c, ())}:
+        if len(term) <= 3 and set(term) <= characters:
+            add(term, WEIGHT_SCATTERED, "scattered")
     for word in own:
-        if len(word) < 2 or vocab.has(word) or any(vocab.has(s) for s in synonyms.get(word, ())):
+        if vocab.has(word) or any(vocab.has(s) for s in synonyms.get(word, ())):
             continue
         for term in _sharing_half(word, vocab)[:PARTIAL_PER_WORD]:
             add(term, WEIGHT_PARTIAL, "partial")
-    ranked = sorted(terms.values(), key=lambda t: -t.weight * vocab.rarity(t.text))
+    ranked = sorted(terms.values(), key=lambda t: (-t.weight * vocab.rarity(t.text), t.text))
     return ranked[:MAX_TERMS]
 
 
 def _sharing_half(word: str, vocab: Vocabulary) -> list[str]:
     """Catalog terms with at least half their characters in common with the word (Dice ≥ 0.5),
     the closest and then the rarest first."""
-    characters = set(word)
+    characters = set(word) - _FILLER_CHARS
     found = {t for c in characters for t in vocab.by_character.get(c, ())}
 
     def dice(term: str) -> float:
@@ -339,7 +352,58 @@ def search_items(query: str, queryset=None):
     # No word in common: the query's bigrams against the items' (filler characters left out).
     plain = "".join(c if c not in _FILLER_CHARS else " " for c in query.lower())
     grams = [_GRAM + g for g in bigrams(plain)]
-    weighted = [(g, vocab.rarity(g)) for g in grams if vocab.has(g)][:MAX_TERMS]
+    # Not limited to the vocabulary: an item saved by another process within the last minute is
+    # in the index before it is in this process's vocabulary.
+    weighted = [(g, vocab.rarity(g)) for g in grams][:MAX_TERMS]
     if not weighted:
         return queryset.filter(name__contains=query).order_by("code")
     return _ranked(queryset, query, weighted)
+
+
+@dataclass
+class Suggestions:
+    terms: list[str]  # "did you mean": catalog terms close to the query
+    items: list[BasicItem]  # the most widely offered items
+
+
+_popular: tuple[float, list[int]] = (0.0, [])
+
+
+def _popular_item_ids(limit: int) -> list[int]:
+    """Items implemented by the most units (recounted every ten minutes)."""
+    global _popular
+    from django.db.models import Count
+
+    from shared_apps.catalog.models import Implementation
+
+    loaded_at, ids = _popular
+    if not ids or time.monotonic() - loaded_at > 600:
+        ids = list(
+            Implementation.objects.filter(status=Implementation.Status.PUBLISHED)
+            .values("item_id")
+            .annotate(units=Count("id"))
+            .order_by("-units", "item_id")
+            .values_list("item_id", flat=True)[:20]
+        )
+        _popular = (time.monotonic(), ids)
+    return ids[:limit]
+
+
+def suggestions(query: str, limit: int = 8) -> Suggestions:
+    """What to offer when a search finds nothing: never an empty page."""
+    vocab = vocabulary()
+    characters = {c for c in (query or "").lower() if c not in _FILLER_CHARS and not c.isspace()}
+    scored: dict[str, float] = {}
+    for term in expand(query or "", vocab):
+        if vocab.has(term.text) and len(term.text) > 1:
+            scored[term.text] = 10 + term.weight
+    for character in characters:
+        for term in vocab.by_character.get(character, ()):
+            if re.fullmatch(r"[^\x00-\x7f]+", term):
+                shared = len(characters & set(term))
+                scored[term] = max(scored.get(term, 0), shared + shared / len(term))
+    terms = sorted(scored, key=lambda t: (-scored[t], -vocab.frequency[t], t))[:limit]
+    ids = _popular_item_ids(limit)
+    popular = BasicItem.objects.in_bulk(ids)
+    items = [popular[i] for i in ids if i in popular] or list(BasicItem.objects.all()[:limit])
+    return Suggestions(terms=terms, items=items)

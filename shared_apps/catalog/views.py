@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 
 from shared_apps.accounts.authz import require_role
 from shared_apps.accounts.models import Role
-from shared_apps.catalog import actions, queries
+from shared_apps.catalog import actions, queries, search
 from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_basic_code
 from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
@@ -33,6 +33,8 @@ def portal_catalog(request):
         fully_online=params.get("online") == "1",
         department=params.get("department", ""),
     )[:50]
+    items = list(items)
+    query = params.get("q", "").strip()
     return render(
         request,
         "catalog/portal_catalog.html",
@@ -42,6 +44,8 @@ def portal_catalog(request):
             "item_types": sorted(ITEM_TYPES.items()),
             "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
             "themes": queries.THEMES,
+            # A plain need never meets an empty page: close terms, popular items, themes.
+            "suggestions": search.suggestions(query) if query and not items else None,
         },
     )
 
