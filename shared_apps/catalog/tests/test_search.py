@@ -5,7 +5,7 @@ from shared_apps.catalog.demo.load import load_items
 from shared_apps.catalog.demo.quality import measure
 from shared_apps.catalog.demo.queries import QUERIES
 from shared_apps.catalog.demo.queries_hotline import HOTLINE_QUERIES
-from shared_apps.catalog.search import expand, search_items, search_text_for, thesaurus
+from shared_apps.catalog.search import expand, search_items, thesaurus
 
 
 def _expected_names(queries) -> set[str]:
