@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.db.models import BooleanField, Case, FloatField, Q, Value, When
@@ -94,6 +94,7 @@ WEIGHT_SCATTERED = 0.5
 MAX_SYNONYM_GROUP = 16
 # Terms sent to PostgreSQL, best first: bounds the query whatever its length.
 MAX_TERMS = 24
+MAX_QUERY = 100
 VOCABULARY_SECONDS = 60
 
 
@@ -160,11 +161,17 @@ def _sound(syllable: str) -> str:
     return syllable
 
 
-@cache
-def _syllables(text: str) -> tuple[str, ...]:
+@lru_cache(maxsize=32768)
+def _sound_of(character: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
-    return tuple(_sound(s) for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+    return "".join(_sound(s) for s in lazy_pinyin(character, style=Style.NORMAL, errors="ignore"))
+
+
+def _syllables(text: str) -> tuple[str, ...]:
+    # Character by character, for the catalog's terms and the query alike: the same reading of a
+    # character on both sides, and a cache bounded by the characters in use.
+    return tuple(_sound_of(c) for c in text)
 
 
 @dataclass
@@ -175,6 +182,7 @@ class Vocabulary:
     frequency: dict[str, int] = field(default_factory=dict)  # term → items using it
     by_sound: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     by_character: dict[str, list[str]] = field(default_factory=dict)  # of terms of 2+ characters
+    short_by_character: dict[str, list[str]] = field(default_factory=dict)  # 2 or 3 characters
     signature: tuple = ()
     loaded_at: float = 0.0
 
@@ -214,10 +222,13 @@ def vocabulary() -> Vocabulary:
                 frequency[term] = frequency.get(term, 0) + 1
         by_sound: dict[tuple[str, ...], list[str]] = {}
         by_character: dict[str, list[str]] = {}
+        short_by_character: dict[str, list[str]] = {}
         for term in frequency:
             if len(term) >= 2 and not term.startswith(_GRAM):
                 for character in set(term):
                     by_character.setdefault(character, []).append(term)
+                    if len(term) <= 3:
+                        short_by_character.setdefault(character, []).append(term)
                 if re.fullmatch(r"[^\x00-\x7f]+", term):
                     by_sound.setdefault(_syllables(term), []).append(term)
         _vocabulary = Vocabulary(
@@ -225,6 +236,7 @@ def vocabulary() -> Vocabulary:
             frequency=frequency,
             by_sound=by_sound,
             by_character=by_character,
+            short_by_character=short_by_character,
             signature=signature,
             loaded_at=now,
         )
@@ -253,6 +265,8 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
         if text not in terms or terms[text].weight < weight:
             terms[text] = Term(text, weight, why)
 
+    # Bounded work whatever the query's length (the API takes 100 characters; a page, more).
+    query = query[:MAX_QUERY]
     own = words(query)
     for word in own:
         add(word, 1.0 if len(word) > 1 else WEIGHT_CHARACTER, "own")
@@ -280,8 +294,8 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
     # A catalog term whose characters are all in the query, apart or in another order
     # (把店关了 → 关店, 名字要改 → 改名).
     characters = set(compact) - _FILLER_CHARS
-    for term in {t for c in characters for t in vocab.by_character.get(c, ())}:
-        if len(term) <= 3 and set(term) <= characters:
+    for term in {t for c in characters for t in vocab.short_by_character.get(c, ())}:
+        if set(term) <= characters:
             add(term, WEIGHT_SCATTERED, "scattered")
     for word in own:
         if vocab.has(word) or any(vocab.has(s) for s in synonyms.get(word, ())):
