@@ -25,7 +25,7 @@ from shared_apps.catalog.models import (
     ImplementationMaterial,
 )
 from shared_apps.catalog.queries import current_version
-from shared_apps.catalog.search import forget_vocabulary, search_text_for
+from shared_apps.catalog.search import search_text_for
 
 GUIDE_FIELDS = [
     "legal_basis",
@@ -86,8 +86,6 @@ def save_basic_item(
             data={"created": created},
             request=request,
         )
-        # This process's search vocabulary; the others reload theirs within a minute.
-        transaction.on_commit(forget_vocabulary)
     return item
 
 

@@ -95,7 +95,6 @@ MAX_SYNONYM_GROUP = 16
 # Terms sent to PostgreSQL, best first: bounds the query whatever its length.
 MAX_TERMS = 24
 MAX_QUERY = 100
-VOCABULARY_SECONDS = 60
 
 
 @cache
@@ -184,7 +183,6 @@ class Vocabulary:
     by_character: dict[str, list[str]] = field(default_factory=dict)  # of terms of 2+ characters
     short_by_character: dict[str, list[str]] = field(default_factory=dict)  # 2 or 3 characters
     signature: tuple = ()
-    loaded_at: float = 0.0
 
     def rarity(self, term: str) -> float:
         return math.log(1 + (self.items + 1) / (self.frequency.get(term, 0) + 1))
@@ -198,23 +196,24 @@ _vocabulary_lock = threading.Lock()
 
 
 def _catalog_signature() -> tuple:
-    from django.db.models import Count, Max
+    """Changes whenever an item is added, removed or edited, by any process: an edit writes a row
+    version with a newer transaction id (xmin)."""
+    from django.db.models import BigIntegerField, Count, Max
 
-    found = BasicItem.objects.aggregate(count=Count("id"), last=Max("id"))
-    return (found["count"], found["last"])
+    found = BasicItem.objects.aggregate(
+        count=Count("id"),
+        last=Max("id"),
+        written=Max(RawSQL("xmin::text::bigint", [], output_field=BigIntegerField())),
+    )
+    return (found["count"], found["last"], found["written"])
 
 
 def vocabulary() -> Vocabulary:
-    """Reloaded when items are added or removed, and at least every minute (keyword edits)."""
+    """This process's copy, rebuilt when the catalog has changed (one small query per search)."""
     global _vocabulary
-    now = time.monotonic()
-    current = _vocabulary
-    if current.loaded_at and now - current.loaded_at < VOCABULARY_SECONDS:
-        signature = _catalog_signature()
-        if signature == current.signature:
-            return current
-    else:
-        signature = _catalog_signature()
+    signature = _catalog_signature()
+    if signature == _vocabulary.signature:
+        return _vocabulary
     with _vocabulary_lock:
         frequency: dict[str, int] = {}
         for text in BasicItem.objects.values_list("search_text", flat=True):
@@ -238,15 +237,8 @@ def vocabulary() -> Vocabulary:
             by_character=by_character,
             short_by_character=short_by_character,
             signature=signature,
-            loaded_at=now,
         )
         return _vocabulary
-
-
-def forget_vocabulary() -> None:
-    """After a change to the catalog in this process: the next search reloads the terms."""
-    global _vocabulary
-    _vocabulary = Vocabulary()
 
 
 @dataclass(frozen=True)
@@ -366,8 +358,8 @@ def search_items(query: str, queryset=None):
     # No word in common: the query's bigrams against the items' (filler characters left out).
     plain = "".join(c if c not in _FILLER_CHARS else " " for c in query.lower())
     grams = [_GRAM + g for g in bigrams(plain)]
-    # Not limited to the vocabulary: an item saved by another process within the last minute is
-    # in the index before it is in this process's vocabulary.
+    # The expansions are bounded (six partial terms a word, scattered terms of three characters at
+    # most, MAX_TERMS in all); the bigrams reach the overlaps they leave out, within the queryset.
     weighted = [(g, vocab.rarity(g)) for g in grams][:MAX_TERMS]
     if not weighted:
         return queryset.filter(name__contains=query).order_by("code")

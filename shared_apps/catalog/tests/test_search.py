@@ -92,8 +92,8 @@ def test_catalog_terms_inside_the_query_and_homophones(make_item):
 def test_character_bigrams_when_no_word_matches(make_item, monkeypatch):
     item = make_item(name="放射诊疗许可", item_type="01")
     assert "bg射诊" in item.search_text.split()
-    # As in a process whose vocabulary predates the item: only the query's own words, which the
-    # index doesn't hold ("射", "诊"); its bigram does.
+    # With no expansion to reach the item, only the query's own words, which its index doesn't
+    # hold ("射", "诊"); its bigram does.
     monkeypatch.setattr(search, "vocabulary", search.Vocabulary)
     assert not any(t.text in item.search_text.split() for t in expand("射诊"))
     assert list(search_items("射诊")) == [item]
