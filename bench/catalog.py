@@ -351,7 +351,7 @@ def measure() -> None:
                 samples.append(time.perf_counter() - started)
             results.setdefault((kind, "in-process"), []).append(percentiles(samples))
 
-        server = start_gunicorn(os.environ.copy(), PORT)
+        server = start_gunicorn(os.environ.copy(), PORT, "--timeout", "300")
         try:
             # A worker's first search loads jieba, the thesaurus and the vocabulary: seconds, and
             # more on a shared machine.
