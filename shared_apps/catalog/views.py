@@ -11,7 +11,7 @@ from govplatform.errors import has_unstorable_text
 from govplatform.paging import page_for
 from shared_apps.accounts.authz import require_role
 from shared_apps.accounts.models import Role
-from shared_apps.catalog import actions, queries
+from shared_apps.catalog import actions, queries, search
 from shared_apps.catalog.codes import EXERCISING_LEVELS, ITEM_TYPES, validate_basic_code
 from shared_apps.catalog.forms import ImplementForm
 from shared_apps.catalog.models import BasicItem, Implementation
@@ -69,16 +69,22 @@ def portal_catalog(request):
         department=params.get("department", ""),
         sort=sort,
     )
+    page = page_for(request, items)
+    query = params.get("q", "").strip()
     return render(
         request,
         "catalog/portal_catalog.html",
         {
-            "page": page_for(request, items),
+            "page": page,
             "params": params,
             "item_types": sorted(ITEM_TYPES.items()),
             "levels": [(k, v) for k, v in EXERCISING_LEVELS.items() if k in (2, 3, 4, 5)],
             "theme_groups": THEME_GROUPS,
             "sorts": _sort_options(),
+            # A plain need never meets an empty page: close terms, popular items, themes.
+            "suggestions": search.suggestions(query)
+            if query and not page.paginator.count
+            else None,
         },
     )
 
