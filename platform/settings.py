@@ -237,6 +237,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "tenants.context_processors.tenant",
+                "govplatform.display.display_preferences",
             ],
         },
     },
