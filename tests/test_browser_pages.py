@@ -216,6 +216,7 @@ def _crawl(site, browser):
         url(port, f"/services/{site['service']}", county),
         url(port, "/accounts/sign-in", county),
         url(port, "/accounts/sign-up", county),
+        url(port, "/accounts/enrol/no-such-link", county),
     ]
     anonymous = list(dict.fromkeys(crawled + unlinked))
     staff = [
