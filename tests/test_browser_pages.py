@@ -337,6 +337,29 @@ def test_elderly_mode_is_switched_on_every_page_and_kept_across_units(
     page.close()
 
 
+def test_english_pages_read_as_english_on_a_phone(db, browser, site, axe_source):
+    port, county = site["port"], site["county"]
+    page = browser.new_page()
+    page.add_init_script(script=axe_source)
+    page.set_viewport_size(WIDTHS["phone"])
+    guide = url(port, f"/services/{site['service']}", county)
+    page.goto(guide)
+    with page.expect_navigation():
+        page.click("#language-form button")
+    assert page.url == guide
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.inner_text(".site-name") == "Henan Online Government Services"
+    assert page.inner_text("#apply-online h2") == "Apply online"
+    assert _check(page, guide, "phone", folder="english") == []
+    # The choice holds on the portal too (a cookie for the base domain).
+    assert _check(page, url(port, "/services/?q=开饭店"), "phone", folder="english") == []
+    assert page.locator("html").get_attribute("lang") == "en"
+    with page.expect_navigation():
+        page.click("#language-form button")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    page.close()
+
+
 FOCUS_RING = """() => {
   const element = document.activeElement;
   const style = getComputedStyle(element);

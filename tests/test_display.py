@@ -85,3 +85,13 @@ def test_english_pages_name_the_site_in_english(client, db):
     body = client.get("/services/", HTTP_HOST=settings.BASE_DOMAIN).content.decode()
     assert "Henan Online Government Services" in body and "Elderly mode" in body
     assert "河南省网上政务服务平台" not in body
+
+
+def test_the_chosen_language_holds_on_every_unit(client, tenant):
+    response = client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_HOST=settings.BASE_DOMAIN
+    )
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "en" and cookie["domain"] == settings.SESSION_COOKIE_DOMAIN
+    body = client.get("/", HTTP_HOST=host_of(tenant)).content.decode()
+    assert '<html lang="en"' in body and "Henan Online Government Services" in body
