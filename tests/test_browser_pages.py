@@ -10,6 +10,7 @@ saved under $BROWSER_SCREENSHOTS (CI keeps them as artefacts). Then the elderly-
 the keyboard: Tab reaches the search box and the main links, each with a visible focus ring.
 """
 
+import hashlib
 import os
 import re
 from collections import deque
@@ -230,10 +231,15 @@ def _crawl(site, browser):
 
 
 def _slug(address: str) -> str:
+    """A file name for the page's screenshot: ASCII, with a short digest when the address held
+    more (Chinese search words)."""
     parts = urlsplit(address)
     host = parts.hostname.removesuffix(settings.BASE_DOMAIN).strip(".") or "portal"
-    path = re.sub(r"[^\w]+", "-", unquote(f"{parts.path}?{parts.query}")).strip("-") or "home"
-    return f"{host}-{path}"[:120]
+    path = unquote(f"{parts.path}?{parts.query}")
+    slug = re.sub(r"[^0-9A-Za-z]+", "-", path).strip("-") or "home"
+    if not path.isascii():
+        slug += "-" + hashlib.sha1(path.encode()).hexdigest()[:6]
+    return f"{host}-{slug}"[:120]
 
 
 def _check(
