@@ -5,8 +5,16 @@ import re
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.helpers import host_of
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in English leaves English active in this thread: later tests expect Chinese."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 def _toggle(client, host, elderly: str, next_page: str):
