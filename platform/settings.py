@@ -300,6 +300,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "tenants.context_processors.tenant",
                 "tenants.context_processors.place",
+                "govplatform.display.display_preferences",
             ],
         },
     },
@@ -539,6 +540,10 @@ STATIC_ROOT.mkdir(
 # subdomain. (Browsers refuse a cookie for the bare `localhost`: hence `gov.localhost` in development.)
 SESSION_COOKIE_DOMAIN = f".{BASE_DOMAIN}"
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+# The language chosen in the header holds on the portal and every unit's site, like the
+# elderly-friendly mode (govplatform.display).
+LANGUAGE_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_TRUSTED_ORIGINS = [
     f"http://*.{BASE_DOMAIN}",
     f"https://*.{BASE_DOMAIN}",

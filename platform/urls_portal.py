@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from govplatform.api import portal_api
+from govplatform.display import elderly_mode
 from shared_apps.catalog import urls as catalog_urls
 from tenants.place_views import place_picker
 from tenants.views import portal_home
@@ -16,6 +17,7 @@ urlpatterns = [
     path("place", place_picker, name="place"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("display/elderly", elderly_mode, name="elderly-mode"),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from govplatform.api import tenant_api
+from govplatform.display import elderly_mode
 from shared_apps.accounts.views import staff
 from shared_apps.catalog import urls as catalog_urls
 from tenants.views import tenant_home
@@ -16,6 +17,7 @@ urlpatterns = [
     path("staff", staff, name="staff"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("display/elderly", elderly_mode, name="elderly-mode"),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

@@ -95,6 +95,8 @@ def browser():
                 "--disable-component-update",
                 "--no-first-run",
                 "--disable-sync",
+                # Chromium's own default is English, which the platform would honour.
+                "--accept-lang=zh-CN",
             ],
         )
         yield context

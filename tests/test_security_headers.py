@@ -52,9 +52,10 @@ def test_pages_carry_a_content_security_policy(client, tenant, provincial_admin)
 
 def test_pages_need_no_inline_script(client, db):
     body = client.get("/", HTTP_HOST=settings.BASE_DOMAIN).content.decode()
-    assert "onchange=" not in body and "<script>" not in body
-    assert "/static/platform/language.js" in body
-    assert finders.find("platform/language.js")
+    assert "onchange=" not in body and "<script" not in body
+    # The styles come from the platform's own static file, not the page.
+    assert "/static/platform/site.css" in body and "<style" not in body
+    assert finders.find("platform/site.css")
 
 
 def test_api_documentation_loads_its_assets_from_the_platform(client, db):

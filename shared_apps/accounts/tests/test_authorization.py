@@ -19,6 +19,7 @@ PUBLIC_OR_PERSONAL = {
     "",
     "healthz",
     "i18n/setlang/",
+    "display/elderly",
     "api/v1/departments",
     "api/v1/departments/<department_id>",
     "api/v1/docs",
