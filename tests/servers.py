@@ -76,7 +76,15 @@ def start_gunicorn(env: dict, port: int, log, *options: str) -> subprocess.Popen
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
+    return wait_until_listening(
+        process, port, 60, lambda: f"gunicorn did not start; see {log.name}"
+    )
+
+
+def wait_until_listening(process: subprocess.Popen, port: int, seconds: float, failure):
+    """`process` once it accepts connections on 127.0.0.1:port; killed, and RuntimeError(failure())
+    raised, if it exits or does not listen within `seconds`."""
+    deadline = time.monotonic() + seconds
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -84,8 +92,8 @@ def start_gunicorn(env: dict, port: int, log, *options: str) -> subprocess.Popen
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
-            time.sleep(0.2)
+                raise RuntimeError(failure()) from None
+            time.sleep(0.1)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 
 import json
 import mailbox
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, wait_until_listening
 
 GATEWAY_KEY = "test-gateway-key-0123456789abcdef"
 
@@ -21,16 +20,9 @@ GATEWAY_KEY = "test-gateway-key-0123456789abcdef"
 def _start(argv, port: int, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"{argv[2]} did not start: {log.read_text()}") from None
-            time.sleep(0.1)
+    return wait_until_listening(
+        process, port, 20, lambda: f"{argv[2]} did not start: {log.read_text()}"
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
