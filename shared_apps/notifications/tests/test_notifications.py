@@ -232,7 +232,7 @@ def test_the_inbox_pages_counts_unread_and_marks_read(client, person):
     host = {"HTTP_HOST": settings.BASE_DOMAIN}
     first = client.get("/accounts/me", **host).content.decode()
     assert first.count('class="unread"') == INBOX_PAGE_SIZE
-    assert "23 条未读" in first and "第 1/2 页" in first
+    assert "23 条未读" in first and "第 1 / 2 页" in first
     second = client.get("/accounts/me?page=2", **host).content.decode()
     assert second.count('class="unread"') == 3
     assert client.get("/accounts/me?page=x%00", **host).status_code in (200, 400)
