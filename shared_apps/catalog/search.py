@@ -85,10 +85,10 @@ WEIGHT_INSIDE = 0.8
 WEIGHT_SYNONYM = 0.5
 WEIGHT_SOUND = 0.5
 # A single character stands for many words (证, 开, 车).
-WEIGHT_CHARACTER = 0.5
+WEIGHT_CHARACTER = 0.3
 # A word the catalog doesn't use, against catalog terms sharing half its characters (药房 → 药店).
 WEIGHT_PARTIAL = 0.3
-PARTIAL_PER_WORD = 6
+PARTIAL_PER_WORD = 8
 WEIGHT_SCATTERED = 0.5
 # Cilin rows larger than this mix near-synonyms with loosely related words (孩子 has 50).
 MAX_SYNONYM_GROUP = 16
@@ -246,6 +246,10 @@ class Term:
     text: str
     weight: float
     why: str  # "own", "inside", "synonym", "sound" (shown by the quality script)
+    # What the term stands for in the query (an own word, or the run of characters it comes from):
+    # an item scores each source once, by its best term, so that eight partial terms of one word
+    # never outweigh two of the citizen's own words.
+    source: str = ""
 
 
 def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
@@ -253,9 +257,9 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
     vocab = vocab or vocabulary()
     terms: dict[str, Term] = {}
 
-    def add(text: str, weight: float, why: str) -> None:
+    def add(text: str, weight: float, why: str, source: str = "") -> None:
         if text not in terms or terms[text].weight < weight:
-            terms[text] = Term(text, weight, why)
+            terms[text] = Term(text, weight, why, source or text)
 
     # Bounded work whatever the query's length (the API takes 100 characters; a page, more).
     query = query[:MAX_QUERY]
@@ -275,14 +279,22 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
     for word in own:
         for synonym in synonyms.get(word, ()):
             if vocab.has(synonym):
-                add(synonym, WEIGHT_SYNONYM, "synonym")
+                add(synonym, WEIGHT_SYNONYM, "synonym", word)
     known = _jieba().dt.FREQ
-    for run in runs:
-        # Only what isn't a word already: 等级 is meant, not heard as 登记.
-        if not re.fullmatch(r"[^\x00-\x7f]+", run) or known.get(run):
-            continue
-        for heard in vocab.by_sound.get(_syllables(run), ()):
-            add(heard, WEIGHT_SOUND, "sound")
+    # Heard only over whole words of the query: "房子要" holds 子要, never meant as 制药.
+    bounds = {0}
+    for token in _jieba().cut(compact):
+        bounds.add(max(bounds) + len(token))
+    for i in range(len(compact)):
+        for j in range(i + 2, min(i + 7, len(compact) + 1)):
+            run = compact[i:j]
+            # Only what isn't a word already: 等级 is meant, not heard as 登记.
+            if not re.fullmatch(r"[^\x00-\x7f]+", run) or known.get(run):
+                continue
+            if i not in bounds or j not in bounds:
+                continue
+            for heard in vocab.by_sound.get(_syllables(run), ()):
+                add(heard, WEIGHT_SOUND, "sound", run)
     # A catalog term whose characters are all in the query, apart or in another order
     # (把店关了 → 关店, 名字要改 → 改名).
     characters = set(compact) - _FILLER_CHARS
@@ -293,41 +305,49 @@ def expand(query: str, vocab: Vocabulary | None = None) -> list[Term]:
         if vocab.has(word) or any(vocab.has(s) for s in synonyms.get(word, ())):
             continue
         for term in _sharing_half(word, vocab)[:PARTIAL_PER_WORD]:
-            add(term, WEIGHT_PARTIAL, "partial")
+            add(term, WEIGHT_PARTIAL, "partial", word)
     ranked = sorted(terms.values(), key=lambda t: (-t.weight * vocab.rarity(t.text), t.text))
     return ranked[:MAX_TERMS]
 
 
 def _sharing_half(word: str, vocab: Vocabulary) -> list[str]:
     """Catalog terms with at least half their characters in common with the word (Dice ≥ 0.5),
-    the closest and then the rarest first."""
+    the closest and then the most used first."""
     characters = set(word) - _FILLER_CHARS
     found = {t for c in characters for t in vocab.by_character.get(c, ())}
 
     def dice(term: str) -> float:
         return 2 * len(characters & set(term)) / (len(characters) + len(set(term)))
 
+    # Among equally close terms, the catalog's common ones (药房 → 药店, 药品) before its rare ones
+    # (兽药, 制药): a rare term's few items are seldom what the citizen meant.
     close = [t for t in found if dice(t) >= 0.5]
-    return sorted(close, key=lambda t: (-dice(t), -vocab.rarity(t), t))
+    return sorted(close, key=lambda t: (-dice(t), vocab.rarity(t), t))
 
 
 def _has(text: str) -> str:
     return "catalog_basicitem.search_vector @@ plainto_tsquery('simple'::regconfig, %s)"
 
 
-def _ranked(queryset, query: str, weighted: list[tuple[str, float]]):
-    """Items with any of the terms (or the query in their name), by Σ weight of the terms they have
-    — PostgreSQL finds the rows through the GIN index, then scores only those."""
+def _ranked(queryset, query: str, weighted: list[tuple[str, float]], sources=None):
+    """Items with any of the terms (or the query in their name), by Σ over the query's sources of
+    the weight of the best term they have — PostgreSQL finds the rows through the GIN index, then
+    scores only those."""
     any_term = RawSQL(
         " OR ".join(_has(t) for t, _ in weighted),
         [t for t, _ in weighted],
         output_field=BooleanField(),
     )
-    score = RawSQL(
-        "(" + " + ".join(f"CASE WHEN {_has(t)} THEN %s ELSE 0 END" for t, _ in weighted) + ")",
-        [p for t, w in weighted for p in (t, w)],
-        output_field=FloatField(),
-    )
+    sources = sources or [t for t, _ in weighted]
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for (t, w), source in zip(weighted, sources, strict=True):
+        groups.setdefault(source, []).append((t, w))
+    parts, params = [], []
+    for members in groups.values():
+        cases = [f"CASE WHEN {_has(t)} THEN %s ELSE 0 END" for t, _ in members]
+        parts.append(cases[0] if len(cases) == 1 else "GREATEST(" + ", ".join(cases) + ")")
+        params += [p for t, w in members for p in (t, w)]
+    score = RawSQL("(" + " + ".join(parts) + ")", params, output_field=FloatField())
     name_bonus = Case(
         When(name__contains=query, then=Value(100.0)), default=Value(0.0), output_field=FloatField()
     )
@@ -350,9 +370,10 @@ def search_items(query: str, queryset=None):
         if by_code.exists():
             return by_code.order_by("code")
     vocab = vocabulary()
-    weighted = [(t.text, t.weight * vocab.rarity(t.text)) for t in expand(query, vocab)]
+    expanded = expand(query, vocab)
+    weighted = [(t.text, t.weight * vocab.rarity(t.text)) for t in expanded]
     if weighted:
-        found = _ranked(queryset, query, weighted)
+        found = _ranked(queryset, query, weighted, [t.source for t in expanded])
         if found.exists():
             return found
     # No word in common: the query's bigrams against the items' (filler characters left out).

@@ -34,7 +34,7 @@ def test_hotline_requests_find_their_items_and_never_an_empty_page(root, client,
     quality = measure(HOTLINE_QUERIES)
     with capsys.disabled():
         print(f"\nsearch quality, hotline set: {quality}")
-    assert quality.top5 >= 48 and quality.top1 >= 31, quality.misses
+    assert quality.top5 >= 53 and quality.top1 >= 36, quality.misses
     assert quality.empty == []
     for query, _expected in HOTLINE_QUERIES:
         page = client.get("/services/", {"q": query}, HTTP_HOST=settings.BASE_DOMAIN)
