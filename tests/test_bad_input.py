@@ -205,7 +205,9 @@ def test_out_of_range_services_fields_are_4xx(implement_request, tenant, changes
     response = implement_request(**changes)
     assert response.status_code in (400, 422), response.content[:500]
     assert_api_error(response, response.status_code)
-    assert not Implementation.objects.filter(tenant=tenant).exists()
+    assert not Implementation.objects.filter(
+        tenant=tenant, item__code=implement_request.good["item_code"]
+    ).exists()
 
 
 def test_a_body_over_the_upload_limit_is_413(implement_request):
@@ -372,4 +374,6 @@ def test_numbers_that_are_not_finite_are_400_not_500(client, implement_request, 
         HTTP_HOST=host_of(tenant),
     )
     assert "有限" in assert_api_error(response, 400, "bad_request")["detail"]
-    assert not Implementation.objects.filter(tenant=tenant).exists()
+    assert not Implementation.objects.filter(
+        tenant=tenant, item__code=implement_request.good["item_code"]
+    ).exists()
