@@ -216,7 +216,8 @@ def search_catalog(
         department=department,
         sort=sort,
     )
-    return paged(items, paging)
+    # A search scores every match to order them: page and total in one statement.
+    return paged(items, paging, ranked=bool(q.strip()))
 
 
 @portal_router.get("/catalog/items/{code}", response=ItemOut, summary="One basic item")

@@ -69,8 +69,8 @@ def portal_catalog(request):
         department=params.get("department", ""),
         sort=sort,
     )
-    page = page_for(request, items)
     query = params.get("q", "").strip()
+    page = page_for(request, items, ranked=bool(query))
     return render(
         request,
         "catalog/portal_catalog.html",
@@ -185,7 +185,9 @@ def tenant_catalog(request):
         return _bad_filter(request, _("Unknown sort order."))
     if has_unstorable_text(q) or len(q) > 100:
         return _bad_filter(request, _("A search or filter is too long or has invalid characters."))
-    page = page_for(request, queries.tenant_services(request.tenant, q, sort, theme))
+    page = page_for(
+        request, queries.tenant_services(request.tenant, q, sort, theme), ranked=bool(q.strip())
+    )
     return render(
         request,
         "catalog/tenant_catalog.html",

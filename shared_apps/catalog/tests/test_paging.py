@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tenants.models import Tenant
 from tests.helpers import host_of
@@ -109,3 +111,35 @@ def test_the_units_api_pages_with_totals(client, db):
         assert (body["count"], body["pages"]) == (len(townships), (len(townships) + 1) // 2)
         seen += [u["code"] for u in body["items"]]
     assert seen == townships  # every unit once, none cut off
+
+
+def test_a_search_pages_with_its_total_from_one_statement(client, many_items):
+    """A search scores every match to order them, so its page and its total come from one
+    statement (a window count); the pages and totals are those of counting apart."""
+    licences, _marriage = many_items
+    codes = {i.code for i in licences}
+    url = "/api/v1/catalog/items?q=许可事项&page_size=10"
+    client.get(url, **PORTAL)  # the vocabulary, loaded once per process
+    with CaptureQueriesContext(connection) as statements:
+        first = client.get(url, **PORTAL).json()
+    # The vocabulary's freshness check, whether anything matches, then page and total together
+    # (the rate limiter's statements aside).
+    on_items = [q["sql"] for q in statements if "catalog_basicitem" in q["sql"]]
+    assert len(on_items) == 3 and "OVER ()" in on_items[-1] and "LIMIT 10" in on_items[-1]
+    pages = [first] + [client.get(f"{url}&page={n}", **PORTAL).json() for n in (2, 3)]
+    assert [(p["count"], p["pages"]) for p in pages] == [(23, 3)] * 3
+    assert [len(p["items"]) for p in pages] == [10, 10, 3]
+    assert {i["code"] for p in pages for i in p["items"]} == codes
+    past = client.get(f"{url}&page=4", **PORTAL).json()
+    assert past["items"] == [] and past["count"] == 23 and past["pages"] == 3
+    nothing = client.get("/api/v1/catalog/items?q=zzqqxx", **PORTAL).json()
+    assert (nothing["count"], nothing["items"], nothing["pages"]) == (0, [], 1)
+
+
+@pytest.mark.parametrize("page, shown", [("2", 2), ("99", 2), ("abc", 1), ("0", 1)])
+def test_a_search_page_pages_and_clamps_like_any_list(client, many_items, page, shown):
+    licences, _marriage = many_items
+    body = client.get(f"/services/?q=许可事项&page={page}", **PORTAL).content.decode()
+    assert "共 23 项" in body and f"第 {shown} / 2 页" in body
+    assert len(rows(body)) == (20 if shown == 1 else 3)
+    assert set(rows(body)) <= {i.code for i in licences}
