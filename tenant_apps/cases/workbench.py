@@ -32,7 +32,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from govplatform.paging import page_for
 from shared_apps.accounts import authz
-from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import Role, User
 from shared_apps.catalog.models import Implementation, ImplementationMaterial
 from shared_apps.ledger.models import IntentKey
@@ -358,15 +357,13 @@ def intent(request, public_id: uuid.UUID, intent: str):
 # --- hall window (一窗受理) ------------------------------------------------------------------
 
 
-def _find_citizen(text: str) -> tuple[User | None, str]:
+def _find_citizen(request, text: str) -> tuple[User | None, str]:
     try:
-        number = normalize_id_number(text)
+        return actions.find_citizen_at_window(
+            actor=request.user, id_number=text, request=request
+        ), ""
     except ValidationError as error:
         return None, " ".join(error.messages)
-    citizen = User.objects.filter(id_number_digest__in=id_number_digests(number)).first()
-    if citizen is None:
-        return None, _("No account has this ID number. The citizen registers first (real name).")
-    return citizen, ""
 
 
 def _window_form(request, tenant, data=None, implementation=None):
@@ -417,7 +414,7 @@ def window(request):
     context = {"find": find, "citizen": None, "form": None, "implementation": None}
     status = 200
     if step == "find" and find.is_valid():
-        citizen, problem = _find_citizen(find.cleaned_data["id_number"])
+        citizen, problem = _find_citizen(request, find.cleaned_data["id_number"])
         if citizen is None:
             find.add_error("id_number", problem)
             status = 400
@@ -428,7 +425,7 @@ def window(request):
         status = 400
     elif step in ("choose", "register"):
         id_number = request.POST.get("id_number", "")[:40]
-        citizen, problem = _find_citizen(id_number)
+        citizen, problem = _find_citizen(request, id_number)
         if citizen is None:
             return _bad_request(request, problem)
         implementation = _chosen(tenant, request.POST.get("implementation"))

@@ -206,11 +206,18 @@ class WindowForm(forms.Form):
             self.fields[f"material-{material_id}"] = forms.BooleanField(label=label, required=False)
 
     def form_data(self) -> dict:
-        return {
-            key.removeprefix("form-"): value
-            for key, value in self.cleaned_data.items()
-            if key.startswith("form-") and value not in (None, "")
-        }
+        properties = self.schema.get("properties") or {}
+        data = {}
+        for key, value in self.cleaned_data.items():
+            if not key.startswith("form-") or value in (None, ""):
+                continue
+            name = key.removeprefix("form-")
+            # A choice comes back as text: give the schema's own value (a number stays one).
+            choices = (properties.get(name) or {}).get("enum")
+            if choices:
+                value = next((choice for choice in choices if str(choice) == value), value)
+            data[name] = value
+        return data
 
     def material_ids(self) -> list[int]:
         return [
