@@ -1,8 +1,10 @@
 """Reads about cases (writes are in actions). Every query runs in the schema of the request's
 unit, so a case of another unit is simply not found."""
 
+import re
+
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import User
@@ -85,8 +87,13 @@ def queue_counts() -> dict[str, int]:
     )
 
 
+CASE_NUMBER = re.compile(r"[0-9A-Z]{39,50}", re.ASCII)
+
+
 def _search(cases, text: str):
-    """A case number (or its start), an applicant's ID number, or the start of their name."""
+    """A case number (whole: its unique index; or its start), an applicant's ID number (the
+    digest's index), or the start of an applicant's name. A name is looked up per case of the
+    unit by the account's primary key, never by scanning the province's accounts."""
     text = text.strip()
     try:
         digests = id_number_digests(normalize_id_number(text))
@@ -97,9 +104,12 @@ def _search(cases, text: str):
             applicant_id__in=User.objects.filter(id_number_digest__in=digests).values("pk")
         )
     if text.isascii() and text.isalnum():
-        return cases.filter(number__startswith=text.upper())
+        number = text.upper()
+        if CASE_NUMBER.fullmatch(number):
+            return cases.filter(number=number)
+        return cases.filter(number__startswith=number)
     return cases.filter(
-        applicant_id__in=User.objects.filter(real_name__startswith=text).values("pk")
+        Exists(User.objects.filter(pk=OuterRef("applicant_id"), real_name__startswith=text))
     )
 
 

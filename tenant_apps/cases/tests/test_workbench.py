@@ -598,3 +598,48 @@ def test_a_flagged_case_shows_its_warning_and_days_left(client, people, service,
     html = _get(client, tenant, f"/workbench/cases/{case.public_id}").content.decode()
     assert 'id="flag"' in html and "红牌" in html
     assert "超期" in html
+
+
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_queues_and_their_counts_can_use_the_indexes(people, service, tenant):
+    """With sequential scans ruled out (a test unit is too small for the planner to want an
+    index), each query has an index path: the working queues and their counts never need to
+    read the unit's closed cases."""
+    from tenant_apps.cases import queries
+
+    _cases(people, service, tenant)
+    connection.set_tenant(tenant)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    # A flagged queue reads the flagged cases or the running clocks, whichever is smaller.
+    for queue, indexes in (
+        ("to_accept", {"cases_queue"}),
+        ("to_decide", {"cases_queue"}),
+        ("yellow", {"cases_flagged", "cases_running_clock"}),
+        ("red", {"cases_flagged", "cases_running_clock"}),
+    ):
+        plan = queries.workbench_cases(queue=queue)[:20].explain()
+        assert any(index in plan for index in indexes) and "Seq Scan" not in plan, (queue, plan)
+    with CaptureQueriesContext(connection) as captured:
+        queries.queue_counts()
+    [query] = captured.captured_queries
+    plan = _plan(query["sql"])
+    assert "cases_queue" in plan and "cases_flagged" in plan, plan
+
+
+def test_the_case_page_takes_a_fixed_number_of_queries(
+    client, people, service, tenant, django_assert_max_num_queries
+):
+    case = case_in(State.UNDER_REVIEW, service, tenant, people.citizen)
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, people.approver)
+    assert _get(client, tenant, f"/workbench/cases/{case.public_id}").status_code == 200
+    # Session, user, second factor, roles; the case, its applicant, the item's form and
+    # materials, the history.
+    with django_assert_max_num_queries(12):
+        _get(client, tenant, f"/workbench/cases/{case.public_id}")
