@@ -207,6 +207,16 @@ def _materials(case: Case) -> list[dict]:
     return shown
 
 
+def _history(case: Case) -> list:
+    events = list(queries.history(case))
+    for event in events:
+        try:
+            event.step = transitions.intent_label(event.intent)
+        except KeyError:
+            event.step = event.intent
+    return events
+
+
 def _render_case(request, case: Case, *, failed: IntentForm | None = None, error="", status=200):
     roles = _staff_roles(request)
     allowed = allowed_intents(case, roles)
@@ -236,7 +246,7 @@ def _render_case(request, case: Case, *, failed: IntentForm | None = None, error
             "applicant": applicant,
             "form_rows": _form_rows(case, schema),
             "materials": _materials(case),
-            "events": list(queries.history(case)),
+            "events": _history(case),
             "clock": _clock(case),
             "intent_forms": forms,
             "stale": stale,
