@@ -161,6 +161,8 @@ def test_filters_search_and_paging(client, people, service, tenant, root):
     assert shown == oldest_first
     by_item = _get(client, tenant, "/workbench/", queue="to_accept", item=other.pk)
     assert _numbers(by_item) == {theirs.number}
+    # The queue menu keeps the filters.
+    assert f'href="?queue=to_review&amp;item={other.pk}"' in by_item.content.decode()
     by_department = _get(
         client, tenant, "/workbench/", queue="all", department=theirs.department_id
     )
@@ -455,11 +457,17 @@ def test_a_provincial_administrator_reads_but_does_not_act(client, people, servi
     assert _state(tenant, case) == State.SUBMITTED
 
 
-def test_the_staff_page_links_to_the_workbench(client, people, tenant):
+def test_the_staff_and_account_pages_link_to_the_workbench(client, people, tenant):
     admin = people.staff("wb-admin", Role.TENANT_ADMIN)
     sign_in_with_second_factor(client, admin)
     assert 'href="/workbench/"' in _get(client, tenant, "/staff").content.decode()
     assert _get(client, tenant, "/workbench/").status_code == 200
+    # A clerk (who has no staff page) finds each of their units' workbench on their account.
+    sign_in_with_second_factor(client, people.clerk)
+    account = _get(client, tenant, "/accounts/me").content.decode()
+    assert f"//{host_of(tenant)}" in account and '/workbench/"' in account
+    sign_in_with_second_factor(client, people.agent)
+    assert "/workbench/" not in _get(client, tenant, "/accounts/me").content.decode()
 
 
 # --- hall window (一窗受理) ------------------------------------------------------------------
@@ -643,3 +651,23 @@ def test_the_case_page_takes_a_fixed_number_of_queries(
     # materials, the history.
     with django_assert_max_num_queries(12):
         _get(client, tenant, f"/workbench/cases/{case.public_id}")
+
+
+def test_the_case_page_shows_the_forms_titles_and_the_days_left(client, people, service, tenant):
+    from shared_apps.catalog.models import Implementation
+
+    schema = {
+        **service.form_schema,
+        "properties": {
+            "shop_name": {"type": "string", "maxLength": 20, "title": "店铺名称"},
+            "area": {"type": "number", "minimum": 1, "title": "经营面积（平方米）"},
+        },
+    }
+    Implementation.objects.filter(pk=service.pk).update(form_schema=schema)
+    case = case_in(State.UNDER_REVIEW, service, tenant, people.citizen)  # 3 of 10 days used
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, people.reviewer)
+    html = _get(client, tenant, f"/workbench/cases/{case.public_id}").content.decode()
+    assert "店铺名称" in html and "经营面积（平方米）" in html and "老王烩面馆" in html
+    assert re.search(r'id="days-left">7 个工作日<', html)
+    assert 'id="flag"' not in html
