@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.forms import HiddenInput
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -389,13 +390,17 @@ def _window_form(request, tenant, data=None, implementation=None):
             for row in implementation.materials.select_related("guide_material")
             if row.as_form_section
         ]
-    return WindowForm(
+    form = WindowForm(
         data,
         implementations=implementations,
         schema=implementation.form_schema if implementation else None,
         sections=sections,
         initial={"idempotency_key": uuid.uuid4()},
     )
+    if implementation is not None:
+        # Chosen: the fields below are its form's (another item goes back a step).
+        form.fields["implementation"].widget = HiddenInput()
+    return form
 
 
 def _chosen(tenant, value) -> Implementation | None:

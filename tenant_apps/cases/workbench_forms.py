@@ -199,11 +199,16 @@ class WindowForm(forms.Form):
         super().__init__(data, **kwargs)
         self.fields["implementation"].choices = [("", "—"), *implementations]
         self.schema = schema or {}
-        required = set(self.schema.get("required", ()))
-        for name, spec in (self.schema.get("properties") or {}).items():
-            self.fields[f"form-{name}"] = _schema_field(name, spec, name in required)
+        required = list(self.schema.get("required", ()))
+        properties = self.schema.get("properties") or {}
+        # A schema stored as jsonb has lost its key order: required fields first, as listed.
+        names = [n for n in required if n in properties]
+        names += sorted(set(properties) - set(names))
+        for name in names:
+            self.fields[f"form-{name}"] = _schema_field(name, properties[name], name in required)
         for material_id, label in sections:
             self.fields[f"material-{material_id}"] = forms.BooleanField(label=label, required=False)
+        self.order_fields([name for name in self.fields if name != "accept_now"])
 
     def form_data(self) -> dict:
         properties = self.schema.get("properties") or {}
