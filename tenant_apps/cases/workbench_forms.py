@@ -53,7 +53,6 @@ class IntentForm(forms.Form):
     second submission of the same form (a double click, a resent request) a no-op."""
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-    fields_order: tuple = ()
 
     def __init__(self, *args, intent: str, **kwargs):
         kwargs.setdefault("auto_id", f"id_{intent}_%s")
