@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("shared_apps.accounts.urls")),
     path("services/", include(catalog_urls.tenant_patterns)),
     path("staff", staff, name="staff"),
+    path("workbench/", include("tenant_apps.cases.workbench_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),

@@ -633,6 +633,18 @@ def _(w):
     return call, {"action": "cases.deadlines_marked", "tenant_code": w.tenant.code}
 
 
+@recipe("tenant_apps.cases.actions.find_citizen_at_window")
+def _(w):
+    from tenant_apps.cases import actions
+
+    def call():
+        connection.set_tenant(w.tenant)
+        number = make_id_number(sequence="551")  # the world's citizen
+        assert actions.find_citizen_at_window(actor=w.clerk, id_number=number) == w.citizen
+
+    return call, {"action": "cases.window_lookup", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

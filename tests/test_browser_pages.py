@@ -152,19 +152,49 @@ def _publish_a_service_and_a_staff_member():
         "sweep-admin", password=PASSWORD, phone="13312340090", real_name="郑十"
     )
     accounts.grant_role(actor=root, user=admin, tenant=county, role=Role.TENANT_ADMIN)
+    # Also a window clerk: the workbench shows the hall window and the forms to accept a case.
+    accounts.grant_role(actor=root, user=admin, tenant=county, role=Role.WINDOW_CLERK)
+    case = _a_submitted_case(county, service)
     client = sign_in_with_second_factor(Client(), admin)
-    return county.subdomain, service.code, client.cookies[settings.SESSION_COOKIE_NAME].value
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return county.subdomain, service.code, session, str(case.public_id)
+
+
+def _a_submitted_case(county, service):
+    """A citizen's application in the county's queue, for the workbench's pages."""
+    from django.db import connection
+
+    from shared_apps.accounts.models import User
+    from tenant_apps.cases import actions as cases
+
+    citizen = User.objects.create_user("sweep-citizen", phone="13312340091", real_name="冯十一")
+    materials = [
+        {
+            "material_id": row.guide_material_id,
+            "kind": "upload",
+            "file_id": f"sweep-{row.guide_material_id}",
+            "sha256": hashlib.sha256(row.guide_material.name.encode()).hexdigest(),
+        }
+        for row in service.materials.select_related("guide_material")
+    ]
+    connection.set_tenant(county)
+    try:
+        draft = cases.save_draft(actor=citizen, implementation=service, materials=materials)
+        return cases.submit(draft, actor=citizen)
+    finally:
+        connection.set_schema_to_public()
 
 
 @pytest.fixture(scope="module")
 def site(live_platform, django_db_blocker):
     with django_db_blocker.unblock():
-        subdomain, service_code, session = committed(_publish_a_service_and_a_staff_member)
+        subdomain, service_code, session, case = committed(_publish_a_service_and_a_staff_member)
     return {
         "port": live_platform,
         "county": subdomain,
         "service": service_code,
         "session": session,
+        "case": case,
     }
 
 
@@ -204,6 +234,10 @@ def _crawl(site, browser):
         url(port, "/accounts/me", county),
         url(port, "/staff", county),
         url(port, "/services/manage", county),
+        url(port, "/workbench/", county),
+        url(port, "/workbench/?queue=all", county),
+        url(port, f"/workbench/cases/{site['case']}", county),
+        url(port, "/workbench/window", county),
     ]
     anonymous = dict.fromkeys(unlinked)
     page = browser.new_page()

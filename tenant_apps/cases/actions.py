@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shared_apps.accounts import authz
+from shared_apps.accounts.identity import id_number_digests, mask_id_number, normalize_id_number
 from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
@@ -347,6 +348,32 @@ def submit(
         draft.submitted_at = now
 
     return _transition(case, "submit", actor=actor, request=request, change=change)
+
+
+def find_citizen_at_window(*, actor, id_number: str, request=None) -> User:
+    """一窗受理: a window clerk of this unit looks a citizen up by their ID number, to register
+    an application brought in person for them. Every look-up is audited (who looked up which
+    masked number, and whether an account has it): it shows the citizen's name. ValidationError
+    if the number is not valid or no account has it."""
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    if who.user is None or Role.WINDOW_CLERK not in authz.roles_in(who.user, tenant):
+        raise PermissionDenied(_("Only a window clerk of this unit registers at the window."))
+    number = normalize_id_number(id_number)
+    citizen = User.objects.filter(id_number_digest__in=id_number_digests(number)).first()
+    record_audit(
+        actor=who,
+        action="cases.window_lookup",
+        target=mask_id_number(number),
+        tenant=tenant,
+        data={"found": citizen is not None},
+        request=request,
+    )
+    if citizen is None:
+        raise ValidationError(
+            _("No account has this ID number. The citizen registers first (real name).")
+        )
+    return citizen
 
 
 # --- acceptance (受理) -------------------------------------------------------------------------

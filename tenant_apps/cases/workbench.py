@@ -1,0 +1,521 @@
+"""The staff workbench (工作台) on a unit's subdomain: the queues, the case page with one form per
+intent this person may take, and hall-window registration (一窗受理).
+
+Only signed-in staff of this unit (with their second factor) get in: window clerks, reviewers,
+approvers, department heads, and to read only, its administrators and supervisors (a provincial
+administrator overseeing the unit among them). Every case is looked up in the request's schema, so
+another unit's case id is simply not found. Writes go through the actions, which check the role
+again inside their transaction.
+
+A double click or a resent form never applies an intent twice: each form carries an idempotency
+key made when the page was rendered, stored (the API's `IntentKey` table, per person) in the
+transaction that applies the intent. A second request with the key waits for the first, then finds
+it and only shows the case. Two clerks acting at once: the actions' row lock lets one win; the
+other gets the CaseConflict message, with their form kept.
+"""
+
+import hashlib
+import json
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.forms import HiddenInput
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from govplatform.paging import page_for
+from shared_apps.accounts import authz
+from shared_apps.accounts.models import Role, User
+from shared_apps.catalog.models import Implementation, ImplementationMaterial
+from shared_apps.ledger.models import IntentKey
+from tenant_apps.cases import actions, clock, queries, transitions
+from tenant_apps.cases.documents import documents_for
+from tenant_apps.cases.models import Case, ClockState, State
+from tenant_apps.cases.workbench_forms import (
+    INTENT_FORMS,
+    FindCitizenForm,
+    IntentForm,
+    QueueFilterForm,
+    WindowForm,
+)
+from tenant_apps.departments.models import Department
+
+READERS = (
+    Role.WINDOW_CLERK,
+    Role.REVIEWER,
+    Role.APPROVER,
+    Role.DEPARTMENT_HEAD,
+    Role.SUPERVISOR,
+    Role.TENANT_ADMIN,
+)
+QUEUE_LABELS = {
+    "to_accept": gettext_lazy("To accept"),
+    "to_review": gettext_lazy("To review"),
+    "to_decide": gettext_lazy("To decide"),
+    "to_deliver": gettext_lazy("To deliver"),
+    "yellow": gettext_lazy("Yellow warning"),
+    "red": gettext_lazy("Red (overdue)"),
+    "all": gettext_lazy("All cases"),
+}
+
+
+def _staff_only(request) -> None:
+    authz.require_role(request, *READERS)
+
+
+def _bad_request(request, message: str):
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def queues(request):
+    _staff_only(request)
+    tenant = request.tenant
+    items = list(
+        Implementation.objects.filter(tenant_id=tenant.id)
+        .exclude(status=Implementation.Status.DRAFT)
+        .order_by("item__name", "id")
+        .values_list("pk", "item__name")
+    )
+    departments = list(Department.objects.order_by("name").values_list("pk", "name"))
+    form = QueueFilterForm(request.GET, items=items, departments=departments)
+    if not form.is_valid():
+        return _bad_request(
+            request, " ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
+    queue = form.cleaned_data["queue"] or "to_accept"
+    cases = queries.workbench_cases(
+        queue=queue,
+        implementation_id=form.cleaned_data["item"],
+        department_id=form.cleaned_data["department"],
+        search=form.cleaned_data["q"],
+    )
+    page = page_for(request, cases)
+    rows = list(page.object_list)
+    names = dict(
+        User.objects.filter(pk__in={c.applicant_id for c in rows}).values_list("pk", "real_name")
+    )
+    for case in rows:
+        case.applicant_name = names.get(case.applicant_id) or "—"
+    counts = queries.queue_counts()
+    menu = [
+        {"name": name, "label": label, "count": counts.get(name), "current": name == queue}
+        for name, label in QUEUE_LABELS.items()
+    ]
+    return render(
+        request,
+        "cases/workbench/queues.html",
+        {
+            "form": form,
+            "queue": queue,
+            "queue_label": QUEUE_LABELS[queue],
+            "menu": menu,
+            "page": page,
+            "rows": rows,
+            "is_clerk": Role.WINDOW_CLERK in authz.roles_in(request.user, tenant),
+        },
+    )
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+
+def _case_or_404(public_id) -> Case:
+    case = queries.find(public_id)
+    if case is None or case.state == State.DRAFT:
+        raise Http404
+    return case
+
+
+def _staff_roles(request) -> set[str]:
+    return authz.roles_in(request.user, request.tenant) & transitions.STAFF_ROLES
+
+
+def allowed_intents(case: Case, roles: set[str]) -> list[str]:
+    """The intents of the case page this person may take now (the table's guards included)."""
+    found = []
+    for intent in transitions.intents_for(case.state, roles):
+        if intent not in INTENT_FORMS:
+            continue
+        if intent == "decide" and case.state == State.ACCEPTED and case.promised_days != 0:
+            continue  # only same-day items skip the review
+        if intent == "extend" and case.extension_days:
+            continue  # once
+        found.append(intent)
+    return found
+
+
+def _clock(case: Case) -> dict:
+    limit = clock.limit(case)
+    info = {"limit": limit, "flag": case.deadline_flag, "error": case.clock_error}
+    if case.clock_state == ClockState.NOT_STARTED:
+        return info
+    try:
+        used = clock.days_used(case, timezone.now())
+    except clock.CalendarNotCovered as error:
+        info["error"] = str(error)
+        return info
+    info.update(used=used, left=max(limit - used, 0), overdue=max(used - limit, 0))
+    return info
+
+
+def _form_rows(case: Case, schema: dict) -> list[tuple[str, str]]:
+    properties = (schema or {}).get("properties") or {}
+    rows = []
+    for key, value in case.form_data.items():
+        title = (properties.get(key) or {}).get("title") or key
+        if isinstance(value, bool):
+            shown = _("Yes") if value else _("No")
+        elif isinstance(value, (dict, list)):
+            shown = json.dumps(value, ensure_ascii=False)
+        else:
+            shown = str(value)
+        rows.append((title, shown))
+    return rows
+
+
+def _materials(case: Case) -> list[dict]:
+    names = dict(
+        ImplementationMaterial.objects.filter(implementation_id=case.implementation_id).values_list(
+            "guide_material_id", "guide_material__name"
+        )
+    )
+    shown = []
+    for material in case.materials:
+        row = {
+            "name": names.get(material.get("material_id")) or _("Material"),
+            "kind": material.get("kind"),
+        }
+        if material.get("kind") == "upload" and material.get("file_id"):
+            # The download view is the citizen pages' (it checks who may read the file).
+            row["url"] = f"/cases/{case.public_id}/files/{material['file_id']}"
+        elif material.get("kind") == "reused":
+            row["reused"] = material.get("result_case_number")
+        shown.append(row)
+    return shown
+
+
+def _history(case: Case) -> list:
+    events = list(queries.history(case))
+    for event in events:
+        try:
+            event.step = transitions.intent_label(event.intent)
+        except KeyError:
+            event.step = event.intent
+    return events
+
+
+def _render_case(request, case: Case, *, failed: IntentForm | None = None, error="", status=200):
+    roles = _staff_roles(request)
+    allowed = allowed_intents(case, roles)
+    forms = []
+    for intent in allowed:
+        if failed is not None and failed.intent == intent:
+            form = failed
+        else:
+            form = INTENT_FORMS[intent][0](intent=intent)
+        forms.append({"intent": intent, "label": transitions.intent_label(intent), "form": form})
+    stale = None
+    if failed is not None and failed.intent not in allowed:
+        # The case moved on (someone else acted first): what was typed stays readable.
+        stale = {"label": transitions.intent_label(failed.intent), "form": failed}
+    applicant = User.objects.filter(pk=case.applicant_id).first()
+    schema = (
+        Implementation.objects.filter(pk=case.implementation_id)
+        .values_list("form_schema", flat=True)
+        .first()
+    )
+    return render(
+        request,
+        "cases/workbench/case.html",
+        {
+            "case": case,
+            "state_label": State(case.state).label,
+            "applicant": applicant,
+            "form_rows": _form_rows(case, schema),
+            "materials": _materials(case),
+            "events": _history(case),
+            "clock": _clock(case),
+            "intent_forms": forms,
+            "stale": stale,
+            "documents": documents_for(case),
+            "error": error,
+            "read_only": not roles,
+        },
+        status=status,
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def case_page(request, public_id: uuid.UUID):
+    _staff_only(request)
+    return _render_case(request, _case_or_404(public_id))
+
+
+def _actor_key(request) -> str:
+    return f"user:{request.user.pk}"
+
+
+def _once(request, key: uuid.UUID, body: dict, run):
+    """Run `run()` at most once for this person's key; returns (case public id, applied now).
+    The key row is written in the transaction that applies the intent, so a failure leaves no
+    key behind and the form can be sent again."""
+    digest = hashlib.sha256(
+        json.dumps(
+            [request.tenant.id, "page", request.path, body],
+            sort_keys=True,
+            default=str,
+            ensure_ascii=False,
+        ).encode()
+    ).hexdigest()
+    actor = _actor_key(request)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A second request with the key waits here for the first one's transaction.
+            cursor.execute(
+                "INSERT INTO public.ledger_intentkey (actor, key, tenant_id, request_digest,"
+                " created_at) VALUES (%s, %s, %s, %s, now())"
+                " ON CONFLICT (actor, key) DO NOTHING RETURNING id",
+                [actor, str(key), request.tenant.id, digest],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            earlier = IntentKey.objects.get(actor=actor, key=str(key))
+            if earlier.request_digest != digest or earlier.tenant_id != request.tenant.id:
+                raise transitions.CaseConflict(
+                    _("This form was already sent with other values. Reload the page.")
+                )
+            return earlier.reply["case"], False
+        case = run()
+        IntentKey.objects.filter(pk=row[0]).update(
+            status=200, reply={"case": str(case.public_id), "state": case.state}
+        )
+        return str(case.public_id), True
+
+
+def _put_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            name = field.split(".")[0]
+            form.add_error(name if name in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+@never_cache
+@require_POST
+def intent(request, public_id: uuid.UUID, intent: str):
+    _staff_only(request)
+    if intent not in INTENT_FORMS:
+        raise Http404
+    case = _case_or_404(public_id)
+    form_class, action = INTENT_FORMS[intent]
+    form = form_class(request.POST, intent=intent)
+    if not form.is_valid():
+        return _render_case(
+            request, case, failed=form, error=_("Please correct the errors below."), status=400
+        )
+    arguments = form.arguments()
+    try:
+        _public_id, applied = _once(
+            request,
+            form.cleaned_data["idempotency_key"],
+            {"intent": intent, **arguments},
+            lambda: action(case, actor=request.user, request=request, **arguments),
+        )
+    except transitions.CaseConflict as conflict:
+        return _render_case(
+            request, queries.find(case.public_id), failed=form, error=conflict.detail, status=409
+        )
+    except PermissionDenied as denied:
+        return _render_case(
+            request,
+            case,
+            failed=form,
+            error=str(denied) or _("You may not do this."),
+            status=403,
+        )
+    except ValidationError as error:
+        _put_errors(form, error)
+        return _render_case(
+            request, case, failed=form, error=_("Please correct the errors below."), status=400
+        )
+    if applied:
+        messages.success(
+            request, _("Done: %(intent)s.") % {"intent": transitions.intent_label(intent)}
+        )
+    else:
+        messages.info(request, _("This was already done; nothing was applied twice."))
+    return redirect("workbench:case", public_id=case.public_id)
+
+
+# --- hall window (一窗受理) ------------------------------------------------------------------
+
+
+def _find_citizen(request, text: str) -> tuple[User | None, str]:
+    try:
+        return actions.find_citizen_at_window(
+            actor=request.user, id_number=text, request=request
+        ), ""
+    except ValidationError as error:
+        return None, " ".join(error.messages)
+
+
+def _window_form(request, tenant, data=None, implementation=None):
+    implementations = list(
+        Implementation.objects.filter(tenant_id=tenant.id, status=Implementation.Status.PUBLISHED)
+        .order_by("item__name", "id")
+        .values_list("pk", "item__name")
+    )
+    sections = []
+    if implementation is not None:
+        sections = [
+            (row.guide_material_id, f"{row.guide_material.name}（{row.as_form_section}）")
+            for row in implementation.materials.select_related("guide_material")
+            if row.as_form_section
+        ]
+    form = WindowForm(
+        data,
+        implementations=implementations,
+        schema=implementation.form_schema if implementation else None,
+        sections=sections,
+        initial={"idempotency_key": uuid.uuid4()},
+    )
+    if implementation is not None:
+        # Chosen: the fields below are its form's (another item goes back a step).
+        form.fields["implementation"].widget = HiddenInput()
+    return form
+
+
+def _chosen(tenant, value) -> Implementation | None:
+    value = str(value or "")
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
+        return None
+    return (
+        Implementation.objects.filter(
+            pk=int(value), tenant_id=tenant.id, status=Implementation.Status.PUBLISHED
+        )
+        .select_related("item")
+        .first()
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def window(request):
+    """Register an application brought to the hall: find the citizen, choose the item, fill its
+    form, register (and accept at once if the materials are complete)."""
+    authz.require_role(request, Role.WINDOW_CLERK)
+    tenant = request.tenant
+    step = request.POST.get("step", "")
+    find = FindCitizenForm(request.POST if step == "find" else None)
+    context = {"find": find, "citizen": None, "form": None, "implementation": None}
+    status = 200
+    if step == "find" and find.is_valid():
+        citizen, problem = _find_citizen(request, find.cleaned_data["id_number"])
+        if citizen is None:
+            find.add_error("id_number", problem)
+            status = 400
+        else:
+            context.update(citizen=citizen, form=_window_form(request, tenant))
+            context["form"].initial["id_number"] = find.cleaned_data["id_number"]
+    elif step == "find":
+        status = 400
+    elif step in ("choose", "register"):
+        id_number = request.POST.get("id_number", "")[:40]
+        citizen, problem = _find_citizen(request, id_number)
+        if citizen is None:
+            return _bad_request(request, problem)
+        implementation = _chosen(tenant, request.POST.get("implementation"))
+        context.update(citizen=citizen, implementation=implementation)
+        if step == "choose" or implementation is None:
+            form = _window_form(request, tenant, None, implementation)
+            form.initial.update(
+                id_number=id_number, implementation=implementation.pk if implementation else None
+            )
+            context["form"] = form
+            if implementation is None and step == "register":
+                context["problem"] = _("Choose one of this unit's items.")
+                status = 400
+        else:
+            form = _window_form(request, tenant, request.POST, implementation)
+            context["form"] = form
+            if not form.is_valid():
+                status = 400
+            else:
+                outcome = _register(request, form, citizen, implementation)
+                if isinstance(outcome, str):
+                    return redirect("workbench:case", public_id=outcome)
+                status = outcome
+    elif step:
+        return _bad_request(request, _("Unknown step."))
+    if context["citizen"] is not None:
+        context["citizen_masked"] = context["citizen"].id_number_masked
+    return render(request, "cases/workbench/window.html", context, status=status)
+
+
+def _register(request, form: WindowForm, citizen: User, implementation: Implementation):
+    """The case's public id, or the status of the page showing what went wrong (on the form).
+    Registering, submitting and accepting are one transaction: nothing half-written."""
+    materials = [
+        {"material_id": material_id, "kind": "form_section"} for material_id in form.material_ids()
+    ]
+    accept_now = form.cleaned_data["accept_now"]
+
+    def run():
+        draft = actions.save_draft(
+            actor=request.user,
+            implementation=implementation,
+            form_data=form.form_data(),
+            materials=materials,
+            on_behalf_of=citizen,
+            request=request,
+        )
+        case = actions.submit(draft, actor=request.user, request=request)
+        if accept_now:
+            case = actions.accept(case, actor=request.user, request=request)
+        return case
+
+    body = {
+        "citizen": citizen.pk,
+        "implementation": implementation.pk,
+        "form_data": form.form_data(),
+        "materials": materials,
+        "accept_now": accept_now,
+    }
+    try:
+        public_id, applied = _once(request, form.cleaned_data["idempotency_key"], body, run)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, problems in error.message_dict.items():
+                name = field.removeprefix("form_data.").split(".")[0]
+                target = f"form-{name}" if field.startswith("form_data.") else None
+                form.add_error(target if target in form.fields else None, problems)
+        else:
+            form.add_error(None, error.messages)
+        return 400
+    except (PermissionDenied, transitions.CaseConflict) as error:
+        form.add_error(None, getattr(error, "detail", None) or str(error))
+        return 409 if isinstance(error, transitions.CaseConflict) else 403
+    if applied:
+        messages.success(request, _("Registered at the window."))
+    else:
+        messages.info(request, _("This was already done; nothing was applied twice."))
+    return public_id

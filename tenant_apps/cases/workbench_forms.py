@@ -1,0 +1,255 @@
+"""The forms of the staff workbench (工作台): the queue filters, one form per intent on the case
+page, and hall-window registration (一窗受理). They only check the shape of what was typed (lengths,
+choices, numbers); the actions check everything else and their errors are put back on the form."""
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from tenant_apps.cases import actions, queries
+from tenant_apps.cases.models import Decision, Delivery
+
+TEXT_MAX = 2000
+CORRECTION_MAX = 500
+CORRECTIONS_MAX = 50
+SUSPENSION_GROUND_LABELS = {
+    "hearing": _("Hearing"),
+    "tendering": _("Tendering or auction"),
+    "testing": _("Inspection, testing or quarantine"),
+    "appraisal": _("Appraisal"),
+    "expert_review": _("Expert review"),
+}
+
+
+def _textarea(rows=3):
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class QueueFilterForm(forms.Form):
+    queue = forms.ChoiceField(required=False)
+    item = forms.TypedChoiceField(label=_("Item"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(
+        label=_("Department"), required=False, coerce=int, empty_value=None
+    )
+    q = forms.CharField(
+        label=_("Case number, ID number or applicant's name"),
+        required=False,
+        max_length=queries.SEARCH_MAX,
+    )
+
+    def __init__(self, data, *, items, departments):
+        super().__init__(data)
+        self.fields["queue"].choices = [
+            (name, name) for name in (*queries.WORKBENCH_QUEUES, queries.ALL)
+        ]
+        self.fields["item"].choices = [("", _("All items")), *items]
+        self.fields["department"].choices = [("", _("All departments")), *departments]
+
+
+class IntentForm(forms.Form):
+    """A form of the case page: the idempotency key generated when the page was rendered makes a
+    second submission of the same form (a double click, a resent request) a no-op."""
+
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, intent: str, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{intent}_%s")
+        if not args or args[0] is None:
+            kwargs.setdefault("initial", {})["idempotency_key"] = uuid.uuid4()
+        super().__init__(*args, **kwargs)
+        self.intent = intent
+
+    def arguments(self) -> dict:
+        """The keyword arguments of the action."""
+        return {}
+
+
+class RejectForm(IntentForm):
+    reasons = forms.CharField(label=_("Reasons"), max_length=TEXT_MAX, widget=_textarea())
+
+    def arguments(self):
+        return {"reasons": self.cleaned_data["reasons"]}
+
+
+class CorrectionsForm(IntentForm):
+    items = forms.CharField(
+        label=_("What to correct or supply (one per line)"),
+        max_length=CORRECTIONS_MAX * (CORRECTION_MAX + 1),
+        widget=_textarea(5),
+    )
+
+    def clean_items(self):
+        items = [line.strip() for line in self.cleaned_data["items"].splitlines() if line.strip()]
+        if not 1 <= len(items) <= CORRECTIONS_MAX:
+            raise ValidationError(
+                _("List between 1 and %(count)s things to correct.") % {"count": CORRECTIONS_MAX}
+            )
+        if any(len(item) > CORRECTION_MAX for item in items):
+            raise ValidationError(
+                _("Each line has at most %(count)s characters.") % {"count": CORRECTION_MAX}
+            )
+        return items
+
+    def arguments(self):
+        return {"items": self.cleaned_data["items"]}
+
+
+class DecideForm(IntentForm):
+    decision = forms.ChoiceField(label=_("Decision"), choices=Decision.choices)
+    reasons = forms.CharField(
+        label=_("Reasons (required for a refusal)"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=_textarea(),
+    )
+    legal_basis = forms.CharField(
+        label=_("Legal basis of the decision"), max_length=TEXT_MAX, widget=_textarea(2)
+    )
+
+    def arguments(self):
+        return {key: self.cleaned_data[key] for key in ("decision", "reasons", "legal_basis")}
+
+
+class DeliverForm(IntentForm):
+    method = forms.ChoiceField(label=_("How the result is delivered"), choices=Delivery.choices)
+    details = forms.CharField(
+        label=_("Address or tracking number (post)"), max_length=300, required=False
+    )
+
+    def arguments(self):
+        return {key: self.cleaned_data[key] for key in ("method", "details")}
+
+
+class SuspendForm(IntentForm):
+    ground = forms.ChoiceField(
+        label=_("Ground (§45)"),
+        choices=[(key, SUSPENSION_GROUND_LABELS[key]) for key in actions.SUSPENSION_GROUNDS],
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, widget=_textarea(2))
+
+    def arguments(self):
+        return {key: self.cleaned_data[key] for key in ("ground", "reason")}
+
+
+class ResumeForm(IntentForm):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=TEXT_MAX, required=False, widget=_textarea(2)
+    )
+
+    def arguments(self):
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class ExtendForm(IntentForm):
+    days = forms.IntegerField(
+        label=_("Working days"),
+        min_value=1,
+        max_value=actions.MAX_EXTENSION_DAYS,
+        initial=actions.EXTENSION_DAYS,
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, widget=_textarea(2))
+    legal_basis = forms.CharField(
+        label=_("Legal basis (required beyond 10 days)"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=_textarea(2),
+    )
+
+    def arguments(self):
+        return {key: self.cleaned_data[key] for key in ("days", "reason", "legal_basis")}
+
+
+# The intents staff take on the case page, with their forms and actions. Filing intents
+# (save_draft, submit, resubmit, withdraw) are the applicant's, or the hall window's.
+INTENT_FORMS = {
+    "accept": (IntentForm, actions.accept),
+    "reject": (RejectForm, actions.reject),
+    "request_corrections": (CorrectionsForm, actions.request_corrections),
+    "start_review": (IntentForm, actions.start_review),
+    "decide": (DecideForm, actions.decide),
+    "suspend": (SuspendForm, actions.suspend),
+    "resume": (ResumeForm, actions.resume),
+    "extend": (ExtendForm, actions.extend),
+    "deliver": (DeliverForm, actions.deliver),
+    "close": (IntentForm, actions.close),
+}
+
+
+# --- hall window (一窗受理) ------------------------------------------------------------------
+
+
+class FindCitizenForm(forms.Form):
+    id_number = forms.CharField(label=_("Resident ID number"), max_length=40)
+
+
+class WindowForm(forms.Form):
+    """The application itself: the item, its form's fields (from the item's JSON Schema, named
+    `form-<property>`) and the materials handed in that the guide lets be filled as a form
+    section."""
+
+    id_number = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    implementation = forms.TypedChoiceField(label=_("Item"), coerce=int)
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    accept_now = forms.BooleanField(label=_("Accept at once (受理)"), required=False)
+
+    def __init__(self, data=None, *, implementations, schema=None, sections=(), **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["implementation"].choices = [("", "—"), *implementations]
+        self.schema = schema or {}
+        required = list(self.schema.get("required", ()))
+        properties = self.schema.get("properties") or {}
+        # A schema stored as jsonb has lost its key order: required fields first, as listed.
+        names = [n for n in required if n in properties]
+        names += sorted(set(properties) - set(names))
+        for name in names:
+            self.fields[f"form-{name}"] = _schema_field(name, properties[name], name in required)
+        for material_id, label in sections:
+            self.fields[f"material-{material_id}"] = forms.BooleanField(label=label, required=False)
+        self.order_fields([name for name in self.fields if name != "accept_now"])
+
+    def form_data(self) -> dict:
+        properties = self.schema.get("properties") or {}
+        data = {}
+        for key, value in self.cleaned_data.items():
+            if not key.startswith("form-") or value in (None, ""):
+                continue
+            name = key.removeprefix("form-")
+            # A choice comes back as text: give the schema's own value (a number stays one).
+            choices = (properties.get(name) or {}).get("enum")
+            if choices:
+                value = next((choice for choice in choices if str(choice) == value), value)
+            data[name] = value
+        return data
+
+    def material_ids(self) -> list[int]:
+        return [
+            int(key.removeprefix("material-"))
+            for key, value in self.cleaned_data.items()
+            if key.startswith("material-") and value
+        ]
+
+
+def _schema_field(name: str, spec: dict, required: bool) -> forms.Field:
+    """A form field for one property of the item's JSON Schema (strings, numbers, integers,
+    booleans and enums; the actions check the value against the schema itself)."""
+    label = spec.get("title") or name
+    kind = spec.get("type")
+    if "enum" in spec:
+        return forms.ChoiceField(
+            label=label,
+            required=required,
+            choices=[("", "—"), *((value, value) for value in spec["enum"])],
+        )
+    if kind == "integer":
+        return forms.IntegerField(label=label, required=required)
+    if kind == "number":
+        return forms.FloatField(label=label, required=required)
+    if kind == "boolean":
+        return forms.BooleanField(label=label, required=False)
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=min(int(spec.get("maxLength", TEXT_MAX)), TEXT_MAX),
+    )
