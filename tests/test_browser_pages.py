@@ -146,25 +146,82 @@ def _publish_a_service_and_a_staff_member():
         complaint_phone="12345",
         online_depth=OnlineDepth.PRE_REVIEW,
         material_ids=[m.id for m in version.materials.all()],
+        form_schema={
+            "type": "object",
+            "required": ["shop_name", "kind"],
+            "properties": {
+                "shop_name": {"type": "string", "title": "店铺名称", "maxLength": 50},
+                "kind": {"type": "string", "title": "经营类别", "enum": ["热食类", "冷食类"]},
+                "area": {"type": "number", "title": "经营面积（平方米）", "minimum": 1},
+                "opening": {"type": "string", "title": "开业日期", "format": "date"},
+                "scope": {"type": "string", "title": "经营范围", "maxLength": 500},
+                "chain": {"type": "boolean", "title": "连锁经营"},
+            },
+        },
     )
     actions.publish_implementation(service, actor=root, tenant=county)
     admin = User.objects.create_user(
         "sweep-admin", password=PASSWORD, phone="13312340090", real_name="郑十"
     )
     accounts.grant_role(actor=root, user=admin, tenant=county, role=Role.TENANT_ADMIN)
+    case = _a_case_asking_for_corrections(root, county, service, admin)
     client = sign_in_with_second_factor(Client(), admin)
-    return county.subdomain, service.code, client.cookies[settings.SESSION_COOKIE_NAME].value
+    return county.subdomain, service.code, client.cookies[settings.SESSION_COOKIE_NAME].value, case
+
+
+def _a_case_asking_for_corrections(root, county, service, applicant) -> str:
+    """The staff member's own application (citizen pages are swept signed in), with corrections
+    asked, so that the case page shows every section."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role, User
+    from tenant_apps.cases import actions as cases
+
+    clerk = User.objects.create_user("sweep-clerk")
+    accounts.grant_role(actor=root, user=clerk, tenant=county, role=Role.WINDOW_CLERK)
+    connection.set_tenant(county)
+    draft = cases.save_draft(
+        actor=applicant,
+        implementation=service,
+        form_data={"shop_name": "老郑小吃", "kind": "热食类", "area": 30},
+    )
+    pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+    materials = []
+    for row in service.materials.select_related("guide_material"):
+        file = cases.attach_file(
+            draft,
+            actor=applicant,
+            material_id=row.guide_material_id,
+            upload=SimpleUploadedFile(f"{row.guide_material.name}.pdf", pdf),
+        )
+        materials.append(
+            {
+                "material_id": row.guide_material_id,
+                "kind": "upload",
+                "file_id": str(file.public_id),
+                "sha256": file.sha256,
+            }
+        )
+    case = cases.submit(draft, actor=applicant, materials=materials)
+    cases.request_corrections(
+        case, actor=clerk, items=["营业执照复印件不清晰，请重新上传", "申请表缺少签名"]
+    )
+    connection.set_schema_to_public()
+    return str(case.public_id)
 
 
 @pytest.fixture(scope="module")
 def site(live_platform, django_db_blocker):
     with django_db_blocker.unblock():
-        subdomain, service_code, session = committed(_publish_a_service_and_a_staff_member)
+        subdomain, service_code, session, case = committed(_publish_a_service_and_a_staff_member)
     return {
         "port": live_platform,
         "county": subdomain,
         "service": service_code,
         "session": session,
+        "case": case,
     }
 
 
@@ -204,6 +261,11 @@ def _crawl(site, browser):
         url(port, "/accounts/me", county),
         url(port, "/staff", county),
         url(port, "/services/manage", county),
+        # The citizen's pages (the staff member applies for something too).
+        url(port, f"/apply/{site['service']}", county),
+        url(port, "/my/cases", county),
+        url(port, f"/my/cases/{site['case']}", county),
+        url(port, "/my/cases"),
     ]
     anonymous = dict.fromkeys(unlinked)
     page = browser.new_page()
