@@ -274,7 +274,8 @@ def apply(request, code):
     """The application form of one item this unit implements."""
     implementation = _service(request, code)
     if implementation.online_depth < OnlineDepth.SUBMISSION:
-        raise Http404(_("This service can't be applied for online; apply at the service hall."))
+        # The guide says where to apply in person.
+        return HttpResponseRedirect(reverse("services:guide", args=[implementation.code]))
     case = None
     case_id = request.GET.get("case") or request.POST.get("case") or ""
     if case_id:

@@ -108,6 +108,29 @@ def test_the_guide_links_to_the_application_form_which_needs_a_sign_in(
     assert get(client, tenant, "/apply/" + "9" * 31).status_code == 404
 
 
+def test_the_portal_routes_apply_online_to_the_units_form(client, people, service, tenant):
+    from shared_apps.catalog.models import Implementation, OnlineDepth
+
+    portal = django_settings.BASE_DOMAIN
+    item = service.item.code
+    page = client.get(f"/services/items/{item}", HTTP_HOST=portal).content.decode()
+    assert 'name="apply" value="1"' in page
+    routed = client.get(
+        f"/services/route?item={item}&place={tenant.code}&apply=1", HTTP_HOST=portal
+    )
+    assert routed.status_code == 302
+    assert routed["Location"] == f"http://{host_of(tenant)}/apply/{service.code}"
+    guide = client.get(f"/services/route?item={item}&place={tenant.code}", HTTP_HOST=portal)
+    assert guide["Location"] == f"http://{host_of(tenant)}/services/{service.code}"
+    # An item this unit offers for consultation only: its guide says where to apply in person.
+    Implementation.objects.filter(pk=service.pk).update(online_depth=OnlineDepth.CONSULTATION)
+    client.force_login(people.citizen)
+    hall = get(client, tenant, f"/apply/{service.code}")
+    assert hall.status_code == 302 and hall["Location"] == f"/services/{service.code}"
+    body = get(client, tenant, f"/services/{service.code}").content.decode()
+    assert "apply-link" not in body and "不支持网上申请" in body
+
+
 def test_another_units_host_does_not_offer_the_item(client, people, service, other_tenant):
     client.force_login(people.citizen)
     assert get(client, other_tenant, f"/apply/{service.code}").status_code == 404
