@@ -2,24 +2,34 @@
 transaction: one upsert per changed case, and one UPDATE per flag when the deadline job marks
 cases."""
 
+from django.db import connection
+
 from shared_apps.ledger.models import ApplicantCase
 
 
 def index_case(*, tenant, case) -> None:
-    """Make the applicant's index row say what the case says now."""
-    ApplicantCase.objects.update_or_create(
-        case_public_id=case.public_id,
-        defaults={
-            "applicant_id": case.applicant_id,
-            "tenant": tenant,
-            "number": case.number or "",
-            "item_name": case.item_name,
-            "state": case.state,
-            "deadline_flag": case.deadline_flag,
-            "due_at": case.due_at,
-            "updated_at": case.updated_at,
-        },
-    )
+    """Make the applicant's index row say what the case says now (one upsert)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO public.ledger_applicantcase AS row (applicant_id, tenant_id,"
+            " case_public_id, number, item_name, state, deadline_flag, due_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_public_id) DO UPDATE"
+            " SET applicant_id = EXCLUDED.applicant_id, tenant_id = EXCLUDED.tenant_id,"
+            " number = EXCLUDED.number, item_name = EXCLUDED.item_name, state = EXCLUDED.state,"
+            " deadline_flag = EXCLUDED.deadline_flag, due_at = EXCLUDED.due_at,"
+            " updated_at = EXCLUDED.updated_at",
+            [
+                case.applicant_id,
+                tenant.id,
+                case.public_id,
+                case.number or "",
+                case.item_name,
+                case.state,
+                case.deadline_flag,
+                case.due_at,
+                case.updated_at,
+            ],
+        )
 
 
 def index_flags(*, flagged: dict[str, list], at) -> None:
