@@ -239,14 +239,38 @@ def _file_application(request, implementation, case: Case | None, intent: str):
             for material_id, messages in by_material.items():
                 state["material_errors"].setdefault(material_id, []).extend(messages)
             state["errors"] += rest
+            if intent == "submit":
+                # Not yet complete: what was given is kept as the draft (uploads included), so
+                # that only the missing parts have to be added; what does not fit even a draft
+                # rolls everything back.
+                try:
+                    actions.save_draft(
+                        target,
+                        actor=request.user,
+                        form_data=data,
+                        materials=entries,
+                        request=request,
+                    )
+                except ValidationError:
+                    raise _Invalid from None
+                state["kept_draft"] = target
+                return (
+                    f"{reverse('cases:apply', args=[implementation.code])}?case={target.public_id}"
+                )
             raise _Invalid from None
         if intent == "save_draft":
             return f"{reverse('cases:apply', args=[implementation.code])}?case={done.public_id}&saved=1"
         return reverse("cases:my_case", args=[done.public_id])
 
     try:
-        return _idempotent(request, run), state
+        location = _idempotent(request, run)
+        if "kept_draft" in state:
+            state["errors"].insert(0, _("Your draft was saved, but it can't be submitted yet:"))
+            raise _Invalid(state)
+        return location, state
     except _Invalid as invalid:
+        if invalid.args and isinstance(invalid.args[0], dict):
+            raise
         if invalid.args:
             state["errors"].append(invalid.args[0])
         raise _Invalid(state) from None
@@ -297,7 +321,8 @@ def apply(request, code):
                 return HttpResponseRedirect(location)
             except _Invalid as invalid:
                 context, status = invalid.args[0], 400
-                case = Case.objects.filter(pk=case.pk).first() if case else None
+                kept = context.get("kept_draft") or case
+                case = Case.objects.filter(pk=kept.pk).first() if kept else None
     fields = context.get("fields") or forms.fields_of(
         implementation.form_schema, case.form_data if case else None
     )

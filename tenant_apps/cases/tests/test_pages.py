@@ -263,6 +263,44 @@ def test_a_forged_or_missing_form_key_is_refused_cleanly(client, people, service
     assert not Case.objects.exists()
 
 
+def test_an_incomplete_submission_keeps_what_was_given_as_the_draft(
+    client, people, service, tenant, upload_folder
+):
+    client.force_login(people.citizen)
+    incomplete = apply_post(
+        client,
+        tenant,
+        service,
+        "submit",
+        shop_name="老王烩面馆",
+        area="60",
+        files={"申请书": ("申请书.pdf", PDF)},
+    )
+    assert incomplete.status_code == 400
+    body = incomplete.content.decode()
+    assert "草稿已保存，但还不能提交" in body and "缺少必交材料：营业执照" in body
+    in_tenant(tenant)
+    draft = Case.objects.get(applicant_id=people.citizen.pk)
+    assert draft.state == State.DRAFT and draft.form_data == GOOD_FORM
+    assert CaseFile.objects.filter(case=draft).count() == 1
+    assert f'?case={draft.public_id}"' in body and "申请书.pdf" in body
+    # Only the missing material is added now.
+    done = apply_post(
+        client,
+        tenant,
+        service,
+        "submit",
+        case=draft.public_id,
+        shop_name="老王烩面馆",
+        area="60",
+        files={"营业执照": ("执照.pdf", PDF)},
+    )
+    assert done.status_code == 302 and done["Location"] == f"/my/cases/{draft.public_id}"
+    in_tenant(tenant)
+    assert Case.objects.get(pk=draft.pk).state == State.SUBMITTED
+    assert len(stored_files(upload_folder)) == 2
+
+
 @pytest.mark.parametrize(
     "file_name, content, message",
     [
