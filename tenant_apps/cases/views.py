@@ -108,7 +108,9 @@ def _materials_view(implementation, case: Case | None, request=None, errors=None
     )
     reusable = list(
         Case.objects.filter(
-            applicant_id=case.applicant_id if case else request.user.pk,
+            applicant_id=case.applicant_id
+            if case
+            else (getattr(request, "acting_for", None) or request.user).pk,
             decision=Decision.APPROVED,
             state__in=[State.DELIVERED, State.CLOSED],
         )

@@ -330,6 +330,42 @@ def test_uploads_are_checked_on_their_content_through_the_page(
     assert stored_files(upload_folder) == []
 
 
+def test_an_earlier_result_is_reused_instead_of_an_upload(client, people, service, tenant):
+    from tenant_apps.cases.tests.conftest import case_in
+
+    mine = case_in(State.DELIVERED, service, tenant, people.citizen)
+    theirs = case_in(State.DELIVERED, service, tenant, people.other_citizen)
+    connection.set_schema_to_public()
+    client.force_login(people.citizen)
+    licence = material_ids(service)["营业执照"]
+    page = get(client, tenant, f"/apply/{service.code}").content.decode()
+    assert f'name="reuse-{licence}"' in page and mine.number in page
+    assert theirs.number not in page
+
+    def reuse(number):
+        return post(
+            client,
+            tenant,
+            f"/apply/{service.code}",
+            {
+                "action": "save",
+                "idempotency_key": key(),
+                "form-shop_name": "老王烩面馆",
+                f"reuse-{licence}": number,
+            },
+        )
+
+    refused = reuse(theirs.number)
+    assert refused.status_code == 400
+    assert "您名下没有该办件编号的办理结果" in material_errors(refused.content.decode(), licence)
+    assert reuse(mine.number).status_code == 302
+    in_tenant(tenant)
+    draft = Case.objects.get(applicant_id=people.citizen.pk, state=State.DRAFT)
+    assert draft.materials == [
+        {"material_id": licence, "kind": "reused", "result_case_number": mine.number}
+    ]
+
+
 def test_a_double_submit_makes_one_case(client, people, service, tenant):
     client.force_login(people.citizen)
     data = {
