@@ -250,6 +250,7 @@ TENANT_SCHEMAS_PER_CONNECTION = int(env("TENANT_SCHEMAS_PER_CONNECTION"))
 TENANT_SCHEMA_CACHE_MEASURED_WITH = [
     "cases_case",
     "cases_caseevent",
+    "cases_casefile",
     "departments_department",
     "django_migrations",
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
+    path("", include("tenant_apps.cases.urls")),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

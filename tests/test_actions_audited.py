@@ -12,6 +12,7 @@ import pkgutil
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
@@ -612,6 +613,38 @@ def _case_step(intent):
 
 for _intent in CASE_STEPS:
     recipe(f"tenant_apps.cases.actions.{_intent}")(_case_step(_intent))
+
+
+@recipe("tenant_apps.cases.actions.attach_file")
+def _(w):
+    import tempfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
+
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    service = publish_service(w.root, w.tenant)
+    case = case_in("draft", service, w.tenant, w.citizen)
+    material_id = service.materials.first().guide_material_id
+    pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+
+    def call():
+        connection.set_tenant(w.tenant)
+        folder = tempfile.mkdtemp()
+        storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        with override_settings(
+            STORAGES={**settings.STORAGES, "uploads": {**storage, "OPTIONS": {"location": folder}}}
+        ):
+            actions.attach_file(
+                case,
+                actor=w.citizen,
+                material_id=material_id,
+                upload=SimpleUploadedFile("申请书.pdf", pdf),
+            )
+
+    return call, {"action": "cases.attach_file", "tenant_code": w.tenant.code}
 
 
 @recipe("tenant_apps.cases.actions.mark_deadlines")

@@ -146,6 +146,18 @@ def _publish_a_service_and_a_staff_member():
         complaint_phone="12345",
         online_depth=OnlineDepth.PRE_REVIEW,
         material_ids=[m.id for m in version.materials.all()],
+        form_schema={
+            "type": "object",
+            "required": ["shop_name", "kind"],
+            "properties": {
+                "shop_name": {"type": "string", "title": "店铺名称", "maxLength": 50},
+                "kind": {"type": "string", "title": "经营类别", "enum": ["热食类", "冷食类"]},
+                "area": {"type": "number", "title": "经营面积（平方米）", "minimum": 1},
+                "opening": {"type": "string", "title": "开业日期", "format": "date"},
+                "scope": {"type": "string", "title": "经营范围", "maxLength": 500},
+                "chain": {"type": "boolean", "title": "连锁经营"},
+            },
+        },
     )
     actions.publish_implementation(service, actor=root, tenant=county)
     admin = User.objects.create_user(
@@ -154,33 +166,81 @@ def _publish_a_service_and_a_staff_member():
     accounts.grant_role(actor=root, user=admin, tenant=county, role=Role.TENANT_ADMIN)
     # Also a window clerk: the workbench shows the hall window and the forms to accept a case.
     accounts.grant_role(actor=root, user=admin, tenant=county, role=Role.WINDOW_CLERK)
-    case = _a_submitted_case(county, service)
+    own = _a_case_asking_for_corrections(root, county, service, admin)
+    citizen = User.objects.create_user("sweep-citizen", phone="13312340091", real_name="冯十一")
+    queued = _a_submitted_case(county, service, citizen)
     client = sign_in_with_second_factor(Client(), admin)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return county.subdomain, service.code, session, str(case.public_id)
+    return county.subdomain, service.code, session, own, queued
 
 
-def _a_submitted_case(county, service):
+def _uploaded(cases, draft, service, applicant) -> list[dict]:
+    """Every guide material of the draft, uploaded as the applicant's page does."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+    materials = []
+    for row in service.materials.select_related("guide_material"):
+        file = cases.attach_file(
+            draft,
+            actor=applicant,
+            material_id=row.guide_material_id,
+            upload=SimpleUploadedFile(f"{row.guide_material.name}.pdf", pdf),
+        )
+        materials.append(
+            {
+                "material_id": row.guide_material_id,
+                "kind": "upload",
+                "file_id": str(file.public_id),
+                "sha256": file.sha256,
+            }
+        )
+    return materials
+
+
+def _a_submitted_case(county, service, citizen) -> str:
     """A citizen's application in the county's queue, for the workbench's pages."""
     from django.db import connection
 
-    from shared_apps.accounts.models import User
     from tenant_apps.cases import actions as cases
 
-    citizen = User.objects.create_user("sweep-citizen", phone="13312340091", real_name="冯十一")
-    materials = [
-        {
-            "material_id": row.guide_material_id,
-            "kind": "upload",
-            "file_id": f"sweep-{row.guide_material_id}",
-            "sha256": hashlib.sha256(row.guide_material.name.encode()).hexdigest(),
-        }
-        for row in service.materials.select_related("guide_material")
-    ]
     connection.set_tenant(county)
     try:
-        draft = cases.save_draft(actor=citizen, implementation=service, materials=materials)
-        return cases.submit(draft, actor=citizen)
+        draft = cases.save_draft(
+            actor=citizen,
+            implementation=service,
+            form_data={"shop_name": "冯记面馆", "kind": "热食类", "area": 40},
+        )
+        materials = _uploaded(cases, draft, service, citizen)
+        return str(cases.submit(draft, actor=citizen, materials=materials).public_id)
+    finally:
+        connection.set_schema_to_public()
+
+
+def _a_case_asking_for_corrections(root, county, service, applicant) -> str:
+    """The staff member's own application (citizen pages are swept signed in), with corrections
+    asked, so that the case page shows every section."""
+    from django.db import connection
+
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role, User
+    from tenant_apps.cases import actions as cases
+
+    clerk = User.objects.create_user("sweep-clerk")
+    accounts.grant_role(actor=root, user=clerk, tenant=county, role=Role.WINDOW_CLERK)
+    connection.set_tenant(county)
+    try:
+        draft = cases.save_draft(
+            actor=applicant,
+            implementation=service,
+            form_data={"shop_name": "老郑小吃", "kind": "热食类", "area": 30},
+        )
+        materials = _uploaded(cases, draft, service, applicant)
+        case = cases.submit(draft, actor=applicant, materials=materials)
+        cases.request_corrections(
+            case, actor=clerk, items=["营业执照复印件不清晰，请重新上传", "申请表缺少签名"]
+        )
+        return str(case.public_id)
     finally:
         connection.set_schema_to_public()
 
@@ -188,13 +248,16 @@ def _a_submitted_case(county, service):
 @pytest.fixture(scope="module")
 def site(live_platform, django_db_blocker):
     with django_db_blocker.unblock():
-        subdomain, service_code, session, case = committed(_publish_a_service_and_a_staff_member)
+        subdomain, service_code, session, case, queued = committed(
+            _publish_a_service_and_a_staff_member
+        )
     return {
         "port": live_platform,
         "county": subdomain,
         "service": service_code,
         "session": session,
         "case": case,
+        "queued": queued,
     }
 
 
@@ -236,8 +299,13 @@ def _crawl(site, browser):
         url(port, "/services/manage", county),
         url(port, "/workbench/", county),
         url(port, "/workbench/?queue=all", county),
-        url(port, f"/workbench/cases/{site['case']}", county),
+        url(port, f"/workbench/cases/{site['queued']}", county),
         url(port, "/workbench/window", county),
+        # The citizen's pages (the staff member applies for something too).
+        url(port, f"/apply/{site['service']}", county),
+        url(port, "/my/cases", county),
+        url(port, f"/my/cases/{site['case']}", county),
+        url(port, "/my/cases"),
     ]
     anonymous = dict.fromkeys(unlinked)
     page = browser.new_page()

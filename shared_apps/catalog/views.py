@@ -116,6 +116,13 @@ def route_page(request):
     except ValidationError as error:
         return render(request, "400.html", {"message": " ".join(error.messages)}, status=400)
     remembered = remembered_place(request)
+    # From the item's "apply online" button: straight to the unit's application form (which
+    # sends to the guide an item that can't be applied for online there).
+    apply = request.GET.get("apply") == "1"
+
+    def target(implementation) -> str:
+        return f"/{'apply' if apply else 'services'}/{implementation.code}"
+
     try:
         found = route(
             item,
@@ -134,13 +141,18 @@ def route_page(request):
         return render(
             request,
             "catalog/route_places.html",
-            {"item": item, "message": found.reason, "page": page_for(request, found.places)},
+            {
+                "item": item,
+                "message": found.reason,
+                "page": page_for(request, found.places),
+                "apply": apply,
+            },
         )
     if found.choices:
         page = page_for(request, found.choices)
         for choice in page:
             unit = choice.unit
-            choice.url = tenant_url(unit, f"/services/{choice.implementation.code}", request)
+            choice.url = tenant_url(unit, target(choice.implementation), request)
             choice.turn_to_url = tenant_url(choice.turn_to, "/", request) if choice.turn_to else ""
         return render(
             request,
@@ -171,7 +183,7 @@ def route_page(request):
             status=503 if found.suspended else 404,
         )
     implementation = found.implementation
-    return redirect(tenant_url(implementation.tenant, f"/services/{implementation.code}", request))
+    return redirect(tenant_url(implementation.tenant, target(implementation), request))
 
 
 @require_safe

@@ -87,3 +87,32 @@ class IntentKey(models.Model):
 
     def __str__(self):
         return f"{self.actor} {self.key}"
+
+
+class ApplicantCase(models.Model):
+    """The public index of every case (办件) of an applicant, whichever unit handles it: one row per
+    case, written by the case actions in the transaction that changed the case, so that the
+    portal's "my cases" reads one table instead of every unit's schema. It repeats what the
+    applicant may see in a list (number, item, state, deadline); the case itself stays in its
+    unit's schema."""
+
+    applicant_id = models.BigIntegerField()
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    case_public_id = models.UUIDField(unique=True)
+    number = models.CharField(max_length=50, blank=True)
+    item_name = models.CharField(max_length=200)
+    state = models.CharField(max_length=30)
+    deadline_flag = models.CharField(max_length=6, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "applicant's case (index)"
+        indexes = [
+            models.Index(
+                fields=["applicant_id", "-updated_at", "-id"], name="ledger_applicant_cases"
+            )
+        ]
+
+    def __str__(self):
+        return self.number or str(self.case_public_id)

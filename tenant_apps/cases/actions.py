@@ -6,24 +6,28 @@ the first's lock, then finds the case moved on and gets CaseConflict (409) with 
 """
 
 import logging
+import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from govplatform.uploads import UploadRefused, delete_upload, store_upload
 from shared_apps.accounts import authz
 from shared_apps.accounts.identity import id_number_digests, mask_id_number, normalize_id_number
 from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import Implementation
+from shared_apps.ledger.index import index_case, index_flags
 from shared_apps.ledger.models import CaseEventOutbox
 from shared_apps.ledger.outbox import next_sequence, record_case_event
 from tenant_apps.cases import clock, transitions
 from tenant_apps.cases.models import (
     Case,
     CaseEvent,
+    CaseFile,
     Channel,
     ClockState,
     DeadlineFlag,
@@ -140,6 +144,7 @@ def _transition(
             locked.return_state = ""
         locked.state = to_state
         locked.save()
+        index_case(tenant=tenant, case=locked)
         channel = _channel(role, who)
         CaseEvent.objects.create(
             case=locked,
@@ -235,6 +240,36 @@ def _check_reused(materials: list[dict], applicant_id: int) -> None:
             )
 
 
+def _check_files(case: Case, materials: list[dict]) -> None:
+    """An uploaded material names a file uploaded for this very case and material (CaseFile),
+    with its checksum: never another case's file, nor a name in storage."""
+    for index, material in enumerate(materials):
+        if material.get("kind") != "upload":
+            continue
+        try:
+            file_id = uuid.UUID(material["file_id"])
+        except ValueError:
+            file_id = None
+        found = (
+            case.pk is not None
+            and file_id is not None
+            and CaseFile.objects.filter(
+                case=case,
+                public_id=file_id,
+                material_id=material["material_id"],
+                sha256=material["sha256"],
+            ).exists()
+        )
+        if not found:
+            raise ValidationError(
+                {
+                    f"materials.{index}": [
+                        _("No file with this id and checksum was uploaded for this material.")
+                    ]
+                }
+            )
+
+
 def _fill(case: Case, implementation, form_data, materials, *, complete: bool) -> None:
     if form_data is not None:
         check_form(implementation.form_schema, form_data, complete=complete)
@@ -244,6 +279,7 @@ def _fill(case: Case, implementation, form_data, materials, *, complete: bool) -
     if materials is not None:
         case.materials = check_materials(implementation, materials, complete=complete)
         _check_reused(case.materials, case.applicant_id)
+        _check_files(case, case.materials)
     elif complete:
         check_materials(implementation, case.materials, complete=True)
 
@@ -305,6 +341,7 @@ def save_draft(
     }[channel]
     with transaction.atomic():
         draft.save()
+        index_case(tenant=tenant, case=draft)
         CaseEvent.objects.create(
             case=draft,
             at=draft.created_at,
@@ -327,6 +364,78 @@ def save_draft(
             request=request,
         )
     return draft
+
+
+MAX_FILES_PER_CASE = 200
+# The intents after which the materials a file is attached for are given.
+FILING_INTENTS = ("save_draft", "submit", "resubmit")
+
+
+def attach_file(case: Case, *, actor, material_id: int, upload, request=None) -> CaseFile:
+    """Store an uploaded file (checked on its content by govplatform.uploads) as one guide material
+    of a draft, or of a case whose corrections were asked for; the materials list then names it
+    by its id. Whoever may file the case's materials may attach: the applicant, their proxy agent
+    under a valid consent, a window clerk of the unit. A refused file is a ValidationError on
+    `file`, in Chinese; nothing is kept of it."""
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    implementation = _implementation(case)
+    if (
+        not isinstance(material_id, int)
+        or not implementation.materials.filter(guide_material_id=material_id).exists()
+    ):
+        raise ValidationError(
+            {"material_id": [_("The guide of this item does not ask for this material.")]}
+        )
+    try:
+        stored = store_upload(upload)
+    except UploadRefused as refused:
+        raise ValidationError({"file": [str(refused)]}) from None
+    try:
+        with transaction.atomic():
+            locked = Case.objects.select_for_update().filter(pk=case.pk).first()
+            if locked is None:
+                raise transitions.CaseConflict(_("This case no longer exists."))
+            held = _roles_of(who, locked, tenant)
+            if not set(transitions.intents_for(locked.state, held)) & set(FILING_INTENTS):
+                if held:
+                    raise transitions.CaseConflict(
+                        _("Files can be added only to a draft or while corrections are asked.")
+                    )
+                raise PermissionDenied(_("You may not add files to this case."))
+            if locked.files.count() >= MAX_FILES_PER_CASE:
+                raise ValidationError(
+                    {"file": [_("This case has too many files; remove some first.")]}
+                )
+            role = next(
+                (r for r in (transitions.APPLICANT, transitions.PROXY_AGENT) if r in held),
+                transitions.WINDOW_CLERK,
+            )
+            file = CaseFile.objects.create(
+                case=locked,
+                material_id=material_id,
+                uploaded_by_id=who.user.pk if who.user else 0,
+                **CaseFile.values_of(stored),
+            )
+            record_audit(
+                actor=who,
+                action="cases.attach_file",
+                target=locked.number or str(locked.public_id),
+                tenant=tenant,
+                on_behalf_of=_on_behalf_of(locked, role),
+                data={
+                    "file": str(file.public_id),
+                    "material_id": material_id,
+                    "sha256": stored.sha256,
+                    "size": stored.size,
+                    "type": stored.content_type,
+                },
+                request=request,
+            )
+    except BaseException:
+        delete_upload(stored)
+        raise
+    return file
 
 
 def submit(
@@ -592,6 +701,7 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                     "deadline_flag",
                 ]
             )
+            index_case(tenant=tenant, case=case)
             if case.due_at is None:
                 unknown.append((case.number or str(case.public_id), case.clock_error))
         if unknown:
@@ -620,6 +730,13 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                 },
             )
             marked = cursor.fetchall()
+        index_flags(
+            flagged={
+                flag: [row[0] for row in marked if row[3] == flag]
+                for flag in (DeadlineFlag.YELLOW.value, DeadlineFlag.RED.value)
+            },
+            at=at,
+        )
         CaseEventOutbox.objects.bulk_create(
             CaseEventOutbox(
                 tenant=tenant,

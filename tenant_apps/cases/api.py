@@ -17,12 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Header, Path, Query, Router, Schema
+from ninja import File, Form, Header, Path, Query, Router, Schema
+from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field, field_validator
 
 from govplatform.errors import ApiError, ErrorCode
 from govplatform.paging import PageIn, page_of, paged
+from govplatform.uploads import UploadRefused, uploaded_file
 from shared_apps.accounts import authz
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
@@ -450,6 +452,60 @@ def my_case(request, case_id: uuid.UUID = CaseId):
 def my_case_events(request, case_id: uuid.UUID = CaseId):
     _signed_in(request)
     return list(queries.history(_my_case(request, case_id)))
+
+
+MaterialIdForm = Form(..., ge=1, le=2**63 - 1, description="a material of the item's guide")
+OptionalFile = File(None, description="the file (missing or too large: a 422 saying so)")
+
+
+class FileOut(Schema):
+    """The materials entry that names the stored file (put it in the case's `materials`)."""
+
+    material_id: int
+    kind: Literal["upload"]
+    file_id: str = Field(description="the stored file's id")
+    sha256: str
+    name: str = Field(description="the file's name (its extension follows the detected type)")
+    content_type: str
+    size: int
+
+
+@applicant_router.post(
+    "/my/cases/{case_id}/files",
+    response={201: FileOut},
+    auth=TOKEN_OR_SESSION,
+    summary="Upload a material's file to my draft (or while corrections are asked)",
+    description="Multipart: `material_id` (a material of the item's guide) and `file` (PDF, JPEG, "
+    "PNG, OFD, DOCX or XLSX, checked on its content; at most UPLOAD_MAX_BYTES). The reply is the "
+    "entry to list in the case's `materials` when saving, submitting or resubmitting.",
+)
+def upload_case_file(
+    request,
+    case_id: uuid.UUID = CaseId,
+    material_id: int = MaterialIdForm,
+    file: UploadedFile | None = OptionalFile,
+):
+    _signed_in(request)
+    case = _my_case(request, case_id)
+    try:
+        upload = uploaded_file(request, "file")
+    except UploadRefused as refused:
+        raise ValidationError({"file": [str(refused)]}) from None
+    stored = actions.attach_file(
+        case, actor=request.user, material_id=material_id, upload=upload, request=request
+    )
+    return Status(
+        201,
+        {
+            "material_id": material_id,
+            "kind": "upload",
+            "file_id": str(stored.public_id),
+            "sha256": stored.sha256,
+            "name": stored.original_name,
+            "content_type": stored.content_type,
+            "size": stored.size,
+        },
+    )
 
 
 def _filer_intent(name: str, run, summary: str, schema):

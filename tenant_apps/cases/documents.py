@@ -1,7 +1,7 @@
 """The documents of a case (受理通知书, 决定书).
 
-Placeholder for the workbench branch: the docs branch replaces this module with the real one
-(`acceptance_notice_pdf`, `decision_pdf`, `check_code`, `documents_for`)."""
+Placeholder: the `docs` branch writes this module (PDFs, check codes, `documents_for`) and replaces
+this file at merge; the citizen pages only call `documents_for`."""
 
 
 def documents_for(case):

@@ -10,6 +10,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from govplatform.uploads import StoredFileFields
+
 
 class State(models.TextChoices):
     DRAFT = "draft", _("Draft")
@@ -166,3 +168,24 @@ class CaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.case} {self.intent} {self.from_state}→{self.to_state}"
+
+
+class CaseFile(StoredFileFields):
+    """A file the applicant (or their proxy agent, or a window clerk) uploaded as one guide
+    material of a case, stored through govplatform.uploads. The case's `materials` name it by its
+    public id; who may read it follows from the case."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="files")
+    # The guide material (GuideMaterial id in `public`) the file is given for.
+    material_id = models.BigIntegerField()
+    uploaded_by_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case file")
+        verbose_name_plural = _("case files")
+        indexes = [models.Index(fields=["case", "material_id"], name="cases_file_material")]
+
+    def __str__(self):
+        return self.original_name

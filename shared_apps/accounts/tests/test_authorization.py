@@ -49,6 +49,15 @@ PUBLIC_OR_PERSONAL = {
     "api/v1/my/cases/<case_id>/submit",
     "api/v1/my/cases/<case_id>/resubmit",
     "api/v1/my/cases/<case_id>/withdraw",
+    "api/v1/my/cases/<case_id>/files",
+    "apply/<str:code>",
+    "my/cases",
+    "my/cases/<uuid:public_id>",
+    "my/cases/<uuid:public_id>/resubmit",
+    "my/cases/<uuid:public_id>/withdraw",
+    # A case's file: its applicant (whoever they are) or the unit's staff, 404 to anyone else
+    # (tenant_apps/cases/tests/test_pages.py tries other citizens and another unit's staff).
+    "cases/<uuid:public_id>/files/<uuid:file_id>",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

@@ -1,5 +1,6 @@
 import hashlib
 import itertools
+import uuid
 from datetime import datetime
 
 import pytest
@@ -116,19 +117,48 @@ def service(root, tenant):
     return publish_service(root, tenant)
 
 
-def uploads(service, *names):
-    """Material entries for the named guide materials, as uploaded files."""
+def uploads(service, *names, case=None):
+    """Material entries for the named guide materials, as uploaded files. With `case`, each is a
+    CaseFile row of that case (as an upload through the page or the API leaves it, without
+    storing content: the entries' validation looks at the row); without, entries that name no
+    file (for cases built directly in a state, which no validation sees)."""
+    from tenant_apps.cases.models import CaseFile
+
     rows = service.materials.select_related("guide_material")
-    return [
-        {
-            "material_id": row.guide_material_id,
-            "kind": "upload",
-            "file_id": f"uploads/{row.guide_material_id}.pdf",
-            "sha256": hashlib.sha256(row.guide_material.name.encode()).hexdigest(),
-        }
-        for row in rows
-        if row.guide_material.name in names
-    ]
+    entries = []
+    for row in rows:
+        if row.guide_material.name not in names:
+            continue
+        sha256 = hashlib.sha256(row.guide_material.name.encode()).hexdigest()
+        if case is None:
+            entries.append(
+                {
+                    "material_id": row.guide_material_id,
+                    "kind": "upload",
+                    "file_id": str(uuid.uuid4()),
+                    "sha256": sha256,
+                }
+            )
+            continue
+        file = CaseFile.objects.create(
+            case=case,
+            material_id=row.guide_material_id,
+            uploaded_by_id=case.applicant_id,
+            storage_name=f"test/{uuid.uuid4()}",
+            original_name=f"{row.guide_material.name}.pdf",
+            content_type="application/pdf",
+            size=100,
+            sha256=sha256,
+        )
+        entries.append(
+            {
+                "material_id": row.guide_material_id,
+                "kind": "upload",
+                "file_id": str(file.public_id),
+                "sha256": sha256,
+            }
+        )
+    return entries
 
 
 REQUIRED = ("申请书", "营业执照")
@@ -136,13 +166,8 @@ REQUIRED = ("申请书", "营业执照")
 
 def submitted_case(service, tenant, applicant):
     connection.set_tenant(tenant)
-    draft = actions.save_draft(
-        actor=applicant,
-        implementation=service,
-        form_data=GOOD_FORM,
-        materials=uploads(service, *REQUIRED),
-    )
-    return actions.submit(draft, actor=applicant)
+    draft = actions.save_draft(actor=applicant, implementation=service, form_data=GOOD_FORM)
+    return actions.submit(draft, actor=applicant, materials=uploads(service, *REQUIRED, case=draft))
 
 
 def local(*args) -> datetime:

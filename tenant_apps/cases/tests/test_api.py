@@ -49,8 +49,12 @@ def test_applying_online_with_errors_beside_the_fields(client, people, service, 
     assert draft["state"] == "draft" and draft["number"] is None
     assert draft["intents"] == ["save_draft", "submit", "withdraw"]
     path = f"/api/v1/my/cases/{draft['id']}"
+    connection.set_tenant(tenant)
+    draft_case = Case.objects.get(public_id=draft["id"])
     # Submitting needs the whole form and every required material; nothing beyond the guide.
-    refused = post(client, f"{path}/submit", tenant, {"materials": uploads(service, "申请书")})
+    refused = post(
+        client, f"{path}/submit", tenant, {"materials": uploads(service, "申请书", case=draft_case)}
+    )
     assert refused.status_code == 422
     messages = [e["msg"] for e in refused.json()["errors"]]
     assert "此项为必填项。" in messages  # area
@@ -71,14 +75,14 @@ def test_applying_online_with_errors_beside_the_fields(client, people, service, 
         client,
         f"{path}/submit",
         tenant,
-        {"form_data": GOOD_FORM, "materials": uploads(service, "申请书")},
+        {"form_data": GOOD_FORM, "materials": uploads(service, "申请书", case=draft_case)},
     )
     assert "缺少必交材料：营业执照" in missing.json()["detail"]
     submitted = post(
         client,
         f"{path}/submit",
         tenant,
-        {"form_data": GOOD_FORM, "materials": uploads(service, *REQUIRED)},
+        {"form_data": GOOD_FORM, "materials": uploads(service, *REQUIRED, case=draft_case)},
     )
     assert submitted.status_code == 200, submitted.content
     case = submitted.json()

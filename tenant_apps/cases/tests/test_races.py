@@ -62,11 +62,9 @@ def _build_world():
 
 def _draft(tenant, service, citizen):
     connection.set_tenant(tenant)
+    draft = actions.save_draft(actor=citizen, implementation=service, form_data=GOOD_FORM)
     return actions.save_draft(
-        actor=citizen,
-        implementation=service,
-        form_data=GOOD_FORM,
-        materials=uploads(service, *REQUIRED),
+        draft, actor=citizen, materials=uploads(service, *REQUIRED, case=draft)
     )
 
 

@@ -1,0 +1,41 @@
+"""The public index of applicants' cases (ApplicantCase), written by the case actions inside their
+transaction: one upsert per changed case, and one UPDATE per flag when the deadline job marks
+cases."""
+
+from django.db import connection
+
+from shared_apps.ledger.models import ApplicantCase
+
+
+def index_case(*, tenant, case) -> None:
+    """Make the applicant's index row say what the case says now (one upsert)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO public.ledger_applicantcase AS row (applicant_id, tenant_id,"
+            " case_public_id, number, item_name, state, deadline_flag, due_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_public_id) DO UPDATE"
+            " SET applicant_id = EXCLUDED.applicant_id, tenant_id = EXCLUDED.tenant_id,"
+            " number = EXCLUDED.number, item_name = EXCLUDED.item_name, state = EXCLUDED.state,"
+            " deadline_flag = EXCLUDED.deadline_flag, due_at = EXCLUDED.due_at,"
+            " updated_at = EXCLUDED.updated_at",
+            [
+                case.applicant_id,
+                tenant.id,
+                case.public_id,
+                case.number or "",
+                case.item_name,
+                case.state,
+                case.deadline_flag,
+                case.due_at,
+                case.updated_at,
+            ],
+        )
+
+
+def index_flags(*, flagged: dict[str, list], at) -> None:
+    """The deadline job marked these cases (flag → case public ids)."""
+    for flag, public_ids in flagged.items():
+        if public_ids:
+            ApplicantCase.objects.filter(case_public_id__in=public_ids).update(
+                deadline_flag=flag, updated_at=at
+            )

@@ -1,0 +1,509 @@
+"""The applicant's pages on a unit's subdomain: apply for an item (`/apply/<code>`), my cases here
+(`/my/cases`), one case (`/my/cases/<id>`: state, time left, corrections asked, resubmit,
+withdraw, documents, history), and a case file's download (`/cases/<id>/files/<file id>`, also
+for the unit's staff). Every write goes through tenant_apps.cases.actions.
+
+A form posted twice (a double click, a reload) carries the same hidden `idempotency_key`: the
+first post stores where it led in IntentKey inside its transaction; the second waits for it and
+is sent to the same place, so nothing is applied twice.
+"""
+
+import hashlib
+import re
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from govplatform.paging import page_for
+from govplatform.uploads import UploadRefused, delete_upload, serve_upload, uploaded_file
+from shared_apps.accounts import authz
+from shared_apps.accounts.models import Role
+from shared_apps.catalog import queries as catalog_queries
+from shared_apps.catalog.models import OnlineDepth
+from shared_apps.ledger.models import IntentKey
+from tenant_apps.cases import actions, display, documents, forms, queries, transitions
+from tenant_apps.cases.models import Case, CaseFile, Decision, State
+from tenant_apps.cases.validation import check_form, clean_text
+
+IDEMPOTENCY_KEY = re.compile(r"[0-9a-f-]{36}", re.ASCII)
+STAFF_READERS = frozenset(
+    {
+        Role.WINDOW_CLERK,
+        Role.REVIEWER,
+        Role.APPROVER,
+        Role.DEPARTMENT_HEAD,
+        Role.SUPERVISOR,
+        Role.TENANT_ADMIN,
+    }
+)
+
+
+class _Invalid(Exception):
+    """Roll the whole post back and show the page again with its errors."""
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _my_cases(request):
+    citizen = getattr(request, "acting_for", None)
+    if citizen is not None:
+        return queries.proxy_cases(request.user, citizen)
+    return queries.applicant_cases(request.user)
+
+
+def _my_case(request, public_id) -> Case:
+    case = queries.find(public_id, among=_my_cases(request))
+    if case is None:
+        raise Http404(_("No such application of yours here."))
+    return case
+
+
+def _service(request, code: str):
+    implementation = catalog_queries.guide(code, request.tenant)
+    if implementation is None:
+        raise Http404(_("This unit does not offer this service."))
+    return implementation
+
+
+def _idempotent(request, run):
+    """Run `run()` (which returns the URL to go to) at most once per posted idempotency key, in
+    one transaction with the key; a repeat goes to the URL the first one led to."""
+    key = request.POST.get("idempotency_key", "")
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise _Invalid(_("This form has expired; please fill it in again."))
+    actor = f"user:{request.user.pk}"
+    digest = hashlib.sha256(f"{request.tenant.id} {request.path}".encode()).hexdigest()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO public.ledger_intentkey (actor, key, tenant_id, request_digest,"
+                " created_at) VALUES (%s, %s, %s, %s, now())"
+                " ON CONFLICT (actor, key) DO NOTHING RETURNING id",
+                [actor, f"page:{key}", request.tenant.id, digest],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            earlier = IntentKey.objects.get(actor=actor, key=f"page:{key}")
+            return (earlier.reply or {}).get("location") or reverse("cases:my_cases")
+        location = run()
+        IntentKey.objects.filter(pk=row[0]).update(status=303, reply={"location": location})
+        return location
+
+
+def _materials_view(implementation, case: Case | None, request=None, errors=None):
+    """One row per guide material: what is given now, how it can be given."""
+    given = {m["material_id"]: m for m in (case.materials if case else [])}
+    files = (
+        {str(f.public_id): f for f in CaseFile.objects.filter(case=case)}
+        if case is not None and case.pk
+        else {}
+    )
+    reusable = list(
+        Case.objects.filter(
+            applicant_id=case.applicant_id
+            if case
+            else (getattr(request, "acting_for", None) or request.user).pk,
+            decision=Decision.APPROVED,
+            state__in=[State.DELIVERED, State.CLOSED],
+        )
+        .exclude(number=None)
+        .order_by("-decided_at")
+        .values_list("number", "item_name")[:20]
+    )
+    rows = []
+    for row in implementation.materials.all():
+        material = row.guide_material
+        entry = given.get(material.id)
+        rows.append(
+            {
+                "id": material.id,
+                "name": material.name,
+                "necessity": material.get_necessity_display(),
+                "required": material.necessity == material.Necessity.REQUIRED,
+                "section": row.as_form_section,
+                "entry": entry,
+                "file": files.get(entry.get("file_id")) if entry else None,
+                "reusable": reusable,
+                "errors": (errors or {}).get(material.id, []),
+            }
+        )
+    return rows
+
+
+def _entries(request, implementation, case: Case) -> tuple[list, dict]:
+    """The materials as posted (new uploads attached to the case), and errors per material."""
+    given = {m["material_id"]: m for m in case.materials}
+    entries, errors = [], {}
+    for row in implementation.materials.all():
+        material_id = row.guide_material_id
+        field = f"material-{material_id}"
+        if field in request.FILES or field in getattr(request, "uploads_too_large", ()):
+            try:
+                upload = uploaded_file(request, field)
+                stored = actions.attach_file(
+                    case,
+                    actor=request.user,
+                    material_id=material_id,
+                    upload=upload,
+                    request=request,
+                )
+            except UploadRefused as refused:
+                errors[material_id] = [str(refused)]
+                continue
+            except ValidationError as error:
+                errors[material_id] = error.messages
+                continue
+            request._stored_files.append(stored)
+            entries.append(
+                {
+                    "material_id": material_id,
+                    "kind": "upload",
+                    "file_id": str(stored.public_id),
+                    "sha256": stored.sha256,
+                }
+            )
+            continue
+        reuse = request.POST.get(f"reuse-{material_id}", "")
+        if reuse:
+            entries.append(
+                {"material_id": material_id, "kind": "reused", "result_case_number": reuse[:60]}
+            )
+        elif row.as_form_section:
+            entries.append({"material_id": material_id, "kind": "form_section"})
+        elif material_id in given and request.POST.get(f"remove-{material_id}") != "1":
+            entries.append(given[material_id])
+    return entries, errors
+
+
+def _material_errors(entries: list, errors: dict) -> tuple[dict, list]:
+    """The actions' `materials.<index>` errors by material id; the rest (`materials`) apart."""
+    by_material, rest = {}, []
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if parts[0] == "materials" and len(parts) > 1 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(entries):
+                by_material.setdefault(entries[index]["material_id"], []).extend(messages)
+                continue
+        rest.extend(messages)
+    return by_material, rest
+
+
+def _file_application(request, implementation, case: Case | None, intent: str):
+    """Apply one post of the application form (`save_draft`, `submit` or `resubmit`): a new
+    draft if there is none yet, the uploaded files, the answers. Raises _Invalid (everything
+    rolled back, uploaded files deleted) with the page's context when anything is wrong."""
+    schema = implementation.form_schema or {}
+    data, fields = forms.read_form(schema, request.POST)
+    request._stored_files = []
+    state = {"fields": fields, "material_errors": {}, "errors": []}
+
+    def run():
+        target = case
+        if target is None:
+            target = actions.save_draft(
+                actor=request.user,
+                implementation=implementation,
+                on_behalf_of=getattr(request, "acting_for", None),
+                request=request,
+            )
+        entries, material_errors = _entries(request, implementation, target)
+        state["material_errors"] = material_errors
+        if any(f.errors for f in fields) or material_errors:
+            try:  # what could be read is checked too, so that every error shows at once
+                check_form(schema, data, complete=intent != "save_draft")
+            except ValidationError as error:
+                state["errors"] += forms.place_errors(fields, error.message_dict)
+            raise _Invalid
+        run_intent = {
+            "save_draft": actions.save_draft,
+            "submit": actions.submit,
+            "resubmit": actions.resubmit,
+        }[intent]
+        try:
+            done = run_intent(
+                target, actor=request.user, form_data=data, materials=entries, request=request
+            )
+        except ValidationError as error:
+            by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+            state["errors"] += forms.place_errors(fields, by_field)
+            by_material, rest = _material_errors(
+                entries, {k: v for k, v in by_field.items() if k.startswith("materials")}
+            )
+            for material_id, messages in by_material.items():
+                state["material_errors"].setdefault(material_id, []).extend(messages)
+            state["errors"] += rest
+            if intent == "submit":
+                # Not yet complete: what was given is kept as the draft (uploads included), so
+                # that only the missing parts have to be added; what does not fit even a draft
+                # rolls everything back.
+                try:
+                    actions.save_draft(
+                        target,
+                        actor=request.user,
+                        form_data=data,
+                        materials=entries,
+                        request=request,
+                    )
+                except ValidationError:
+                    raise _Invalid from None
+                state["kept_draft"] = target
+                return (
+                    f"{reverse('cases:apply', args=[implementation.code])}?case={target.public_id}"
+                )
+            raise _Invalid from None
+        if intent == "save_draft":
+            return f"{reverse('cases:apply', args=[implementation.code])}?case={done.public_id}&saved=1"
+        return reverse("cases:my_case", args=[done.public_id])
+
+    try:
+        location = _idempotent(request, run)
+        if "kept_draft" in state:
+            state["errors"].insert(0, _("Your draft was saved, but it can't be submitted yet:"))
+            raise _Invalid(state)
+        return location, state
+    except _Invalid as invalid:
+        if invalid.args and isinstance(invalid.args[0], dict):
+            raise
+        if invalid.args:
+            state["errors"].append(invalid.args[0])
+        raise _Invalid(state) from None
+    except (PermissionDenied, transitions.CaseConflict) as error:
+        state["errors"].append(str(error.args[0]) if error.args else _("Not allowed."))
+        raise _Invalid(state) from None
+    finally:
+        # Files stored for a post that did not commit are removed from storage.
+        kept = set(
+            CaseFile.objects.filter(pk__in=[f.pk for f in request._stored_files]).values_list(
+                "pk", flat=True
+            )
+        )
+        for stored in request._stored_files:
+            if stored.pk not in kept:
+                delete_upload(stored.stored)
+
+
+# --- applying ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def apply(request, code):
+    """The application form of one item this unit implements."""
+    implementation = _service(request, code)
+    if implementation.online_depth < OnlineDepth.SUBMISSION:
+        # The guide says where to apply in person.
+        return HttpResponseRedirect(reverse("services:guide", args=[implementation.code]))
+    case = None
+    case_id = request.GET.get("case") or request.POST.get("case") or ""
+    if case_id:
+        try:
+            case = _my_case(request, uuid.UUID(case_id[:36]))
+        except ValueError:
+            raise Http404 from None
+        if case.state != State.DRAFT or case.implementation_id != implementation.pk:
+            raise Http404(_("No such draft of yours here."))
+    status, context = 200, {}
+    if request.method == "POST":
+        intent = {"save": "save_draft", "submit": "submit"}.get(request.POST.get("action"))
+        if intent is None:
+            context = {"errors": [_("Save the draft or submit the application.")]}
+            status = 400
+        else:
+            try:
+                location, _state = _file_application(request, implementation, case, intent)
+                return HttpResponseRedirect(location)
+            except _Invalid as invalid:
+                context, status = invalid.args[0], 400
+                kept = context.get("kept_draft") or case
+                case = Case.objects.filter(pk=kept.pk).first() if kept else None
+    fields = context.get("fields") or forms.fields_of(
+        implementation.form_schema, case.form_data if case else None
+    )
+    return render(
+        request,
+        "cases/apply.html",
+        {
+            "s": implementation,
+            "case": case,
+            "fields": fields,
+            "materials": _materials_view(
+                implementation, case, request, context.get("material_errors")
+            ),
+            "errors": context.get("errors", []),
+            "saved": request.GET.get("saved") == "1" and case is not None,
+            "idempotency_key": uuid.uuid4(),
+            "acting_for": getattr(request, "acting_for", None),
+        },
+        status=status,
+    )
+
+
+# --- my cases ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def my_cases(request):
+    page = page_for(request, _my_cases(request))
+    for case in page:
+        case.time_left = display.time_left(case.state, case.due_at, case.deadline_flag)
+    return render(
+        request,
+        "cases/my_cases.html",
+        {"page": page, "acting_for": getattr(request, "acting_for", None)},
+    )
+
+
+def _case_page(request, case: Case, *, status=200, context=None):
+    context = context or {}
+    roles = {transitions.APPLICANT}
+    if case.proxy_agent_id == request.user.pk:
+        roles.add(transitions.PROXY_AGENT)
+    intents = transitions.intents_for(case.state, roles)
+    implementation = None
+    if "resubmit" in intents:
+        implementation = catalog_queries.guide(case.implementation_code, request.tenant)
+    fields = context.get("fields")
+    if fields is None and implementation is not None:
+        fields = forms.fields_of(implementation.form_schema, case.form_data)
+    files = {str(f.public_id): f for f in CaseFile.objects.filter(case=case)}
+    history = list(queries.history(case))
+    for event in history:
+        event.intent_label = transitions.intent_label(event.intent)
+    names = {}
+    if case.materials:
+        from shared_apps.catalog.models import GuideMaterial
+
+        names = dict(
+            GuideMaterial.objects.filter(
+                pk__in=[m["material_id"] for m in case.materials]
+            ).values_list("pk", "name")
+        )
+    return render(
+        request,
+        "cases/my_case.html",
+        {
+            "case": case,
+            "state_label": State(case.state).label,
+            "time_left": display.time_left(case.state, case.due_at, case.deadline_flag),
+            "intents": intents,
+            "given": [
+                {
+                    "name": names.get(m["material_id"], m["material_id"]),
+                    "entry": m,
+                    "file": files.get(m.get("file_id", "")),
+                }
+                for m in case.materials
+            ],
+            "documents": documents.documents_for(case),
+            "history": history,
+            "fields": fields,
+            "materials": _materials_view(
+                implementation, case, request, context.get("material_errors")
+            )
+            if implementation
+            else [],
+            "errors": context.get("errors", []),
+            "withdraw_errors": context.get("withdraw_errors", []),
+            "idempotency_key": uuid.uuid4(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def my_case(request, public_id):
+    return _case_page(request, _my_case(request, public_id))
+
+
+@login_required
+@require_POST
+def resubmit(request, public_id):
+    case = _my_case(request, public_id)
+    implementation = catalog_queries.guide(case.implementation_code, request.tenant)
+    if implementation is None:
+        raise Http404(_("This unit does not offer this service."))
+    try:
+        location, _state = _file_application(request, implementation, case, "resubmit")
+    except _Invalid as invalid:
+        case.refresh_from_db()
+        return _case_page(request, case, status=400, context=invalid.args[0])
+    return HttpResponseRedirect(location)
+
+
+@login_required
+@require_POST
+def withdraw(request, public_id):
+    case = _my_case(request, public_id)
+    errors = []
+    if request.POST.get("confirm") != "yes":
+        errors.append(_("Tick the box to confirm that you withdraw this application."))
+    try:
+        reason = clean_text(request.POST.get("reason", ""), "reason", max_length=500)
+    except ValidationError as error:
+        errors.extend(error.messages)
+    if not errors:
+
+        def run():
+            actions.withdraw(case, actor=request.user, reason=reason, request=request)
+            return reverse("cases:my_case", args=[case.public_id])
+
+        try:
+            return HttpResponseRedirect(_idempotent(request, run))
+        except _Invalid as invalid:
+            errors.append(invalid.args[0])
+        except (PermissionDenied, transitions.CaseConflict) as error:
+            errors.append(str(error.args[0]) if error.args else _("Not allowed."))
+    case.refresh_from_db()
+    return _case_page(request, case, status=400, context={"withdraw_errors": errors})
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def may_read_case(user, case: Case, tenant) -> bool:
+    """The applicant, the agent who filed it (while acting for the applicant under a valid
+    consent here), and the unit's staff verified with their second factor."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.pk == case.applicant_id:
+        return True
+    held = authz.roles_in(user, tenant)
+    if user.pk == case.proxy_agent_id and Role.PROXY_AGENT in held:
+        from shared_apps.accounts.models import User
+        from shared_apps.accounts.queries import valid_consent
+
+        try:
+            valid_consent(agent=user, citizen=User.objects.get(pk=case.applicant_id), tenant=tenant)
+            return True
+        except (PermissionDenied, User.DoesNotExist):
+            pass
+    return bool(held & STAFF_READERS) and user.is_verified()
+
+
+@require_safe
+def case_file(request, public_id, file_id):
+    """A case's file, to those who may read the case; 404 to anyone else (whether the case
+    exists here is not theirs to know)."""
+    file = (
+        CaseFile.objects.select_related("case")
+        .filter(public_id=file_id, case__public_id=public_id)
+        .first()
+    )
+    if file is None or not may_read_case(request.user, file.case, request.tenant):
+        raise Http404(_("No such file."))
+    return serve_upload(
+        request,
+        file.stored,
+        authorize=lambda user, _stored: may_read_case(user, file.case, request.tenant),
+    )
