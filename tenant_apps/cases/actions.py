@@ -564,7 +564,7 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
         for case in Case.objects.select_for_update(skip_locked=True).filter(
             clock_state=ClockState.RUNNING, due_at__isnull=True
         )[:UNKNOWN_DUE_BATCH]:
-            clock.refresh(case, at)
+            clock.refresh(case, at, alert=False)
             case.save(
                 update_fields=[
                     "due_at",

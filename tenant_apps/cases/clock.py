@@ -165,7 +165,7 @@ def _used_or_unknown(case, at: datetime) -> int:
         return case.clock_days_used
 
 
-def refresh(case, at: datetime) -> None:
+def refresh(case, at: datetime, *, alert: bool = True) -> None:
     """Store the absolute due and yellow times of a running clock (none otherwise) and the flag
     they give now. A year the calendar does not cover leaves them empty with `clock_error` set:
     unknown, never guessed; the deadline job retries and alerts."""
@@ -178,6 +178,8 @@ def refresh(case, at: datetime) -> None:
         case.due_at, case.statutory_due_at, case.yellow_at = due_times(case)
     except CalendarNotCovered as error:
         case.clock_error = str(error)[:200]
+        if not alert:  # the caller alerts once for many cases
+            return
         # An alert for the operators (the deadline job repeats it every run until the calendar
         # is updated; /healthz counts the cases).
         logger.error(
