@@ -112,7 +112,6 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"county administrator (金水区): jinshui-admin / {password}")
             self.stdout.write(f"citizen: {citizen.phone} / {password}")
-        self._enrolment_links(User)
         units = list(
             Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
             .order_by("code")
@@ -139,6 +138,7 @@ class Command(BaseCommand):
 
             added = load_demo_cases(root, password, stream=sys.stderr)
             self.stdout.write(f"demo cases: {added} new")
+        self._enrolment_links(User)
 
     def _enrolment_links(self, User):
         """Demo staff without an authenticator app get a fresh one-time enrolment link at every
