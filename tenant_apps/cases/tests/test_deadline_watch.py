@@ -22,6 +22,7 @@ from tenant_apps.cases.models import Case, ClockState, DeadlineFlag, State
 from tenant_apps.cases.tests.conftest import local, publish_service, submitted_case
 from tenant_apps.cases.tests.test_clock import at
 from tenants.models import Tenant
+from tests.helpers import host_of
 
 
 def _accepted(service, tenant, people, moment):
@@ -127,9 +128,11 @@ def test_a_clock_the_calendar_does_not_cover_alerts_the_operators(
     assert body["status"] == "degraded" and "1 running cases in 1 units" in caplog.text
 
 
-def test_same_day_items_have_a_promised_limit_of_zero(root, tenant, people):
+def test_same_day_items_have_a_promised_limit_of_zero(root, tenant, people, client):
     service = publish_service(root, tenant, promised_days=0)
     assert service.promised_days == 0
+    guide = client.get(f"/services/{service.code}", HTTP_HOST=host_of(tenant))
+    assert guide.status_code == 200 and "即办（即办件）" in guide.content.decode()
     connection.set_tenant(tenant)
     case = _accepted(service, tenant, people, local(2026, 10, 12, 10))
     assert case.due_at == local(2026, 10, 13)  # the end of the day of acceptance
