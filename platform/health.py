@@ -63,6 +63,22 @@ def _check_broker():
             conn.execute("SELECT to_regclass('dramatiq.queue')").fetchone()
 
 
+def _case_clocks() -> dict:
+    """Running case clocks whose due times are unknown (a year the official calendar does not
+    cover): counted per unit by the deadline job, read here in one query on `public`. Not a
+    reason to take the server out of the balancer, but an alert: `ok` false and the status
+    degraded until the calendar is updated."""
+    from shared_apps.ledger.models import DeadlineWatch
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT coalesce(sum(clock_errors), 0), count(*) FILTER (WHERE clock_errors > 0)"
+            f" FROM public.{DeadlineWatch._meta.db_table}"
+        )
+        cases, units = cursor.fetchone()
+    return {"ok": cases == 0, "cases_with_clock_error": cases, "units": units}
+
+
 def healthz(request):
     """Liveness and readiness: the database and the job broker, each with its latency, and whether
     this process hears tenant changes (if not it still works, reloading its host map more often)."""
@@ -77,7 +93,22 @@ def healthz(request):
             "tenant_hosts": host_map.listener_state(),
         }
         healthy = report["database"]["ok"] and report["broker"]["ok"]
-        status = "ok" if report["tenant_hosts"]["listening"] else "degraded"
+        if report["database"]["ok"]:
+            try:
+                report["case_clocks"] = _case_clocks()
+            except Exception as error:
+                logger.warning("Health check of the case clocks failed: %s", error)
+                report["case_clocks"] = {"ok": False, "error": type(error).__name__}
+            if report["case_clocks"].get("cases_with_clock_error"):
+                logger.error(
+                    "Health: %d running cases in %d units have unknown due times (the official "
+                    "calendar does not cover their year)",
+                    report["case_clocks"]["cases_with_clock_error"],
+                    report["case_clocks"]["units"],
+                )
+        listening = report["tenant_hosts"]["listening"]
+        clocks_ok = report.get("case_clocks", {}).get("ok", True)
+        status = "ok" if listening and clocks_ok else "degraded"
         response = JsonResponse(
             {"status": status if healthy else "unavailable", **report},
             status=200 if healthy else 503,

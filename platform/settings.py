@@ -107,7 +107,11 @@ ENVIRONMENT = {
     ),
     "CASE_DEADLINE_INTERVAL_SECONDS": (
         "300",
-        "How often `run_scheduler` sends the deadline job (yellow and red marking) to every unit.",
+        "How often `run_scheduler` sends the deadline job (yellow and red marking) to the units with clocks to mark by then.",
+    ),
+    "CASE_DEADLINE_SWEEP_SECONDS": (
+        "86400",
+        "How often (and at its start) `run_scheduler` sends the deadline job to every active unit, a safety net beside the units with clocks to mark.",
     ),
     "REAL_NAME_VERIFIER": (
         "shared_apps.accounts.verification.FormatOnlyVerifier",
@@ -259,6 +263,7 @@ CASE_YELLOW_SHARE = float(env("CASE_YELLOW_SHARE"))
 if not 0 < CASE_YELLOW_SHARE <= 1:
     raise ImproperlyConfigured("CASE_YELLOW_SHARE must be a share above 0 and at most 1.")
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
+CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.

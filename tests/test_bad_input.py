@@ -180,7 +180,7 @@ def _nested(levels: int) -> dict:
     "changes",
     [
         {"promised_days": -1},
-        {"promised_days": 0},
+        {"promised_days": 3651},  # 0 is a same-day item (即办件)
         {"promised_days": 2**63},
         {"online_depth": 0},
         {"online_depth": -5},

@@ -203,7 +203,11 @@ def implement_item(
         and 7 not in item.exercising_levels
     ):
         errors["item"] = [_("This item is not exercised at this unit's level.")]
-    if promised_days > version.statutory_days:
+    if not isinstance(promised_days, int) or promised_days < 0:
+        errors["promised_days"] = [
+            _("The promised time limit is a number of working days (0 for a same-day item).")
+        ]
+    elif promised_days > version.statutory_days:
         errors["promised_days"] = [
             _(
                 "The promised time limit (%(promised)d working days) can't be longer than the statutory one (%(statutory)d)."

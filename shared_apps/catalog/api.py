@@ -121,7 +121,11 @@ class ImplementIn(Schema):
 
     item_code: str = Field(max_length=12)
     department_id: int = Field(ge=1, le=MAX_DB_ID)
-    promised_days: int = Field(ge=1, le=3650, description="working days")
+    promised_days: int = Field(
+        ge=0,
+        le=3650,
+        description="working days; 0: a same-day item (即办件), decided on acceptance",
+    )
     place: str = Field(min_length=1, max_length=300)
     hours: str = Field(min_length=1, max_length=200)
     enquiry_phone: str = Field(min_length=1, max_length=40)

@@ -1,10 +1,8 @@
 """The public index of applicants' cases (ApplicantCase), written by the case actions inside their
-transaction: one upsert per changed case, and one UPDATE per flag when the deadline job marks
-cases."""
+transaction: one upsert per changed case; the deadline job updates the flags of the cases it marks
+in its own statement (`tenant_apps.cases.actions.mark_deadlines`)."""
 
 from django.db import connection
-
-from shared_apps.ledger.models import ApplicantCase
 
 
 def index_case(*, tenant, case) -> None:
@@ -30,12 +28,3 @@ def index_case(*, tenant, case) -> None:
                 case.updated_at,
             ],
         )
-
-
-def index_flags(*, flagged: dict[str, list], at) -> None:
-    """The deadline job marked these cases (flag → case public ids)."""
-    for flag, public_ids in flagged.items():
-        if public_ids:
-            ApplicantCase.objects.filter(case_public_id__in=public_ids).update(
-                deadline_flag=flag, updated_at=at
-            )

@@ -116,3 +116,31 @@ class ApplicantCase(models.Model):
 
     def __str__(self):
         return self.number or str(self.case_public_id)
+
+
+class DeadlineWatch(models.Model):
+    """A unit with running clocks, and when its deadline job next has something to mark (the
+    earliest yellow or due time not yet marked). Kept by the case actions (a clock that starts
+    or resumes brings the time forward) and by the deadline job (which counts the unit's running
+    clocks again and sets the next time), so `run_scheduler` sends the job only to the units
+    with something to mark, not to all 2,646 every interval."""
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # None: nothing to mark until a clock changes.
+    next_mark_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every action that moves a clock: the job sets its own figure only if nothing
+    # changed while it counted (else it keeps the earlier of the two times).
+    changes = models.BigIntegerField(default=0)
+    # As the deadline job last counted them.
+    running = models.PositiveIntegerField(default=0)
+    clock_errors = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "deadline watch"
+        indexes = [models.Index(fields=["next_mark_at"], name="ledger_watch_next")]
+
+    def __str__(self):
+        return f"{self.tenant_id} {self.next_mark_at}"

@@ -45,3 +45,17 @@ def next_sequence(implementation_code: str, day) -> int:
             [implementation_code, day],
         )
         return cursor.fetchone()[0]
+
+
+def watch_deadline(tenant, at) -> None:
+    """A clock in this unit will need marking at `at` (yellow or due), or now (due times unknown):
+    bring the unit's next deadline run forward, inside the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO public.ledger_deadlinewatch AS w"
+            " (tenant_id, next_mark_at, changes, running, clock_errors)"
+            " VALUES (%s, %s, 1, 0, 0) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " next_mark_at = LEAST(w.next_mark_at, EXCLUDED.next_mark_at),"
+            " changes = w.changes + 1",
+            [tenant.pk, at],
+        )

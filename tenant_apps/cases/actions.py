@@ -20,9 +20,9 @@ from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import Implementation
-from shared_apps.ledger.index import index_case, index_flags
-from shared_apps.ledger.models import CaseEventOutbox
-from shared_apps.ledger.outbox import next_sequence, record_case_event
+from shared_apps.ledger.index import index_case
+from shared_apps.ledger.models import DeadlineWatch
+from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
 from tenant_apps.cases import clock, transitions
 from tenant_apps.cases.models import (
     Case,
@@ -145,6 +145,10 @@ def _transition(
         locked.state = to_state
         locked.save()
         index_case(tenant=tenant, case=locked)
+        if move.clock in (Clock.START, Clock.RESUME, Clock.EXTEND):
+            mark_at = clock.next_mark_at(locked, now)
+            if mark_at is not None:
+                watch_deadline(tenant, mark_at)
         channel = _channel(role, who)
         CaseEvent.objects.create(
             case=locked,
@@ -680,18 +684,23 @@ UNKNOWN_DUE_BATCH = 500
 
 def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
     """Mark the unit's running cases yellow (the configured share of their time used) and red
-    (overdue) as of `at`, in one set-based UPDATE, with an outbox row per newly marked case for
-    the responsible staff. Due times a year the calendar did not cover left unknown are computed
-    again; those still unknown raise an alert (an error in the log), never a guess. Audited only
-    when a case was marked."""
+    (overdue) as of `at`, in one set-based statement that also writes an outbox row per newly
+    marked case for the responsible staff. Due times a year the calendar did not cover left
+    unknown are computed again; those still unknown raise an alert (an error in the log), never a
+    guess. Then counts the unit's running clocks and sets when the unit next has something to
+    mark (`ledger.DeadlineWatch`, what `run_scheduler` sends by). Audited only when a case was
+    marked."""
     tenant = current_tenant()
     at = at or timezone.now()
     with transaction.atomic():
+        seen_changes = (
+            DeadlineWatch.objects.filter(tenant=tenant).values_list("changes", flat=True).first()
+        )
         unknown = []
         for case in Case.objects.select_for_update(skip_locked=True).filter(
             clock_state=ClockState.RUNNING, due_at__isnull=True
         )[:UNKNOWN_DUE_BATCH]:
-            clock.refresh(case, at)
+            clock.refresh(case, at, alert=False)
             case.save(
                 update_fields=[
                     "due_at",
@@ -712,59 +721,77 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                 ", ".join(label for label, _error in unknown[:10]),
                 unknown[0][1],
             )
+        params = {
+            "at": at,
+            "red": DeadlineFlag.RED.value,
+            "yellow": DeadlineFlag.YELLOW.value,
+            "none": DeadlineFlag.NONE.value,
+            "running": ClockState.RUNNING.value,
+            "tenant": tenant.pk,
+        }
         with connection.cursor() as cursor:
+            # The outbox row and the applicant's index row are written by the same statement
+            # (public's tables, this unit's id): hundreds of thousands of cases marked at once
+            # never pass through Python.
             cursor.execute(
-                "UPDATE cases_case SET deadline_flag = CASE WHEN due_at <= %(at)s THEN %(red)s"
+                "WITH marked AS ("
+                " UPDATE cases_case SET deadline_flag = CASE WHEN due_at <= %(at)s THEN %(red)s"
                 " ELSE %(yellow)s END, updated_at = %(at)s"
                 " WHERE clock_state = %(running)s AND due_at IS NOT NULL AND ("
                 "(due_at <= %(at)s AND deadline_flag <> %(red)s)"
                 " OR (due_at > %(at)s AND yellow_at <= %(at)s AND deadline_flag = %(none)s))"
                 " RETURNING public_id, number, state, deadline_flag, clock_days_used,"
-                " promised_days, statutory_days, extension_days, due_at, yellow_at",
+                " promised_days, statutory_days, extension_days, due_at, yellow_at),"
+                " indexed AS (UPDATE public.ledger_applicantcase AS i"
+                " SET deadline_flag = m.deadline_flag, updated_at = %(at)s"
+                " FROM marked m WHERE i.case_public_id = m.public_id),"
+                " written AS (INSERT INTO public.ledger_caseeventoutbox (tenant_id, case_number,"
+                " case_public_id, event, from_state, to_state, at, clock, notify_applicant,"
+                " notify_staff)"
+                " SELECT %(tenant)s, coalesce(number, ''), public_id,"
+                " 'deadline.' || deadline_flag, state, state, %(at)s, jsonb_build_object("
+                "'state', %(running)s, 'days_used', clock_days_used, 'promised_days',"
+                " promised_days, 'statutory_days', statutory_days, 'extension_days',"
+                " extension_days, 'due_at', due_at, 'yellow_at', yellow_at, 'flag',"
+                " deadline_flag), false, true FROM marked"
+                " RETURNING event)"
+                " SELECT count(*) FILTER (WHERE event = 'deadline.' || %(yellow)s),"
+                " count(*) FILTER (WHERE event = 'deadline.' || %(red)s) FROM written",
+                params,
+            )
+            yellow, red = cursor.fetchone()
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE due_at IS NULL), min(CASE"
+                " WHEN due_at IS NULL THEN %(at)s"
+                " WHEN deadline_flag = %(none)s AND yellow_at IS NOT NULL THEN yellow_at"
+                " WHEN deadline_flag <> %(red)s THEN due_at END)"
+                " FROM cases_case WHERE clock_state = %(running)s",
+                params,
+            )
+            running, errors, next_at = cursor.fetchone()
+            # Another clock moved while this counted: keep the earlier time (one more run).
+            cursor.execute(
+                "INSERT INTO public.ledger_deadlinewatch AS w (tenant_id, next_mark_at, changes,"
+                " running, clock_errors, checked_at)"
+                " VALUES (%(tenant)s, %(next)s, 0, %(running_count)s, %(errors)s, %(at)s)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET next_mark_at = CASE"
+                " WHEN w.changes = %(seen)s THEN EXCLUDED.next_mark_at"
+                " ELSE LEAST(w.next_mark_at, EXCLUDED.next_mark_at) END,"
+                " running = EXCLUDED.running, clock_errors = EXCLUDED.clock_errors,"
+                " checked_at = EXCLUDED.checked_at",
                 {
-                    "at": at,
-                    "red": DeadlineFlag.RED.value,
-                    "yellow": DeadlineFlag.YELLOW.value,
-                    "none": DeadlineFlag.NONE.value,
-                    "running": ClockState.RUNNING.value,
+                    **params,
+                    "next": next_at,
+                    "running_count": running,
+                    "errors": errors,
+                    "seen": -1 if seen_changes is None else seen_changes,
                 },
             )
-            marked = cursor.fetchall()
-        index_flags(
-            flagged={
-                flag: [row[0] for row in marked if row[3] == flag]
-                for flag in (DeadlineFlag.YELLOW.value, DeadlineFlag.RED.value)
-            },
-            at=at,
-        )
-        CaseEventOutbox.objects.bulk_create(
-            CaseEventOutbox(
-                tenant=tenant,
-                case_number=number or "",
-                case_public_id=public_id,
-                event=f"deadline.{flag}",
-                from_state=state,
-                to_state=state,
-                at=at,
-                clock={
-                    "state": ClockState.RUNNING.value,
-                    "days_used": used,
-                    "promised_days": promised,
-                    "statutory_days": statutory,
-                    "extension_days": extension,
-                    "due_at": due_at.isoformat(),
-                    "yellow_at": yellow_at.isoformat() if yellow_at else None,
-                    "flag": flag,
-                },
-                notify_staff=True,
-            )
-            for public_id, number, state, flag, used, promised, statutory, extension, due_at, yellow_at in marked
-        )
         counts = {
-            "yellow": sum(1 for row in marked if row[3] == DeadlineFlag.YELLOW),
-            "red": sum(1 for row in marked if row[3] == DeadlineFlag.RED),
+            "yellow": yellow,
+            "red": red,
             "unknown": len(unknown),
         }
-        if marked:
+        if yellow or red:
             record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
     return counts

@@ -13,6 +13,7 @@ absolute `due_at`, `statutory_due_at` and `yellow_at` are stored, so the deadlin
 set-based UPDATE comparing them with now.
 """
 
+import logging
 import math
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +23,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from tenant_apps.cases.models import ClockState, DeadlineFlag
+
+logger = logging.getLogger(__name__)
 
 # Beyond this a limit is surely a mistake: never walk the calendar further.
 MAX_WORKING_DAYS = 400
@@ -162,7 +165,7 @@ def _used_or_unknown(case, at: datetime) -> int:
         return case.clock_days_used
 
 
-def refresh(case, at: datetime) -> None:
+def refresh(case, at: datetime, *, alert: bool = True) -> None:
     """Store the absolute due and yellow times of a running clock (none otherwise) and the flag
     they give now. A year the calendar does not cover leaves them empty with `clock_error` set:
     unknown, never guessed; the deadline job retries and alerts."""
@@ -175,6 +178,15 @@ def refresh(case, at: datetime) -> None:
         case.due_at, case.statutory_due_at, case.yellow_at = due_times(case)
     except CalendarNotCovered as error:
         case.clock_error = str(error)[:200]
+        if not alert:  # the caller alerts once for many cases
+            return
+        # An alert for the operators (the deadline job repeats it every run until the calendar
+        # is updated; /healthz counts the cases).
+        logger.error(
+            "Case %s: due times unknown, the official calendar does not cover %s",
+            case.number or case.public_id,
+            error.year,
+        )
         return
     case.clock_error = ""
     case.deadline_flag = flag_at(case, at)
@@ -196,6 +208,20 @@ def due_times(case) -> tuple[datetime, datetime, datetime | None]:
         threshold = math.ceil(settings.CASE_YELLOW_SHARE * promised) - used
         yellow = start_of(since) if threshold <= 0 else end_of(add_working_days(since, threshold))
     return deadline(promised), deadline(statutory_limit(case)), yellow
+
+
+def next_mark_at(case, at: datetime) -> datetime | None:
+    """When the deadline job next has something to mark on this case: its yellow time, then its
+    due time; `at` (retry now) while its due times are unknown; None when nothing is left."""
+    if case.clock_state != ClockState.RUNNING:
+        return None
+    if case.due_at is None:
+        return at
+    if case.deadline_flag == DeadlineFlag.NONE and case.yellow_at is not None:
+        return case.yellow_at
+    if case.deadline_flag != DeadlineFlag.RED:
+        return case.due_at
+    return None
 
 
 def flag_at(case, at: datetime) -> str:

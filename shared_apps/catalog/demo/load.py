@@ -35,6 +35,8 @@ from tenants.schema_sql import quote_ident
 
 HOURS = "周一至周五 9:00-12:00，13:30-17:30（法定节假日除外）"
 TENANTS_PER_TRANSACTION = 250
+# Same-day items (即办件): decided on the spot once accepted, promised time limit 0.
+SAME_DAY = frozenset({"结婚登记", "补领结婚证", "生育登记", "仅销售预包装食品备案"})
 
 
 def basic_code(item_type: str, number: int, region: str = "41") -> str:
@@ -269,7 +271,7 @@ def _implementation_rows(tenant, departments, pending, versions, guides):
             department[1],
             department[2],
             level,
-            max(1, guide.statutory_days // 2),
+            0 if item.name in SAME_DAY else max(1, guide.statutory_days // 2),
             place,
             guide.max_online_depth,
             fully_online,

@@ -26,7 +26,14 @@ from tenants.progress import Progress
 from tenants.provisioning import Outcome
 
 DEMO_ADMIN = "admin"
-DEMO_STAFF = [DEMO_ADMIN, "jinshui-admin"]
+DEMO_STAFF = [
+    DEMO_ADMIN,
+    "jinshui-admin",
+    "zhongyuan-clerk",
+    "erqi-clerk",
+    "gulou-clerk",
+    "xigong-clerk",
+]
 DEFAULT_DEMO_PASSWORD = "henan-demo-2026"
 DEMO_CITIZEN_ID = "410105199001011233"  # a made-up, checksum-valid number in 金水区
 
@@ -78,6 +85,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=2)
+        parser.add_argument(
+            "--without-cases", action="store_true", help="no demo cases (the benchmarks' own)"
+        )
 
     @resumable
     def handle(self, *args, **options):
@@ -102,7 +112,6 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"county administrator (金水区): jinshui-admin / {password}")
             self.stdout.write(f"citizen: {citizen.phone} / {password}")
-        self._enrolment_links(User)
         units = list(
             Tenant.objects.filter(provisioned_at__isnull=False, status=Tenant.Status.ACTIVE)
             .order_by("code")
@@ -124,6 +133,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo catalog: {len(items)} basic items, {implemented} new implementations"
         )
+        if not options["without_cases"]:
+            from tenant_apps.cases.demo import load_demo_cases
+
+            added = load_demo_cases(root, password, stream=sys.stderr)
+            self.stdout.write(f"demo cases: {added} new")
+        self._enrolment_links(User)
 
     def _enrolment_links(self, User):
         """Demo staff without an authenticator app get a fresh one-time enrolment link at every

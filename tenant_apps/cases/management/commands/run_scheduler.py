@@ -1,14 +1,18 @@
 """Send the periodic jobs: every CASE_DEADLINE_INTERVAL_SECONDS, the deadline job (yellow and red
-marking) to every active unit. Any number may run (one per pod, and `./dev start` runs one): a
-PostgreSQL advisory lock held by the sending one's session lets only one of them send; the others
-wait to take over if its connection goes."""
+marking) to the units that have something to mark by now (`ledger.DeadlineWatch`, kept by the case
+actions and by the job itself), and to every active unit when the scheduler starts and then every
+CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job). Any number
+may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held by the sending
+one's session lets only one of them send; the others wait to take over if its connection goes."""
 
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.utils import timezone
 
+from shared_apps.ledger.models import DeadlineWatch
 from tenants.models import Tenant
 
 SCHEDULER_LOCK = 4_100_000_010  # pg_advisory_lock key: the one scheduler that sends
@@ -20,27 +24,41 @@ def take_lock() -> bool:
         return cursor.fetchone()[0]
 
 
-def send_deadline_jobs() -> int:
-    """One deadline job per active unit, on the broker set up (actors bind to it on import)."""
+def units_to_mark(*, every_unit: bool = False, now=None) -> list[str]:
+    """Codes of the active units whose deadline job has something to do by `now` (every active
+    unit with `every_unit`): one query on `public`."""
+    units = Tenant.objects.filter(status=Tenant.Status.ACTIVE, provisioned_at__isnull=False)
+    if not every_unit:
+        due = DeadlineWatch.objects.filter(next_mark_at__lte=now or timezone.now())
+        units = units.filter(pk__in=due.values("tenant_id"))
+    return list(units.order_by("code").values_list("code", flat=True))
+
+
+def send_deadline_jobs(*, every_unit: bool = False) -> int:
+    """One deadline job per unit to mark, on the broker set up (actors bind to it on import)."""
     from tenant_apps.cases.actors import mark_case_deadlines
 
-    codes = list(
-        Tenant.objects.filter(status=Tenant.Status.ACTIVE, provisioned_at__isnull=False)
-        .order_by("code")
-        .values_list("code", flat=True)
-    )
+    codes = units_to_mark(every_unit=every_unit)
     for code in codes:
         mark_case_deadlines.send(code)
     return len(codes)
 
 
 class Command(BaseCommand):
-    help = "Send the periodic jobs (the case deadline job to every unit); only one scheduler sends."
+    help = (
+        "Send the periodic jobs (the case deadline job to the units with clocks to mark; to every "
+        "unit at start and once per sweep); only one scheduler sends."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="send one round and stop")
+        parser.add_argument(
+            "--due-only",
+            action="store_true",
+            help="with --once: only the units with something to mark (no sweep of every unit)",
+        )
 
-    def handle(self, *args, once=False, **options):
+    def handle(self, *args, once=False, due_only=False, **options):
         from govplatform.jobs import setup_broker
 
         setup_broker()
@@ -51,9 +69,18 @@ class Command(BaseCommand):
                 return
             time.sleep(interval / 2)
         try:
+            last_sweep = None
             while True:
-                sent = send_deadline_jobs()
-                self.stdout.write(f"Deadline job sent to {sent} units.")
+                sweep = not due_only and (
+                    last_sweep is None
+                    or time.monotonic() - last_sweep >= settings.CASE_DEADLINE_SWEEP_SECONDS
+                )
+                sent = send_deadline_jobs(every_unit=sweep)
+                if sweep:
+                    last_sweep = time.monotonic()
+                    self.stdout.write(f"Deadline job sent to {sent} units (every unit).")
+                else:
+                    self.stdout.write(f"Deadline job sent to {sent} units with clocks to mark.")
                 if once:
                     return
                 time.sleep(interval)
