@@ -18,6 +18,7 @@ unit's `mark_deadlines` run in turn in one process (≤ 2 minutes), against the 
 run: the job sent to all 2,646 units as before. The job's rounds reset the flags in between.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -110,7 +111,16 @@ def _insert_cases(cursor, tenant, implementation, total: int, history: bool, app
     from tenant_apps.cases.samples import sample_form, sample_materials
 
     form = sample_form(implementation.form_schema, {"name": "张三"})
-    materials = sample_materials(implementation)
+    # Written straight into the table, never validated: entries that name no stored file.
+    materials = sample_materials(
+        implementation,
+        lambda material_id, name, content: {
+            "material_id": material_id,
+            "kind": "upload",
+            "file_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{implementation.code}/{material_id}")),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        },
+    )
     schema = tenant.schema_name
     state_of = (
         # i % 20 → state
@@ -309,7 +319,6 @@ def measure_http() -> None:
     connection.set_schema_to_public()
     implementation = Implementation.objects.select_related("item").get(tenant=big, item__name=ITEM)
     form = sample_form(implementation.form_schema, {"name": "张三"})
-    materials = sample_materials(implementation)
     cookie = _page_session()
 
     with socket.socket() as probe:
@@ -337,6 +346,36 @@ def measure_http() -> None:
             response = http_conn.getresponse()
             data = response.read()
             return time.perf_counter() - started, response.status, data
+
+        def upload(code, draft, token):
+            """`attach` for sample_materials: the draft's files through the upload API."""
+
+            def attach(material_id, name, content):
+                boundary = uuid.uuid4().hex
+                body = b"".join(
+                    [
+                        f'--{boundary}\r\nContent-Disposition: form-data; name="material_id"'
+                        f"\r\n\r\n{material_id}\r\n".encode(),
+                        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                        f'filename="{material_id}.pdf"\r\nContent-Type: application/pdf'
+                        "\r\n\r\n".encode(),
+                        content,
+                        f"\r\n--{boundary}--\r\n".encode(),
+                    ]
+                )
+                headers = {
+                    "Host": host[code],
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": f"multipart/form-data; boundary={boundary}",
+                }
+                http_conn.request("POST", f"/api/v1/my/cases/{draft}/files", body, headers)
+                response = http_conn.getresponse()
+                data = response.read()
+                assert response.status == 201, (response.status, data[:300])
+                reply = json.loads(data)
+                return {k: reply[k] for k in ("material_id", "kind", "file_id", "sha256")}
+
+            return attach
 
         clerk, citizen = _tokens([big.code, *[t.code for t in others]])
         pages = []
@@ -376,7 +415,8 @@ def measure_http() -> None:
                 assert status == 200, status
                 samples.append(elapsed)
             measured["case (big county)"] = samples
-            # Submit and accept: drafts started over the API first (not measured).
+            # Submit and accept: drafts started and their files uploaded over the API first
+            # (not measured).
             drafts = []
             for _ in range(size["writes"]):
                 _, status, data = call(
@@ -384,16 +424,18 @@ def measure_http() -> None:
                     {"implementation_code": implementation.code, "form_data": form},
                 )  # fmt: skip
                 assert status == 201, (status, data[:300])
-                drafts.append(json.loads(data)["id"])
+                draft = json.loads(data)["id"]
+                files = sample_materials(implementation, upload(big.code, draft, citizen))
+                drafts.append((draft, files))
             submits, accepts = [], []
-            for draft in drafts:
+            for draft, files in drafts:
                 elapsed, status, data = call(
                     "POST", big.code, f"/api/v1/my/cases/{draft}/submit", citizen,
-                    {"materials": materials},
+                    {"materials": files},
                 )  # fmt: skip
                 assert status == 200, (status, data[:300])
                 submits.append(elapsed)
-            for draft in drafts:
+            for draft, _files in drafts:
                 elapsed, status, data = call(
                     "POST", big.code, f"/api/v1/cases/{draft}/accept", clerk, {}
                 )

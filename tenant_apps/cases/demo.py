@@ -21,7 +21,7 @@ from shared_apps.accounts.models import StaffMembership
 from shared_apps.catalog.models import Implementation
 from tenant_apps.cases import actions, clock
 from tenant_apps.cases.models import Case, CaseEvent, State
-from tenant_apps.cases.samples import sample_form, sample_materials
+from tenant_apps.cases.samples import attach_with, sample_form, sample_materials
 from tenant_apps.cases.transitions import STAFF_ROLES
 from tenants.models import Tenant
 
@@ -123,7 +123,7 @@ def _services(tenant) -> list:
     ):
         form = sample_form(implementation.form_schema, {"name": "张三"})
         if form is not None:
-            found.append((implementation, form, sample_materials(implementation)))
+            found.append((implementation, form))
     return found
 
 
@@ -201,7 +201,7 @@ def _load_unit(tenant, staff, citizens, rng) -> int:
                 pool = short
             else:
                 pool = timed
-            implementation, form, materials = pool[(count * 7 + n) % len(pool)]
+            implementation, form = pool[(count * 7 + n) % len(pool)]
             citizen = citizens[count % len(citizens)]
             if running:
                 # Accepted long enough ago to have used this share of the promised limit
@@ -216,17 +216,16 @@ def _load_unit(tenant, staff, citizens, rng) -> int:
             )
             with acting_at(filed):
                 case = actions.save_draft(
-                    actor=citizen,
-                    implementation=implementation,
-                    form_data=form,
-                    materials=materials,
+                    actor=citizen, implementation=implementation, form_data=form
                 )
+                # Scans of the materials, stored as the application page stores uploads.
+                materials = sample_materials(implementation, attach_with(actions, case, citizen))
             # The draft's own row and first event keep the time the demo gives them.
             Case.objects.filter(pk=case.pk).update(created_at=filed)
             CaseEvent.objects.filter(case=case, intent="save_draft").update(at=filed)
             if state != State.DRAFT:
                 with acting_at(filed + timedelta(minutes=10)):
-                    case = actions.submit(case, actor=citizen)
+                    case = actions.submit(case, actor=citizen, materials=materials)
                 if state != State.SUBMITTED:
                     _move(case, state, staff, citizen, filed + timedelta(minutes=10), rng)
             count += 1

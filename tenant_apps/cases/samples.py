@@ -2,8 +2,6 @@
 (the required fields, with plausible values) and the material entries its guide asks for. Never
 used to file a real citizen's application."""
 
-import hashlib
-
 from django.core.exceptions import ValidationError
 
 from tenant_apps.cases.validation import check_form
@@ -63,21 +61,37 @@ def sample_form(schema: dict, person: dict | None = None) -> dict | None:
     return data
 
 
-def sample_materials(implementation) -> list[dict]:
+# A one-page PDF, as small as the upload checks accept: the demo's and the benchmark's scans.
+SAMPLE_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+
+
+def sample_materials(implementation, attach) -> list[dict]:
     """Every material the implementation asks for: a form section where it may be one, otherwise
-    an upload entry (a made-up stored name and its checksum)."""
+    a file stored by `attach(material_id, file_name, content)`, which returns the material entry
+    (as `actions.attach_file` or the upload API leave it: file id and SHA-256)."""
     entries = []
     for row in implementation.materials.select_related("guide_material").order_by("id"):
         if row.as_form_section:
             entries.append({"material_id": row.guide_material_id, "kind": "form_section"})
         else:
-            name = f"samples/{implementation.code}-{row.guide_material_id}.pdf"
-            entries.append(
-                {
-                    "material_id": row.guide_material_id,
-                    "kind": "upload",
-                    "file_id": name,
-                    "sha256": hashlib.sha256(name.encode()).hexdigest(),
-                }
-            )
+            name = f"{row.guide_material.name[:40]}.pdf"
+            entries.append(attach(row.guide_material_id, name, SAMPLE_PDF))
     return entries
+
+
+def attach_with(actions, case, actor):
+    """An `attach` for `sample_materials` that stores the files on `case` through the action."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def attach(material_id: int, name: str, content: bytes) -> dict:
+        stored = actions.attach_file(
+            case, actor=actor, material_id=material_id, upload=SimpleUploadedFile(name, content)
+        )
+        return {
+            "material_id": material_id,
+            "kind": "upload",
+            "file_id": str(stored.public_id),
+            "sha256": stored.sha256,
+        }
+
+    return attach
