@@ -173,6 +173,8 @@ def _transition(
                 clock=clock.snapshot(locked),
                 notify_applicant=move.tells_applicant,
                 at=now,
+                reason=reason,
+                details=details,
             )
     return locked
 

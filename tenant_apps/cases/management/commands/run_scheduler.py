@@ -1,5 +1,6 @@
 """Send the periodic jobs: every CASE_DEADLINE_INTERVAL_SECONDS, the deadline job (yellow and red
-marking) to every active unit. Any number may run (one per pod, and `./dev start` runs one): a
+marking) to every active unit; every CASE_NOTICE_INTERVAL_SECONDS, the notification relay job
+(the ledger's outbox → inbox, e-mail and SMS). Any number may run (one per pod, and `./dev start` runs one): a
 PostgreSQL advisory lock held by the sending one's session lets only one of them send; the others
 wait to take over if its connection goes."""
 
@@ -34,8 +35,18 @@ def send_deadline_jobs() -> int:
     return len(codes)
 
 
+def send_notice_job() -> None:
+    """One notification relay job (it relays every row waiting; another run finds none)."""
+    from tenant_apps.cases.actors import relay_case_notices
+
+    relay_case_notices.send()
+
+
 class Command(BaseCommand):
-    help = "Send the periodic jobs (the case deadline job to every unit); only one scheduler sends."
+    help = (
+        "Send the periodic jobs (the case deadline job to every unit, the notification relay);"
+        " only one scheduler sends."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="send one round and stop")
@@ -50,13 +61,18 @@ class Command(BaseCommand):
                 self.stdout.write("Another scheduler is sending; nothing sent.")
                 return
             time.sleep(interval / 2)
+        notice_interval = settings.CASE_NOTICE_INTERVAL_SECONDS
         try:
+            next_deadlines = 0.0
             while True:
-                sent = send_deadline_jobs()
-                self.stdout.write(f"Deadline job sent to {sent} units.")
+                if time.monotonic() >= next_deadlines:
+                    sent = send_deadline_jobs()
+                    self.stdout.write(f"Deadline job sent to {sent} units.")
+                    next_deadlines = time.monotonic() + interval
+                send_notice_job()
                 if once:
                     return
-                time.sleep(interval)
+                time.sleep(max(min(notice_interval, next_deadlines - time.monotonic()), 0.1))
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK])
