@@ -626,3 +626,19 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
         if marked:
             record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
     return counts
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def record_document_download(case: Case, *, actor, kind: str, request=None) -> None:
+    """A staff member read a document of a case (documents.py): audited, as every look at a
+    citizen's case by staff is a privileged act. The applicant's own downloads are not."""
+    record_audit(
+        actor=actor,
+        action="cases.document_downloaded",
+        target=case.number or str(case.public_id),
+        tenant=current_tenant(),
+        data={"document": kind},
+        request=request,
+    )

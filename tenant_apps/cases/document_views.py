@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from shared_apps.audit.actions import Actor
-from tenant_apps.cases import documents, transitions
+from tenant_apps.cases import actions, documents, transitions
 from tenant_apps.cases.actions import _roles_of
 from tenant_apps.cases.models import Case, Decision
 
@@ -48,7 +48,7 @@ def case_document(request, public_id, kind):
     if role is None:
         raise Http404
     if role == "staff":
-        documents.audit_download(actor=request.user, case=case, kind=kind, request=request)
+        actions.record_document_download(case, actor=request.user, kind=kind, request=request)
     content = documents.pdf(case, kind, request=request)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{case.number}-{kind}.pdf"'

@@ -30,10 +30,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
-from reportlab.platypus.tables import Table, TableStyle
 
 from shared_apps.accounts.models import Organisation, User
-from shared_apps.audit.actions import record_audit
 from shared_apps.catalog.models import Implementation
 from tenant_apps.cases import clock
 from tenant_apps.cases.models import Decision
@@ -173,19 +171,6 @@ def _day(value) -> str:
     return date_format(value, "DATE_FORMAT") if value else ""
 
 
-def audit_download(*, actor, case, kind: str, request=None) -> None:
-    """A staff member downloaded a document of a case (the applicant's own downloads are not
-    privileged acts)."""
-    record_audit(
-        actor=actor,
-        action="cases.document_downloaded",
-        target=case.number or str(case.public_id),
-        tenant=current_tenant(),
-        data={"document": kind},
-        request=request,
-    )
-
-
 # --- the PDFs ---------------------------------------------------------------------------------
 
 
@@ -270,7 +255,9 @@ def _pdf(case, kind: str, paragraphs: list[str], request=None) -> bytes:
         Paragraph(_escape(_day(facts.date)), styles["sign"]),
         Spacer(1, 10 * mm),
     ]
-    caption = [
+    story += [
+        QrCode(url, 30 * mm),
+        Spacer(1, 2 * mm),
         Paragraph(
             _escape(
                 _(
@@ -282,9 +269,6 @@ def _pdf(case, kind: str, paragraphs: list[str], request=None) -> bytes:
         ),
         Paragraph(_escape(url), styles["small"]),
     ]
-    table = Table([[QrCode(url, 30 * mm), caption]], colWidths=[34 * mm, 120 * mm])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
-    story.append(table)
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,

@@ -124,9 +124,8 @@ def applicant_context(row: CaseEventOutbox) -> dict:
         items = details.get("items") or []
         context["items"] = "；".join(f"{i}. {item}" for i, item in enumerate(items, 1))
     elif row.event == "decide":
-        context["decision"] = (
-            _("granted") if details.get("decision") == Decision.APPROVED else _("not granted")
-        )
+        decision = details.get("decision", "")
+        context["decision"] = Decision(decision).label if decision in Decision.values else decision
     elif row.event == "deliver":
         method = details.get("method", "")
         context["method"] = Delivery(method).label if method in Delivery.values else method
