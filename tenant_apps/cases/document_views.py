@@ -20,8 +20,9 @@ _CODE = re.compile(r"[0-9a-f]{1,64}", re.ASCII)
 
 
 def reader_role(request, case) -> str | None:
-    """ "filer" (the applicant, or the proxy agent under a consent valid now), "staff" (a staff
-    role in this unit, signed in with the second factor), or None: no right to the case."""
+    """What the signed-in person is to the case: "filer" (the applicant, or the proxy agent under
+    a consent valid now), "staff" (a staff role in this unit, signed in with the second factor),
+    or None (no right to it)."""
     user = request.user
     if not getattr(user, "is_authenticated", False):
         return None
