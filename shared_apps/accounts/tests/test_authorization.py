@@ -49,6 +49,10 @@ PUBLIC_OR_PERSONAL = {
     "api/v1/my/cases/<case_id>/submit",
     "api/v1/my/cases/<case_id>/resubmit",
     "api/v1/my/cases/<case_id>/withdraw",
+    # A case's documents: the applicant's own (another unit's staff member is just a person, who
+    # gets 404 for a case not theirs: test_documents.py); the check page is public.
+    "cases/<uuid:public_id>/documents/<str:kind>.pdf",
+    "verify/<str:number>",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}
