@@ -45,6 +45,8 @@ TITLES = {
     ACCEPTANCE_NOTICE: gettext_lazy("Acceptance notice"),
     DECISION: gettext_lazy("Decision"),
 }
+# The pages live on the unit's site, whichever site (the portal) asks for their addresses.
+TENANT_URLS = "govplatform.urls_tenant"
 CHECK_CODE_LENGTH = 16  # hex digits: 64 bits
 _SALT = "tenant_apps.cases.documents.check_code"
 FONT = "STSong-Light"  # reportlab's built-in CID font: Chinese with no font file
@@ -90,7 +92,7 @@ def documents_for(case) -> list[dict]:
         {
             "kind": kind,
             "title": str(document_title(case, kind)),
-            "url": reverse("case-document", args=[case.public_id, kind]),
+            "url": reverse("case-document", args=[case.public_id, kind], urlconf=TENANT_URLS),
         }
         for kind in KINDS
         if exists(case, kind)
@@ -123,7 +125,8 @@ def matching_kind(case, code: str) -> str | None:
 
 def verify_url(case, kind: str, request=None) -> str:
     """The check page's absolute address on the unit's subdomain."""
-    path = reverse("case-verify", args=[case.number]) + f"?c={check_code(case, kind)}"
+    path = reverse("case-verify", args=[case.number], urlconf=TENANT_URLS)
+    path += f"?c={check_code(case, kind)}"
     return tenant_url(current_tenant(), path, request)
 
 
