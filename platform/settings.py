@@ -113,6 +113,10 @@ ENVIRONMENT = {
         "86400",
         "How often (and at its start) `run_scheduler` sends the deadline job to every active unit, a safety net beside the units with clocks to mark.",
     ),
+    "CASE_NOTICE_INTERVAL_SECONDS": (
+        "10",
+        "How often `run_scheduler` sends the notification relay job (case steps and yellow/red warnings from the ledger's outbox to the inbox, e-mail and SMS).",
+    ),
     "REAL_NAME_VERIFIER": (
         "shared_apps.accounts.verification.FormatOnlyVerifier",
         "Real-name verification service (dotted path); the default only checks the data is well formed.",
@@ -264,6 +268,7 @@ if not 0 < CASE_YELLOW_SHARE <= 1:
     raise ImproperlyConfigured("CASE_YELLOW_SHARE must be a share above 0 and at most 1.")
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
+CASE_NOTICE_INTERVAL_SECONDS = float(env("CASE_NOTICE_INTERVAL_SECONDS"))
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.
@@ -405,6 +410,8 @@ RATE_LIMITS = {
             "tenant-api:list_services",
         ],
     ),
+    # The public check page of case documents (QR codes): no guessing check codes in bulk.
+    "verify": ("60/m", "GET", ["case-verify"]),
 }
 # Per web process: password hashes running at once (about one per core: `./dev start` runs one
 # process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).

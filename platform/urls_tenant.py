@@ -7,6 +7,7 @@ from govplatform.api import tenant_api
 from govplatform.display import elderly_mode
 from shared_apps.accounts.views import staff
 from shared_apps.catalog import urls as catalog_urls
+from tenant_apps.cases import document_views
 from tenants.views import tenant_home
 
 urlpatterns = [
@@ -20,6 +21,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("", include("tenant_apps.cases.urls")),
+    path(
+        "cases/<uuid:public_id>/documents/<str:kind>.pdf",
+        document_views.case_document,
+        name="case-document",
+    ),
+    path("verify/<str:number>", document_views.verify, name="case-verify"),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

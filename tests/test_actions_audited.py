@@ -678,6 +678,23 @@ def _(w):
     return call, {"action": "cases.window_lookup", "tenant_code": w.tenant.code}
 
 
+@recipe("tenant_apps.cases.actions.record_document_download")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    service = publish_service(w.root, w.tenant)
+    case = case_in("decided", service, w.tenant, w.citizen)
+    clerk = w.staff("audit-document-reader", Role.WINDOW_CLERK)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.record_document_download(case, actor=clerk, kind="decision")
+
+    return call, {"action": "cases.document_downloaded", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

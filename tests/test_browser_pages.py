@@ -292,6 +292,7 @@ def _crawl(site, browser):
         url(port, "/services/", county),
         url(port, f"/services/{site['service']}", county),
         url(port, "/accounts/enrol/no-such-link", county),
+        url(port, "/verify/41010520261129000?c=0123456789abcdef", county),  # a wrong check code
     ]
     staff = [
         url(port, "/accounts/me", county),
@@ -377,6 +378,8 @@ def _expected_status(address: str) -> int:
         return 400
     if "/services/route" in address:
         return 404  # no unit of that county implements the item
+    if "/verify/" in address:
+        return 404  # a wrong check code
     return 200
 
 

@@ -31,6 +31,15 @@ class CaseEventOutbox(models.Model):
     notify_applicant = models.BooleanField(default=False)
     notify_staff = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
+    # For the notices (tenant_apps/cases/notices.py): whom to tell (public user ids) and what
+    # (the item; the step's reason and details: corrections asked, decision, days of extension).
+    applicant_id = models.BigIntegerField(null=True, blank=True)
+    proxy_agent_id = models.BigIntegerField(null=True, blank=True)
+    item_name = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    # When the notification relay turned this row into inbox messages (once, in one transaction
+    # with them); rows that tell nobody are never relayed.
+    relayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "case event (outbox)"
@@ -41,6 +50,12 @@ class CaseEventOutbox(models.Model):
                 name="ledger_outbox_unpublished",
             ),
             models.Index(fields=["tenant", "case_public_id"], name="ledger_outbox_case"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(relayed_at__isnull=True)
+                & (models.Q(notify_applicant=True) | models.Q(notify_staff=True)),
+                name="ledger_outbox_unrelayed",
+            ),
         ]
 
     def __str__(self):

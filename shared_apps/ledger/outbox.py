@@ -17,7 +17,15 @@ def record_case_event(
     notify_applicant: bool = False,
     notify_staff: bool = False,
     at=None,
+    reason: str = "",
+    details: dict | None = None,
 ) -> CaseEventOutbox:
+    """One outbox row for a step of `case`. The applicant, proxy agent and item are taken from
+    the case; `reason` and `details` (the step's own, as on its CaseEvent) are what the notice
+    to the applicant says (the corrections asked, the decision, the days of an extension)."""
+    given = {**(details or {})}
+    if reason:
+        given["reason"] = reason
     return CaseEventOutbox.objects.create(
         tenant=tenant,
         case_number=case.number or "",
@@ -29,6 +37,10 @@ def record_case_event(
         clock=clock,
         notify_applicant=notify_applicant,
         notify_staff=notify_staff,
+        applicant_id=getattr(case, "applicant_id", None),
+        proxy_agent_id=getattr(case, "proxy_agent_id", None),
+        item_name=(getattr(case, "item_name", "") or "")[:200],
+        details=given,
     )
 
 

@@ -37,6 +37,113 @@ KINDS: dict[str, Kind] = {
             "If you did not agree, revoke it on your account page."
         ),
     ),
+    # Cases (办件): the steps an applicant must know of, relayed from the ledger's outbox by
+    # tenant_apps.cases.notices; and yellow and red warnings to the staff who must act.
+    "case_submitted": Kind(
+        title=_("Application %(number)s submitted"),
+        body=_(
+            "%(unit)s received your application for “%(item)s” (case number %(number)s). You "
+            "will be told whether it is accepted."
+        ),
+        sms=_("%(unit)s received your application for “%(item)s”, case number %(number)s."),
+    ),
+    "case_accepted": Kind(
+        title=_("Application %(number)s accepted"),
+        body=_(
+            "%(unit)s accepted your application for “%(item)s” (case number %(number)s). It is "
+            "to be decided by %(due)s. The acceptance notice is on the case page."
+        ),
+        sms=_(
+            "%(unit)s accepted your application %(number)s (“%(item)s”); decision due by %(due)s."
+        ),
+    ),
+    "case_not_accepted": Kind(
+        title=_("Application %(number)s not accepted"),
+        body=_(
+            "%(unit)s did not accept your application for “%(item)s” (case number %(number)s). "
+            "Reasons: %(reason)s. You may apply for administrative reconsideration or bring an "
+            "administrative lawsuit according to law."
+        ),
+        sms=_("%(unit)s did not accept your application %(number)s (“%(item)s”): %(reason)s."),
+    ),
+    "case_corrections_requested": Kind(
+        title=_("Application %(number)s: corrections needed"),
+        body=_(
+            "%(unit)s asks you to correct or supply the following for your application for "
+            "“%(item)s” (case number %(number)s): %(items)s. Resubmit on the case page; the time "
+            "limit does not run until you do."
+        ),
+        sms=_(
+            "%(unit)s asks for corrections to your application %(number)s (“%(item)s”). See "
+            "the case page for the full list."
+        ),
+    ),
+    "case_decided": Kind(
+        title=_("Application %(number)s decided"),
+        body=_(
+            "%(unit)s decided on your application for “%(item)s” (case number %(number)s): "
+            "%(decision)s. The decision document is on the case page."
+        ),
+        sms=_("%(unit)s decided on your application %(number)s (“%(item)s”): %(decision)s."),
+    ),
+    "case_delivered": Kind(
+        title=_("Result of application %(number)s delivered"),
+        body=_(
+            "%(unit)s delivered the result of your application for “%(item)s” (case number "
+            "%(number)s): %(method)s."
+        ),
+        sms=_("%(unit)s delivered the result of your application %(number)s: %(method)s."),
+    ),
+    "case_suspended": Kind(
+        title=_("Application %(number)s suspended"),
+        body=_(
+            "%(unit)s suspended the handling of your application for “%(item)s” (case number "
+            "%(number)s): %(reason)s. The time this takes is not counted in the time limit."
+        ),
+        sms=_("%(unit)s suspended your application %(number)s (“%(item)s”): %(reason)s."),
+    ),
+    "case_resumed": Kind(
+        title=_("Application %(number)s resumed"),
+        body=_(
+            "%(unit)s resumed the handling of your application for “%(item)s” (case number "
+            "%(number)s). It is to be decided by %(due)s."
+        ),
+        sms=_("%(unit)s resumed your application %(number)s; decision due by %(due)s."),
+    ),
+    "case_extended": Kind(
+        title=_("Time limit of application %(number)s extended"),
+        body=_(
+            "%(unit)s extended the time limit of your application for “%(item)s” (case number "
+            "%(number)s) by %(days)s working days: %(reason)s. It is now to be decided by "
+            "%(due)s."
+        ),
+        sms=_(
+            "%(unit)s extended the time limit of your application %(number)s by %(days)s "
+            "working days; decision due by %(due)s."
+        ),
+    ),
+    "case_withdrawn": Kind(
+        title=_("Application %(number)s withdrawn"),
+        body=_(
+            "Your application for “%(item)s” (case number %(number)s) at %(unit)s was withdrawn."
+        ),
+        sms=_("Your application %(number)s (“%(item)s”) at %(unit)s was withdrawn."),
+    ),
+    "case_deadline_yellow": Kind(
+        title=_("Yellow warning: case %(number)s"),
+        body=_(
+            "Most of the time limit of case %(number)s (“%(item)s”) is used; it is due by %(due)s."
+        ),
+        sms=_("Yellow warning: case %(number)s (“%(item)s”) is due by %(due)s."),
+    ),
+    "case_deadline_red": Kind(
+        title=_("Red warning: case %(number)s is overdue"),
+        body=_(
+            "The time limit of case %(number)s (“%(item)s”) has run out (due by %(due)s). Act "
+            "on it now."
+        ),
+        sms=_("Red warning: case %(number)s (“%(item)s”) is overdue (due by %(due)s)."),
+    ),
 }
 
 

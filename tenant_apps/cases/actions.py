@@ -183,6 +183,8 @@ def _transition(
                 clock=clock.snapshot(locked),
                 notify_applicant=move.tells_applicant,
                 at=now,
+                reason=reason,
+                details=details,
             )
     return locked
 
@@ -741,19 +743,21 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                 "(due_at <= %(at)s AND deadline_flag <> %(red)s)"
                 " OR (due_at > %(at)s AND yellow_at <= %(at)s AND deadline_flag = %(none)s))"
                 " RETURNING public_id, number, state, deadline_flag, clock_days_used,"
-                " promised_days, statutory_days, extension_days, due_at, yellow_at),"
+                " promised_days, statutory_days, extension_days, due_at, yellow_at,"
+                " applicant_id, proxy_agent_id, item_name),"
                 " indexed AS (UPDATE public.ledger_applicantcase AS i"
                 " SET deadline_flag = m.deadline_flag, updated_at = %(at)s"
                 " FROM marked m WHERE i.case_public_id = m.public_id),"
                 " written AS (INSERT INTO public.ledger_caseeventoutbox (tenant_id, case_number,"
                 " case_public_id, event, from_state, to_state, at, clock, notify_applicant,"
-                " notify_staff)"
+                " notify_staff, applicant_id, proxy_agent_id, item_name, details)"
                 " SELECT %(tenant)s, coalesce(number, ''), public_id,"
                 " 'deadline.' || deadline_flag, state, state, %(at)s, jsonb_build_object("
                 "'state', %(running)s, 'days_used', clock_days_used, 'promised_days',"
                 " promised_days, 'statutory_days', statutory_days, 'extension_days',"
                 " extension_days, 'due_at', due_at, 'yellow_at', yellow_at, 'flag',"
-                " deadline_flag), false, true FROM marked"
+                " deadline_flag), false, true, applicant_id, proxy_agent_id, item_name,"
+                " '{}'::jsonb FROM marked"
                 " RETURNING event)"
                 " SELECT count(*) FILTER (WHERE event = 'deadline.' || %(yellow)s),"
                 " count(*) FILTER (WHERE event = 'deadline.' || %(red)s) FROM written",
@@ -795,3 +799,19 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
         if yellow or red:
             record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
     return counts
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def record_document_download(case: Case, *, actor, kind: str, request=None) -> None:
+    """A staff member read a document of a case (documents.py): audited, as every look at a
+    citizen's case by staff is a privileged act. The applicant's own downloads are not."""
+    record_audit(
+        actor=actor,
+        action="cases.document_downloaded",
+        target=case.number or str(case.public_id),
+        tenant=current_tenant(),
+        data={"document": kind},
+        request=request,
+    )

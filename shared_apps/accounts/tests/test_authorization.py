@@ -58,6 +58,10 @@ PUBLIC_OR_PERSONAL = {
     # A case's file: its applicant (whoever they are) or the unit's staff, 404 to anyone else
     # (tenant_apps/cases/tests/test_pages.py tries other citizens and another unit's staff).
     "cases/<uuid:public_id>/files/<uuid:file_id>",
+    # A case's documents: the applicant's own (another unit's staff member is just a person, who
+    # gets 404 for a case not theirs: test_documents.py); the check page is public.
+    "cases/<uuid:public_id>/documents/<str:kind>.pdf",
+    "verify/<str:number>",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

@@ -21,13 +21,16 @@ def test_only_the_scheduler_holding_the_lock_sends(db):
     with (
         mock.patch("govplatform.jobs.setup_broker"),
         mock.patch.object(actors.mark_case_deadlines, "send") as send,
+        mock.patch.object(actors.relay_case_notices, "send") as relay,
         psycopg.connect(database_url(), autocommit=True) as other_scheduler,
     ):
         other_scheduler.execute("SELECT pg_advisory_lock(%s)", [SCHEDULER_LOCK])
         out = StringIO()
         call_command("run_scheduler", "--once", stdout=out)
         assert "nothing sent" in out.getvalue() and send.call_count == 0
+        assert relay.call_count == 0
         other_scheduler.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK])
         call_command("run_scheduler", "--once", stdout=out)
     assert sorted(call.args[0] for call in send.call_args_list) == units
     assert f"sent to {len(units)} units" in out.getvalue()
+    assert relay.call_count == 1

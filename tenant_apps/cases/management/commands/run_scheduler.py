@@ -1,9 +1,11 @@
 """Send the periodic jobs: every CASE_DEADLINE_INTERVAL_SECONDS, the deadline job (yellow and red
 marking) to the units that have something to mark by now (`ledger.DeadlineWatch`, kept by the case
 actions and by the job itself), and to every active unit when the scheduler starts and then every
-CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job). Any number
-may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held by the sending
-one's session lets only one of them send; the others wait to take over if its connection goes."""
+CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job); every
+CASE_NOTICE_INTERVAL_SECONDS, the notification relay job (the ledger's outbox → inbox, e-mail and
+SMS). Any number may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held
+by the sending one's session lets only one of them send; the others wait to take over if its
+connection goes."""
 
 import time
 
@@ -44,10 +46,17 @@ def send_deadline_jobs(*, every_unit: bool = False) -> int:
     return len(codes)
 
 
+def send_notice_job() -> None:
+    """One notification relay job (it relays every row waiting; another run finds none)."""
+    from tenant_apps.cases.actors import relay_case_notices
+
+    relay_case_notices.send()
+
+
 class Command(BaseCommand):
     help = (
-        "Send the periodic jobs (the case deadline job to the units with clocks to mark; to every "
-        "unit at start and once per sweep); only one scheduler sends."
+        "Send the periodic jobs (the case deadline job to the units with clocks to mark, to every "
+        "unit at start and once per sweep; the notification relay); only one scheduler sends."
     )
 
     def add_arguments(self, parser):
@@ -68,22 +77,27 @@ class Command(BaseCommand):
                 self.stdout.write("Another scheduler is sending; nothing sent.")
                 return
             time.sleep(interval / 2)
+        notice_interval = settings.CASE_NOTICE_INTERVAL_SECONDS
         try:
             last_sweep = None
+            next_deadlines = 0.0
             while True:
-                sweep = not due_only and (
-                    last_sweep is None
-                    or time.monotonic() - last_sweep >= settings.CASE_DEADLINE_SWEEP_SECONDS
-                )
-                sent = send_deadline_jobs(every_unit=sweep)
-                if sweep:
-                    last_sweep = time.monotonic()
-                    self.stdout.write(f"Deadline job sent to {sent} units (every unit).")
-                else:
-                    self.stdout.write(f"Deadline job sent to {sent} units with clocks to mark.")
+                if time.monotonic() >= next_deadlines:
+                    sweep = not due_only and (
+                        last_sweep is None
+                        or time.monotonic() - last_sweep >= settings.CASE_DEADLINE_SWEEP_SECONDS
+                    )
+                    sent = send_deadline_jobs(every_unit=sweep)
+                    if sweep:
+                        last_sweep = time.monotonic()
+                        self.stdout.write(f"Deadline job sent to {sent} units (every unit).")
+                    else:
+                        self.stdout.write(f"Deadline job sent to {sent} units with clocks to mark.")
+                    next_deadlines = time.monotonic() + interval
+                send_notice_job()
                 if once:
                     return
-                time.sleep(interval)
+                time.sleep(max(min(notice_interval, next_deadlines - time.monotonic()), 0.1))
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK])
