@@ -186,6 +186,16 @@ class Implementation(models.Model):
     )
     fully_online = models.BooleanField(_("fully online"), default=False)
     form_schema = models.JSONField(_("application form (JSON Schema)"), default=dict, blank=True)
+    # 多级联办 (收受分离): accepted here, decided by this ancestor unit (which implements the same
+    # item). Empty: this unit decides (shared_apps.handoffs, docs/design/handoffs.md).
+    decided_by = models.ForeignKey(
+        "tenants.Tenant",
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

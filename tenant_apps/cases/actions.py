@@ -20,6 +20,7 @@ from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import Implementation
+from shared_apps.handoffs.models import Kind
 from shared_apps.ledger.index import index_case
 from shared_apps.ledger.models import DeadlineWatch
 from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
@@ -59,6 +60,8 @@ def _roles_of(who: Actor, case: Case, tenant) -> set[str]:
     """What the actor is to this case in this unit: the applicant, the proxy agent filing under a
     consent valid now, and their staff roles in the unit (a system client bound to the unit acts
     with the staff roles its token's scope allowed the API to let through)."""
+    if who.user is None and who.client is None and who.label == transitions.HANDOFF_ACTOR:
+        return {transitions.SYSTEM}
     if who.user is None:
         client = who.client
         if client is not None and client.tenant_id == tenant.id:
@@ -103,6 +106,7 @@ def _transition(
     reason: str = "",
     details: dict | None = None,
     change=None,
+    handoff_id: int | None = None,
 ) -> Case:
     """Lock the case, check the move and the role, apply `change(case, now)` and the clock, and
     record the step (event, audit entry, outbox row), all in one transaction."""
@@ -163,6 +167,7 @@ def _transition(
             channel=channel,
             reason=reason,
             details=details or {},
+            handoff_id=handoff_id,
         )
         record_audit(
             actor=who,
@@ -501,7 +506,14 @@ def accept(case: Case, *, actor, request=None) -> Case:
         case.accepted_at = now
         case.corrections = []
 
-    return _transition(case, "accept", actor=actor, request=request, change=change)
+    with transaction.atomic():
+        accepted = _transition(case, "accept", actor=actor, request=request, change=change)
+        unauthorised = _not_authorised_here(accepted)
+        if unauthorised:  # 上报 by rule, in the acceptance's transaction
+            accepted = _pass_on(
+                accepted, "escalate", HANDOFF_RULE_ACTOR, unauthorised, request=request
+            )
+    return accepted
 
 
 def reject(case: Case, *, actor, reasons: str, request=None) -> Case:
@@ -568,18 +580,26 @@ def decide(
     legal_basis = clean_text(legal_basis, "legal_basis", required=True)
 
     def change(case, now):
+        if not case.received_from_id and _implementation(case).decided_by_id:
+            raise transitions.CaseConflict(
+                _("Another unit decides this item: pass the case to it (多级联办).")
+            )
         case.decision, case.decision_reasons = decision, reasons
         case.decision_legal_basis, case.decided_at = legal_basis, now
 
-    return _transition(
-        case,
-        "decide",
-        actor=actor,
-        request=request,
-        reason=reasons,
-        details={"decision": decision, "legal_basis": legal_basis},
-        change=change,
-    )
+    with transaction.atomic():
+        decided = _transition(
+            case,
+            "decide",
+            actor=actor,
+            request=request,
+            reason=reasons,
+            details={"decision": decision, "legal_basis": legal_basis},
+            change=change,
+        )
+        if decided.received_from_id:  # the result goes back for delivery, in this transaction
+            _send_handoff(decided, decided.received_from_id, Kind.JOINT_RESULT)
+    return decided
 
 
 def deliver(case: Case, *, actor, method: str, details: str = "", request=None) -> Case:
@@ -590,6 +610,10 @@ def deliver(case: Case, *, actor, method: str, details: str = "", request=None) 
     details = clean_text(details, "details", required=method == Delivery.POST, max_length=300)
 
     def change(case, now):
+        if case.received_from_id:
+            raise transitions.CaseConflict(
+                _("The unit that accepted this case delivers its result.")
+            )
         case.delivery_method, case.delivery_details = method, details
 
     return _transition(
@@ -676,6 +700,256 @@ def extend(
         details={"days": days, "legal_basis": legal_basis},
         change=change,
     )
+
+
+# --- across levels (hand-offs, shared_apps.handoffs) ------------------------------------------
+
+HANDOFF_RULE_ACTOR = "system:escalation-rule"
+LEVEL_CODES = {"province": 2, "city": 3, "county": 4, "township": 5}
+
+
+def _not_authorised_here(case: Case) -> str:
+    """The reason to escalate a just-accepted case by rule, or "": the item is no longer
+    exercised at this unit's level (the province re-graded it after this unit published it) and
+    no other unit is named to decide it."""
+    implementation = _implementation(case)
+    levels = implementation.item.exercising_levels or []
+    if implementation.decided_by_id or not levels or 7 in levels:
+        return ""
+    if LEVEL_CODES.get(current_tenant().level) in levels:
+        return ""
+    return _("This unit is not authorised for this item; escalated by rule.")
+
+
+def _handoff_payload(case: Case, reason: str = "") -> dict:
+    """What the receiving unit needs of the case: as filed, and the clock so far."""
+    return {
+        "number": case.number,
+        "implementation_id": case.implementation_id,
+        "implementation_code": case.implementation_code,
+        "item_name": case.item_name,
+        "guide_version_id": case.guide_version_id,
+        "department_name": case.department_name,
+        "statutory_days": case.statutory_days,
+        "promised_days": case.promised_days,
+        "applicant_id": case.applicant_id,
+        "organisation_id": case.organisation_id,
+        "proxy_agent_id": case.proxy_agent_id,
+        "proxy_consent_id": case.proxy_consent_id,
+        "filed_by_id": case.filed_by_id,
+        "channel": case.channel,
+        "form_data": case.form_data,
+        "materials": case.materials,
+        "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
+        "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
+        "days_used": case.clock_days_used,
+        "extension_days": case.extension_days,
+        "extension_reason": case.extension_reason,
+        "sent_at": timezone.now().isoformat(),
+        "reason": reason,
+        "decision": case.decision,
+        "decision_reasons": case.decision_reasons,
+        "decision_legal_basis": case.decision_legal_basis,
+        "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+    }
+
+
+def _send_handoff(case: Case, to_tenant_id: int, kind: str, reason: str = ""):
+    from shared_apps.handoffs.queue import send
+    from tenants.models import Tenant
+
+    return send(
+        from_tenant=current_tenant(),
+        to_tenant=Tenant.objects.get(pk=to_tenant_id),
+        case=case,
+        kind=kind,
+        payload=_handoff_payload(case, reason),
+    )
+
+
+def _pass_on(case: Case, intent: str, actor, reason: str, request=None) -> Case:
+    """forward, escalate, return: the case waits here `forwarded` (clock paused) and one hand-off
+    to the other unit is written in the same transaction."""
+    tenant = current_tenant()
+    target, details = {}, {}  # filled in by `change`, before the event is written
+
+    def change(case, now):
+        if intent == "forward":
+            decided_by = _implementation(case).decided_by_id
+            if not decided_by or case.received_from_id:
+                raise transitions.CaseConflict(_("This unit decides this item itself."))
+            target["to"], target["kind"] = decided_by, Kind.JOINT_ACCEPT
+        elif intent == "escalate":
+            if tenant.parent_id is None:
+                raise transitions.CaseConflict(_("This unit has no parent unit to escalate to."))
+            target["to"], target["kind"] = tenant.parent_id, Kind.ESCALATE
+        else:
+            if case.received_as != Kind.ESCALATE or not case.received_from_id:
+                raise transitions.CaseConflict(
+                    _("Only a case escalated to this unit can be returned.")
+                )
+            target["to"], target["kind"] = case.received_from_id, Kind.RETURN
+        case.passed_to_id = details["to_tenant_id"] = target["to"]
+
+    with transaction.atomic():
+        moved = _transition(
+            case,
+            intent,
+            actor=actor,
+            request=request,
+            reason=reason,
+            details=details,
+            change=change,
+        )
+        _send_handoff(moved, target["to"], target["kind"], reason)
+    return moved
+
+
+def forward(case: Case, *, actor, request=None) -> Case:
+    """多级联办 (收受分离): pass an accepted case (pre-reviewed or not, §43) to the unit that
+    decides the item; the decision comes back here for delivery."""
+    return _pass_on(case, "forward", actor, "", request=request)
+
+
+def escalate(case: Case, *, actor, reason: str, request=None) -> Case:
+    """上报: pass the case to the parent unit, with the reason."""
+    reason = clean_text(reason, "reason", required=True)
+    return _pass_on(case, "escalate", actor, reason, request=request)
+
+
+def return_case(case: Case, *, actor, reason: str, request=None) -> Case:
+    """退回: give a case escalated to this unit back to the unit below, with the reason."""
+    reason = clean_text(reason, "reason", required=True)
+    return _pass_on(case, "return", actor, reason, request=request)
+
+
+def receive_handoff(handoff) -> Case | None:
+    """Apply one hand-off in this (the receiving) unit, as the relay does inside this unit's
+    schema and in the transaction that marks it applied: a case handed over becomes a case here
+    (same public id and number, its clock going on from the days used), a decision or a return
+    moves the waiting case on. None if this hand-off was applied here before (its id is on a
+    case event, unique)."""
+    from datetime import datetime
+
+    tenant = current_tenant()
+    if handoff.to_tenant_id != tenant.id:
+        raise PermissionDenied(_("This hand-off is for another unit."))
+    if CaseEvent.objects.filter(handoff_id=handoff.pk).exists():
+        return None
+    data = handoff.payload
+    sent_at = datetime.fromisoformat(data["sent_at"])
+    existing = Case.objects.filter(public_id=handoff.case_public_id).first()
+    if existing is None and handoff.kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE):
+        return _receive_case(handoff, tenant, data, sent_at)
+    if existing is None:
+        raise transitions.CaseConflict(_("No case here has this public id."))
+
+    def change(case, now):
+        case.clock_days_used = max(case.clock_days_used, data["days_used"])
+        case.passed_to_id = None
+        if handoff.kind == Kind.JOINT_RESULT:
+            case.decision, case.decision_reasons = data["decision"], data["decision_reasons"]
+            case.decision_legal_basis = data["decision_legal_basis"]
+            case.decided_at = datetime.fromisoformat(data["decided_at"])
+
+    intent = "receive_result" if handoff.kind == Kind.JOINT_RESULT else "take_back"
+    return _transition(
+        existing,
+        intent,
+        actor=transitions.HANDOFF_ACTOR,
+        reason=data.get("reason", ""),
+        details={"handoff": handoff.pk, "from_tenant_id": handoff.from_tenant_id},
+        change=change,
+        handoff_id=handoff.pk,
+    )
+
+
+def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
+    """The linked case in the deciding (or parent) unit: accepted, its clock running from the day
+    it was sent with the days already used below."""
+    from datetime import datetime
+
+    own = (
+        Implementation.objects.filter(
+            tenant=tenant,
+            item_id=Implementation.objects.filter(pk=data["implementation_id"]).values("item_id"),
+            status=Implementation.Status.PUBLISHED,
+        )
+        .only("pk", "code", "department_id", "department_name")
+        .first()
+    )
+    now = timezone.now()
+    case = Case(
+        public_id=handoff.case_public_id,
+        number=handoff.case_number or None,
+        implementation_id=own.pk if own else data["implementation_id"],
+        implementation_code=own.code if own else data["implementation_code"],
+        item_name=data["item_name"],
+        guide_version_id=data["guide_version_id"],
+        department_id=own.department_id if own else 0,
+        department_name=own.department_name if own else data["department_name"],
+        statutory_days=data["statutory_days"],
+        promised_days=data["promised_days"],
+        applicant_id=data["applicant_id"],
+        organisation_id=data["organisation_id"],
+        proxy_agent_id=data["proxy_agent_id"],
+        proxy_consent_id=data["proxy_consent_id"],
+        filed_by_id=data["filed_by_id"],
+        channel=data["channel"],
+        state=State.ACCEPTED,
+        form_data=data["form_data"],
+        materials=data["materials"],
+        extension_days=data["extension_days"],
+        extension_reason=data["extension_reason"],
+        submitted_at=datetime.fromisoformat(data["submitted_at"]) if data["submitted_at"] else None,
+        accepted_at=datetime.fromisoformat(data["accepted_at"]) if data["accepted_at"] else now,
+        received_from_id=handoff.from_tenant_id,
+        received_as=handoff.kind,
+    )
+    try:
+        clock.start(case, sent_at)
+        case.clock_days_used = data["days_used"]
+        clock.refresh(case, now)
+    except clock.CalendarNotCovered as error:
+        raise transitions.CaseConflict(str(error)) from None
+    case.save()
+    index_case(tenant=tenant, case=case)
+    mark_at = clock.next_mark_at(case, now)
+    if mark_at is not None:
+        watch_deadline(tenant, mark_at)
+    details = {"handoff": handoff.pk, "from_tenant_id": handoff.from_tenant_id}
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        intent=f"receive_{handoff.kind}",
+        from_state="",
+        to_state=State.ACCEPTED,
+        actor=transitions.HANDOFF_ACTOR,
+        role=transitions.SYSTEM,
+        channel=Channel.SYSTEM,
+        reason=data.get("reason", ""),
+        details=details,
+        handoff_id=handoff.pk,
+    )
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=case.number or str(case.public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    record_case_event(
+        tenant=tenant,
+        case=case,
+        event=f"receive_{handoff.kind}",
+        from_state="",
+        to_state=State.ACCEPTED,
+        clock=clock.snapshot(case),
+        at=now,
+        reason=data.get("reason", ""),
+        details=details,
+    )
+    return case
 
 
 # --- the deadline job -------------------------------------------------------------------------

@@ -25,6 +25,9 @@ class State(models.TextChoices):
     DELIVERED = "delivered", _("Result delivered")
     CLOSED = "closed", _("Closed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Passed to another unit (to the one deciding it, or escalated, or returned): this unit waits
+    # for the hand-off back (shared_apps.handoffs).
+    FORWARDED = "forwarded", _("With another unit")
 
 
 class Channel(models.TextChoices):
@@ -114,6 +117,15 @@ class Case(models.Model):
     delivery_method = models.CharField(max_length=10, choices=Delivery.choices, blank=True)
     delivery_details = models.CharField(max_length=300, blank=True)
 
+    # Across levels (shared_apps.handoffs): the unit (public tenant id) this case was handed over
+    # from, and as what (joint_accept, escalate): its result goes back there, and only a case
+    # received by escalation can be returned. The case keeps its public id and number at every
+    # level, so the applicant sees one case.
+    received_from_id = models.BigIntegerField(null=True, blank=True)
+    received_as = models.CharField(max_length=20, blank=True)
+    # The unit this case is with while it is `forwarded`.
+    passed_to_id = models.BigIntegerField(null=True, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -161,10 +173,19 @@ class CaseEvent(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The hand-off (shared_apps.handoffs.Handoff id) this step applied: each is applied once.
+    handoff_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["case", "id"]
         indexes = [models.Index(fields=["case", "id"], name="cases_event_history")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handoff_id"],
+                condition=models.Q(handoff_id__isnull=False),
+                name="cases_event_one_per_handoff",
+            )
+        ]
 
     def __str__(self):
         return f"{self.case} {self.intent} {self.from_state}→{self.to_state}"

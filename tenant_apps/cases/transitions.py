@@ -23,6 +23,10 @@ REVIEWER = Role.REVIEWER.value
 APPROVER = Role.APPROVER.value
 DEPARTMENT_HEAD = Role.DEPARTMENT_HEAD.value
 STAFF_ROLES = frozenset({WINDOW_CLERK, REVIEWER, APPROVER, DEPARTMENT_HEAD})
+# The hand-off relay (shared_apps.handoffs), applying in this unit what another unit did: the only
+# actor with this role is the label below, which no request or token can be.
+SYSTEM = "system"
+HANDOFF_ACTOR = "system:handoffs"
 FILERS = frozenset({APPLICANT, PROXY_AGENT})
 
 
@@ -44,6 +48,8 @@ SAME = "same"
 class Guard(StrEnum):
     NONE = ""
     SAME_DAY = "same_day"  # 即办件 (promised 0 days): decided straight after acceptance
+    JOINT = "joint"  # 多级联办: the item is decided by another unit (Implementation.decided_by)
+    ESCALATED = "escalated"  # only a case received by escalation is returned
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,26 @@ MOVES = [
         Move(state, "withdraw", S.WITHDRAWN, FILERS, Clock.STOP, state != S.DRAFT)
         for state in (S.DRAFT, *CASE_OPEN)
     ),
-]
+    # Across levels (shared_apps.handoffs): the case goes to another unit and waits `forwarded`
+    # (its clock paused) until the hand-off back; the relay applies what comes back. The applicant
+    # sees one case (its index row follows it); the deciding unit's decision tells them.
+    Move(S.ACCEPTED, "forward", S.FORWARDED, frozenset({WINDOW_CLERK, REVIEWER}), Clock.PAUSE,
+         False, Guard.JOINT),
+    Move(S.UNDER_REVIEW, "forward", S.FORWARDED, frozenset({REVIEWER}), Clock.PAUSE, False,
+         Guard.JOINT),
+    *(
+        Move(state, "escalate", S.FORWARDED, frozenset({REVIEWER, APPROVER, DEPARTMENT_HEAD}),
+             Clock.PAUSE, False)
+        for state in (S.ACCEPTED, S.UNDER_REVIEW)
+    ),
+    *(
+        Move(state, "return", S.FORWARDED, frozenset({REVIEWER, APPROVER, DEPARTMENT_HEAD}),
+             Clock.PAUSE, False, Guard.ESCALATED)
+        for state in (S.ACCEPTED, S.UNDER_REVIEW)
+    ),
+    Move(S.FORWARDED, "receive_result", S.DECIDED, frozenset({SYSTEM}), Clock.STOP, False),
+    Move(S.FORWARDED, "take_back", S.UNDER_REVIEW, frozenset({SYSTEM}), Clock.RESUME, False),
+]  # fmt: skip
 
 TABLE = {(move.state, move.intent): move for move in MOVES}
 assert len(TABLE) == len(MOVES), "one move per (state, intent)"
@@ -173,6 +198,11 @@ def intent_label(intent: str) -> str:
         "suspend": _("suspend"),
         "resume": _("resume"),
         "extend": _("extend the time limit"),
+        "forward": _("pass to the deciding unit"),
+        "escalate": _("escalate to the parent unit"),
+        "return": _("return to the lower unit"),
+        "receive_result": _("receive the decision"),
+        "take_back": _("take the case back"),
     }[intent]
 
 

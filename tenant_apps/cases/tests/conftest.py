@@ -66,6 +66,8 @@ class People:
             "approver": self.approver,
             "department_head": self.head,
             "proxy_agent": self.agent,
+            # The hand-off relay (shared_apps.handoffs) is a label, not a person.
+            "system": "system:handoffs",
         }[role]
 
 
@@ -186,6 +188,7 @@ CLOCK_IN = {
     State.DELIVERED: ClockState.STOPPED,
     State.CLOSED: ClockState.STOPPED,
     State.WITHDRAWN: ClockState.STOPPED,
+    State.FORWARDED: ClockState.PAUSED,
 }
 
 

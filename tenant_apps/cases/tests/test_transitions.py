@@ -11,11 +11,14 @@ from django.utils import timezone
 
 from shared_apps.accounts.models import ProxyConsent, Role
 from shared_apps.audit.models import AuditEntry
+from shared_apps.catalog.models import Implementation
+from shared_apps.handoffs.models import Handoff, Kind
 from shared_apps.ledger.models import CaseEventOutbox
 from tenant_apps.cases import actions, clock, transitions
-from tenant_apps.cases.models import ClockState, State
+from tenant_apps.cases.models import Case, ClockState, State
 from tenant_apps.cases.tests.conftest import CLOCK_IN, case_in
 from tenant_apps.cases.transitions import MOVES, TABLE, Clock, Guard
+from tenants.models import Tenant
 
 ARGUMENTS = {
     "reject": {"reasons": "材料不属于本机关职权范围"},
@@ -24,11 +27,59 @@ ARGUMENTS = {
     "deliver": {"method": "electronic"},
     "suspend": {"ground": "expert_review", "reason": "需专家评审"},
     "extend": {"reason": "现场核查需要更多时间"},
+    "escalate": {"reason": "涉及跨区域经营，本级无权决定"},
+    "return": {"reason": "属本级事权，退回办理"},
 }
 
 
+SYSTEM_INTENTS = {"receive_result": Kind.JOINT_RESULT, "take_back": Kind.RETURN}
+
+
 def act(intent, case, actor):
+    if intent in SYSTEM_INTENTS:
+        if actor != transitions.HANDOFF_ACTOR:
+            # Only the relay applies hand-offs; the table refuses anyone else.
+            return actions._transition(case, intent, actor=actor)
+        return actions.receive_handoff(handoff_for(case, SYSTEM_INTENTS[intent]))
+    if intent == "return":
+        return actions.return_case(case, actor=actor, **ARGUMENTS[intent])
     return getattr(actions, intent)(case, actor=actor, **ARGUMENTS.get(intent, {}))
+
+
+def handoff_for(case, kind):
+    """A hand-off to the case's unit from its parent, as the relay would hand it over."""
+    unit = Tenant.objects.get(pk=connection.tenant.pk)
+    connection.set_schema_to_public()
+    handoff = Handoff.objects.create(
+        from_tenant=unit.parent,
+        to_tenant=unit,
+        case_public_id=case.public_id,
+        case_number=case.number or "",
+        kind=kind,
+        payload={
+            "sent_at": timezone.now().isoformat(),
+            "days_used": 5,
+            "reason": "上级退回",
+            "decision": "approved",
+            "decision_reasons": "",
+            "decision_legal_basis": "《食品安全法》第三十五条",
+            "decided_at": timezone.now().isoformat(),
+        },
+    )
+    connection.set_tenant(unit)
+    return handoff
+
+
+def prepare(move, case, service, tenant):
+    """What a guarded cross-level move needs: an item decided by the parent, a case escalated
+    here from a unit below."""
+    connection.set_schema_to_public()
+    if move.guard == Guard.JOINT:
+        Implementation.objects.filter(pk=service.pk).update(decided_by=tenant.parent)
+    connection.set_tenant(tenant)
+    if move.guard == Guard.ESCALATED:
+        below = Tenant.objects.filter(parent=tenant).first()
+        Case.objects.filter(pk=case.pk).update(received_from_id=below.pk, received_as="escalate")
 
 
 @pytest.fixture
@@ -58,6 +109,7 @@ def test_an_allowed_move_by_each_role_it_allows_and_no_other(
             agent=people.agent,
             promised_days=0 if move.guard == Guard.SAME_DAY else 10,
         )
+        prepare(move, case, service, tenant)
         actor = people.for_role(role)
         if role not in move.roles:
             with pytest.raises(PermissionDenied):
