@@ -60,7 +60,7 @@ def _roles_of(who: Actor, case: Case, tenant) -> set[str]:
     """What the actor is to this case in this unit: the applicant, the proxy agent filing under a
     consent valid now, and their staff roles in the unit (a system client bound to the unit acts
     with the staff roles its token's scope allowed the API to let through)."""
-    if who.user is None and who.client is None and who.label == transitions.HANDOFF_ACTOR:
+    if who.user is None and who.client is None and who.label in transitions.SYSTEM_ACTORS:
         return {transitions.SYSTEM}
     if who.user is None:
         client = who.client
@@ -511,7 +511,7 @@ def accept(case: Case, *, actor, request=None) -> Case:
         unauthorised = _not_authorised_here(accepted)
         if unauthorised:  # 上报 by rule, in the acceptance's transaction
             accepted = _pass_on(
-                accepted, "escalate", HANDOFF_RULE_ACTOR, unauthorised, request=request
+                accepted, "escalate", transitions.RULE_ACTOR, unauthorised, request=request
             )
     return accepted
 
@@ -704,7 +704,6 @@ def extend(
 
 # --- across levels (hand-offs, shared_apps.handoffs) ------------------------------------------
 
-HANDOFF_RULE_ACTOR = "system:escalation-rule"
 LEVEL_CODES = {"province": 2, "city": 3, "county": 4, "township": 5}
 
 
@@ -872,7 +871,9 @@ def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
     own = (
         Implementation.objects.filter(
             tenant=tenant,
-            item_id=Implementation.objects.filter(pk=data["implementation_id"]).values("item_id"),
+            item_id=Implementation.objects.filter(pk=data["implementation_id"]).values("item_id")[
+                :1
+            ],
             status=Implementation.Status.PUBLISHED,
         )
         .only("pk", "code", "department_id", "department_name")

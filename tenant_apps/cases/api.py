@@ -206,6 +206,10 @@ class ReasonIn(Schema):
     reason: str = Field("", max_length=2000)
 
 
+class RequiredReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class SuspendIn(Schema):
     ground: Literal[tuple(SUSPENSION_GROUNDS)]
     reason: str = Field(min_length=1, max_length=2000)
@@ -725,4 +729,22 @@ _staff_intent(
     ),
     "Extend the time limit (§42, a department head, once)",
     ExtendIn,
+)
+# Across levels (shared_apps.handoffs): the case goes to another unit through `public`.
+_staff_intent(
+    "forward",
+    lambda c, p, r: actions.forward(c, **_by(r)),
+    "Pass to the unit that decides the item (多级联办)",
+)
+_staff_intent(
+    "escalate",
+    lambda c, p, r: actions.escalate(c, reason=p.reason, **_by(r)),
+    "Escalate to the parent unit (上报), with the reason",
+    RequiredReasonIn,
+)
+_staff_intent(
+    "return",
+    lambda c, p, r: actions.return_case(c, reason=p.reason, **_by(r)),
+    "Return a case escalated here to the unit below (退回), with the reason",
+    RequiredReasonIn,
 )

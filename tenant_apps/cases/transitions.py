@@ -27,6 +27,8 @@ STAFF_ROLES = frozenset({WINDOW_CLERK, REVIEWER, APPROVER, DEPARTMENT_HEAD})
 # actor with this role is the label below, which no request or token can be.
 SYSTEM = "system"
 HANDOFF_ACTOR = "system:handoffs"
+RULE_ACTOR = "system:escalation-rule"  # 上报 by rule, at acceptance
+SYSTEM_ACTORS = frozenset({HANDOFF_ACTOR, RULE_ACTOR})
 FILERS = frozenset({APPLICANT, PROXY_AGENT})
 
 
@@ -137,7 +139,8 @@ MOVES = [
     Move(S.UNDER_REVIEW, "forward", S.FORWARDED, frozenset({REVIEWER}), Clock.PAUSE, False,
          Guard.JOINT),
     *(
-        Move(state, "escalate", S.FORWARDED, frozenset({REVIEWER, APPROVER, DEPARTMENT_HEAD}),
+        Move(state, "escalate", S.FORWARDED,
+             frozenset({REVIEWER, APPROVER, DEPARTMENT_HEAD, SYSTEM}),
              Clock.PAUSE, False)
         for state in (S.ACCEPTED, S.UNDER_REVIEW)
     ),

@@ -154,8 +154,28 @@ def allowed_intents(case: Case, roles: set[str]) -> list[str]:
             continue  # only same-day items skip the review
         if intent == "extend" and case.extension_days:
             continue  # once
+        if not _fits_level(case, intent):
+            continue
         found.append(intent)
     return found
+
+
+def _fits_level(case: Case, intent: str) -> bool:
+    """Across levels (shared_apps.handoffs): only a case escalated here is returned; an item
+    another unit decides is forwarded, not decided, here; a received case's result is delivered
+    by the unit that sent it."""
+    if intent == "return":
+        return case.received_as == "escalate"
+    if intent == "deliver":
+        return not case.received_from_id
+    if intent in ("forward", "decide"):
+        joint = not case.received_from_id and bool(
+            Implementation.objects.filter(pk=case.implementation_id, decided_by__isnull=False)
+            .only("pk")
+            .exists()
+        )
+        return joint if intent == "forward" else not joint
+    return True
 
 
 def _clock(case: Case) -> dict:

@@ -161,6 +161,13 @@ class ExtendForm(IntentForm):
         return {key: self.cleaned_data[key] for key in ("days", "reason", "legal_basis")}
 
 
+class ReasonRequiredForm(IntentForm):
+    reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, widget=_textarea(2))
+
+    def arguments(self):
+        return {"reason": self.cleaned_data["reason"]}
+
+
 # The intents staff take on the case page, with their forms and actions. Filing intents
 # (save_draft, submit, resubmit, withdraw) are the applicant's, or the hall window's.
 INTENT_FORMS = {
@@ -174,6 +181,10 @@ INTENT_FORMS = {
     "extend": (ExtendForm, actions.extend),
     "deliver": (DeliverForm, actions.deliver),
     "close": (IntentForm, actions.close),
+    # Across levels (shared_apps.handoffs)
+    "forward": (IntentForm, actions.forward),
+    "escalate": (ReasonRequiredForm, actions.escalate),
+    "return": (ReasonRequiredForm, actions.return_case),
 }
 
 

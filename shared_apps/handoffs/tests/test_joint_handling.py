@@ -1,0 +1,255 @@
+"""多级联办 (收受分离), 上报 and 退回 end to end: through the case actions and the relay, in the real
+schemas of a township, its county and their city."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from conftest import sign_in_with_second_factor
+from shared_apps.audit.models import AuditEntry
+from shared_apps.handoffs import actions as handoffs
+from shared_apps.handoffs import relay
+from shared_apps.handoffs.models import Handoff, Kind, Status
+from shared_apps.handoffs.tests.conftest import Staff, publish_item
+from shared_apps.ledger.models import ApplicantCase
+from tenant_apps.cases import actions, clock, transitions
+from tenant_apps.cases.models import Case, CaseEvent, ClockState, State
+from tenant_apps.cases.tests.conftest import submitted_case
+from tests.helpers import host_of
+
+
+@pytest.fixture
+def staff(root, django_user_model, township, county, city):
+    return Staff(root, django_user_model, [township, county, city])
+
+
+def in_unit(unit, case) -> Case:
+    connection.set_tenant(unit)
+    return Case.objects.filter(public_id=case.public_id).first()  # left in the unit's schema
+
+
+def index_rows(case) -> list[tuple[int, str]]:
+    connection.set_schema_to_public()
+    return list(
+        ApplicantCase.objects.filter(case_public_id=case.public_id).values_list(
+            "tenant_id", "state"
+        )
+    )
+
+
+def days_back(case, unit, days: int) -> int:
+    """Let the running clock have begun `days` calendar days ago; the working days it used."""
+    connection.set_tenant(unit)
+    since = timezone.localdate() - timedelta(days=days)
+    Case.objects.filter(pk=case.pk).update(clock_running_since=since)
+    case.refresh_from_db()
+    return clock.working_days_between(since, timezone.localdate())
+
+
+def test_the_township_accepts_and_the_county_decides(root, staff, township, county):
+    items = publish_item(root, [county, township])
+    joint = handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    township_clerk, county_staff = staff.of[township.code], staff.of[county.code]
+
+    case = submitted_case(joint, township, staff.citizen)
+    actions.accept(case, actor=township_clerk)
+    actions.start_review(case, actor=township_clerk)  # 预审 (§43)
+    # The township may not decide an item its county decides.
+    with pytest.raises(transitions.CaseConflict):
+        actions.decide(case, actor=township_clerk, decision="approved", legal_basis="某条")
+    used_here = days_back(case, township, 9)
+    connection.set_tenant(township)
+    actions.forward(case, actor=township_clerk)
+
+    waiting = in_unit(township, case)
+    assert (waiting.state, waiting.clock_state) == (State.FORWARDED, ClockState.PAUSED)
+    assert waiting.clock_days_used == used_here and waiting.passed_to_id == county.pk
+    [sent] = Handoff.objects.filter(case_public_id=case.public_id)
+    assert (sent.kind, sent.status, sent.from_tenant, sent.to_tenant) == (
+        Kind.JOINT_ACCEPT,
+        Status.PENDING,
+        township,
+        county,
+    )
+    assert in_unit(county, case) is None  # nothing there until the relay applies it
+    assert index_rows(case) == [(township.pk, State.FORWARDED)]
+
+    assert relay.relay() == 1
+    there = in_unit(county, case)
+    assert (there.number, there.applicant_id, there.state) == (
+        case.number,
+        staff.citizen.pk,
+        State.ACCEPTED,
+    )
+    assert there.implementation_id == items[county.code].pk  # the county's department decides
+    assert (there.received_from_id, there.received_as) == (township.pk, Kind.JOINT_ACCEPT)
+    # The clock goes on from the days the township used, against the whole promised limit.
+    assert there.clock_state == ClockState.RUNNING and there.clock_days_used == used_here
+    assert there.due_at == clock.due_times(there)[0]
+    sent.refresh_from_db()
+    assert sent.status == Status.APPLIED and sent.applied_at is not None
+    connection.set_tenant(county)
+    assert CaseEvent.objects.get(handoff_id=sent.pk).case_id == there.pk
+    connection.set_schema_to_public()
+    # The applicant sees one case, where it is now.
+    assert index_rows(case) == [(county.pk, State.ACCEPTED)]
+
+    # Applied once: another run finds nothing, and applying the row again does nothing.
+    assert relay.relay() == 0
+    connection.set_tenant(county)
+    assert actions.receive_handoff(sent) is None
+    assert Case.objects.filter(public_id=case.public_id).count() == 1
+
+    actions.start_review(there, actor=county_staff)
+    actions.decide(
+        there,
+        actor=county_staff,
+        decision="approved",
+        legal_basis="《河南省食品小作坊、小经营店和小摊点管理条例》第十二条",
+    )
+    # The county doesn't deliver: the result goes back to the township.
+    decided_there = in_unit(county, case)
+    connection.set_tenant(county)
+    with pytest.raises(transitions.CaseConflict):
+        actions.deliver(decided_there, actor=county_staff, method="electronic")
+    connection.set_schema_to_public()
+    result = Handoff.objects.get(case_public_id=case.public_id, kind=Kind.JOINT_RESULT)
+    assert (result.from_tenant, result.to_tenant, result.status) == (
+        county,
+        township,
+        Status.PENDING,
+    )
+
+    assert relay.relay() == 1
+    back = in_unit(township, case)
+    assert (back.state, back.decision, back.clock_state) == (
+        State.DECIDED,
+        "approved",
+        ClockState.STOPPED,
+    )
+    assert back.clock_days_used == in_unit(county, case).clock_days_used >= used_here
+    assert index_rows(case) == [(township.pk, State.DECIDED)]
+    connection.set_tenant(township)
+    actions.deliver(back, actor=township_clerk, method="pickup")
+    assert in_unit(township, case).state == State.DELIVERED
+    assert index_rows(case) == [(township.pk, State.DELIVERED)]
+    connection.set_schema_to_public()
+    assert (
+        AuditEntry.objects.filter(
+            action="cases.receive_handoff", target=case.number, actor="system:handoffs"
+        ).count()
+        == 1
+    )
+
+
+def test_decided_by_must_be_a_unit_above_that_publishes_the_item(root, township, county, city):
+    items = publish_item(root, [township, city])
+    with pytest.raises(ValidationError):  # the county publishes no such item
+        handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    with pytest.raises(ValidationError):  # not above
+        handoffs.set_decided_by(items[city.code], decided_by=township, actor=root)
+    handoffs.set_decided_by(items[township.code], decided_by=city, actor=root)
+
+
+def test_escalation_by_hand_and_return(root, staff, county, city):
+    items = publish_item(root, [county])
+    county_staff, city_staff = staff.of[county.code], staff.of[city.code]
+    case = submitted_case(items[county.code], county, staff.citizen)
+    actions.accept(case, actor=county_staff)
+    actions.start_review(case, actor=county_staff)
+    with pytest.raises(ValidationError):  # a reason is required
+        actions.escalate(case, actor=county_staff, reason="  ")
+    # Only a case escalated here can be returned.
+    with pytest.raises(transitions.CaseConflict):
+        actions.return_case(case, actor=county_staff, reason="不是上报的")
+    connection.set_tenant(county)
+    actions.escalate(case, actor=county_staff, reason="涉及跨县经营，报市局决定")
+    assert in_unit(county, case).state == State.FORWARDED
+
+    assert relay.relay() == 1
+    above = in_unit(city, case)
+    assert (above.state, above.received_as, above.received_from_id) == (
+        State.ACCEPTED,
+        Kind.ESCALATE,
+        county.pk,
+    )
+    connection.set_tenant(city)
+    assert CaseEvent.objects.get(case=above).reason == "涉及跨县经营，报市局决定"
+    # The county's staff can't act on the city's case.
+    with pytest.raises(PermissionDenied):
+        actions.return_case(above, actor=county_staff, reason="自己退回")
+    actions.return_case(above, actor=city_staff, reason="属县级事权，退回办理")
+    assert in_unit(city, case).state == State.FORWARDED
+
+    assert relay.relay() == 1
+    again = in_unit(county, case)
+    assert (again.state, again.clock_state) == (State.UNDER_REVIEW, ClockState.RUNNING)
+    connection.set_tenant(county)
+    assert again.events.last().reason == "属县级事权，退回办理"
+    actions.decide(again, actor=county_staff, decision="approved", legal_basis="某条例第五条")
+    connection.set_schema_to_public()
+    assert not Handoff.objects.filter(case_public_id=case.public_id, kind=Kind.JOINT_RESULT)
+    assert index_rows(case) == [(county.pk, State.DECIDED)]
+
+
+def test_escalation_by_rule_when_the_unit_is_no_longer_authorised(root, staff, township, county):
+    from shared_apps.catalog import actions as catalog
+
+    items = publish_item(root, [township], levels=(4, 5))
+    implementation = items[township.code]
+    # The province re-grades the item: county level only.
+    catalog.save_basic_item(
+        actor=root,
+        code=implementation.item.code,
+        name=implementation.item.name,
+        exercising_levels=[4],
+    )
+    case = submitted_case(implementation, township, staff.citizen)
+    actions.accept(case, actor=staff.of[township.code])
+    escalated = in_unit(township, case)
+    assert escalated.state == State.FORWARDED and escalated.passed_to_id == county.pk
+    connection.set_tenant(township)
+    assert [(e.intent, e.actor) for e in escalated.events.all()][-2:] == [
+        ("accept", staff.of[township.code].username),
+        ("escalate", transitions.RULE_ACTOR),
+    ]
+    connection.set_schema_to_public()
+    assert Handoff.objects.get(case_public_id=case.public_id).kind == Kind.ESCALATE
+
+
+def test_another_units_staff_can_neither_act_nor_look(client, root, staff, township, county):
+    items = publish_item(root, [county, township])
+    joint = handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    case = submitted_case(joint, township, staff.citizen)
+    actions.accept(case, actor=staff.of[township.code])
+    county_staff = staff.of[county.code]
+    # The county's staff: no right on the township's side of the case, by action or by page.
+    with pytest.raises(PermissionDenied):
+        actions.forward(case, actor=county_staff)
+    with pytest.raises(PermissionDenied):
+        actions.escalate(case, actor=county_staff, reason="试图越权")
+    actions.forward(case, actor=staff.of[township.code])
+    relay.relay()
+    sign_in_with_second_factor(client, county_staff)
+    connection.set_schema_to_public()
+    page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host_of(township))
+    assert page.status_code in (403, 404)
+    posted = client.post(
+        f"/workbench/cases/{case.public_id}/escalate",
+        {"idempotency_key": "k-1", "reason": "越权"},
+        HTTP_HOST=host_of(township),
+    )
+    assert posted.status_code in (403, 404)
+    # Their own side shows the case with the intents it allows there.
+    own = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host_of(county))
+    assert own.status_code == 200
+    # Nobody but the relay applies a hand-off, and only in the unit it is for.
+    connection.set_tenant(township)
+    [sent] = Handoff.objects.filter(case_public_id=case.public_id)
+    with pytest.raises(PermissionDenied):
+        actions.receive_handoff(sent)  # it is the county's
+    with pytest.raises(PermissionDenied):
+        actions._transition(in_unit(township, case), "take_back", actor=county_staff)
