@@ -32,22 +32,23 @@ CLAIM = (
     "  SELECT 1 FROM public.handoffs_handoff e"
     "  WHERE e.to_tenant_id = h.to_tenant_id AND e.case_public_id = h.case_public_id"
     "  AND e.id < h.id AND e.status <> 'applied')"
+    " AND NOT h.id = ANY(%s)"
     " ORDER BY h.id LIMIT %s FOR UPDATE OF h SKIP LOCKED"
 )
 
 
 def relay(*, batch: int = BATCH) -> int:
     """Apply every pending hand-off that can be, `batch` per transaction. Returns how many were
-    applied."""
-    done = 0
+    applied. A row that fails is tried again on the next run, not in this one."""
+    done, failed = 0, []
     while True:
-        applied, claimed = _relay_batch(batch)
+        applied, claimed = _relay_batch(batch, failed)
         done += applied
         if claimed == 0 or applied == 0:
             return done
 
 
-def _relay_batch(batch: int) -> tuple[int, int]:
+def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
     from tenant_apps.cases.actions import receive_handoff
     from tenants.models import Tenant
 
@@ -56,7 +57,7 @@ def _relay_batch(batch: int) -> tuple[int, int]:
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(CLAIM, [batch])
+                cursor.execute(CLAIM, [failed, batch])
                 ids = [row[0] for row in cursor.fetchall()]
             rows = list(
                 Handoff.objects.select_related("to_tenant").filter(id__in=ids).order_by("id")
@@ -65,6 +66,7 @@ def _relay_batch(batch: int) -> tuple[int, int]:
                 unit = row.to_tenant
                 if unit.status != Tenant.Status.ACTIVE or unit.provisioned_at is None:
                     _failed(row, f"{unit} accepts no work now ({unit.status}).")
+                    failed.append(row.pk)
                     continue
                 # The unit's search path is set before the savepoint, so that rolling the
                 # savepoint back never undoes it behind the connection's back.
@@ -82,7 +84,8 @@ def _relay_batch(batch: int) -> tuple[int, int]:
                     applied += 1
                 except Exception as error:  # logged, retried later; holds up only its case
                     logger.exception("Hand-off %s (%s) to %s failed", row.pk, row.kind, unit.code)
-                    _failed(row, str(error) or error.__class__.__name__)
+                    _failed(row, f"{error.__class__.__name__}: {error}")
+                    failed.append(row.pk)
                 finally:
                     connection.set_schema_to_public()
     finally:

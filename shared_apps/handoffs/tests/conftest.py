@@ -93,3 +93,40 @@ class Staff:
             for role in (Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD):
                 accounts.grant_role(actor=root, user=person, tenant=unit, role=role)
             self.of[unit.code] = person
+
+
+def handed_over(number: str, *, implementation_id: int = 0, days_used: int = 2) -> dict:
+    """The payload of a case handed over as the sending unit's action writes it (an
+    implementation id no unit publishes: the receiving case keeps the sender's item)."""
+    from django.utils import timezone
+
+    now = timezone.now().isoformat()
+    return {
+        "number": number,
+        "implementation_id": implementation_id,
+        "implementation_code": "11410102MB0000008T5410100504000",
+        "item_name": "食品小作坊登记",
+        "guide_version_id": 0,
+        "department_name": "市场监督管理所",
+        "statutory_days": 20,
+        "promised_days": 10,
+        "applicant_id": 0,
+        "organisation_id": None,
+        "proxy_agent_id": None,
+        "proxy_consent_id": None,
+        "filed_by_id": None,
+        "channel": "window",
+        "form_data": {"shop_name": "老王烩面馆", "area": 60},
+        "materials": [],
+        "submitted_at": now,
+        "accepted_at": now,
+        "days_used": days_used,
+        "extension_days": 0,
+        "extension_reason": "",
+        "sent_at": now,
+        "reason": "",
+        "decision": "",
+        "decision_reasons": "",
+        "decision_legal_basis": "",
+        "decided_at": None,
+    }
