@@ -582,6 +582,7 @@ CASE_STEPS = {
         {"decision": "refused", "reasons": "条件不符", "legal_basis": "《行政许可法》第三十八条"},
     ),
     "deliver": ("decided", "window_clerk", {"method": "pickup"}),
+    "escalate": ("under_review", "reviewer", {"reason": "涉及跨县经营，报市局决定"}),
     "close": ("delivered", "window_clerk", {}),
     "withdraw": ("submitted", "applicant", {"reason": "不再需要"}),
     "suspend": ("under_review", "reviewer", {"ground": "hearing", "reason": "申请人要求听证"}),
@@ -693,6 +694,114 @@ def _(w):
         actions.record_document_download(case, actor=clerk, kind="decision")
 
     return call, {"action": "cases.document_downloaded", "tenant_code": w.tenant.code}
+
+
+# --- across levels (shared_apps.handoffs) ---------------------------------------------------
+
+
+def _handoff_case(w, state, **fields):
+    from tenant_apps.cases.models import Case
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    service = publish_service(w.root, w.tenant)
+    case = case_in(state, service, w.tenant, w.citizen)
+    if fields:
+        Case.objects.filter(pk=case.pk).update(**fields)
+        case.refresh_from_db()
+    return service, case
+
+
+@recipe("tenant_apps.cases.actions.forward")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from shared_apps.catalog.models import Implementation
+    from tenant_apps.cases import actions
+
+    service, case = _handoff_case(w, "accepted")
+    connection.set_schema_to_public()
+    Implementation.objects.filter(pk=service.pk).update(decided_by=w.tenant.parent)
+    reviewer = w.staff("audit-reviewer", Role.REVIEWER)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.forward(case, actor=reviewer)
+
+    return call, {"action": "cases.forward", "tenant_code": w.tenant.code}
+
+
+@recipe("tenant_apps.cases.actions.return_case")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from tenant_apps.cases import actions
+    from tenants.models import Tenant
+
+    below = Tenant.objects.filter(parent=w.tenant).first()
+    _service, case = _handoff_case(
+        w, "under_review", received_from_id=below.pk, received_as="escalate"
+    )
+    reviewer = w.staff("audit-reviewer", Role.REVIEWER)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.return_case(case, actor=reviewer, reason="属街道事权，退回办理")
+
+    return call, {"action": "cases.return", "tenant_code": w.tenant.code}
+
+
+def _handoff_row(w, **fields):
+    import uuid
+
+    from shared_apps.handoffs.models import Handoff, Kind
+    from shared_apps.handoffs.tests.conftest import handed_over
+    from tenants.models import Tenant
+
+    connection.set_schema_to_public()
+    number = f"AUDIT-HO-{uuid.uuid4().hex[:8]}"
+    return Handoff.objects.create(
+        from_tenant=Tenant.objects.filter(parent=w.tenant).first(),
+        to_tenant=w.tenant,
+        case_public_id=uuid.uuid4(),
+        case_number=number,
+        kind=Kind.JOINT_ACCEPT,
+        payload=handed_over(number),
+        **fields,
+    )
+
+
+@recipe("tenant_apps.cases.actions.receive_handoff")
+def _(w):
+    from tenant_apps.cases import actions
+
+    handoff = _handoff_row(w)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.receive_handoff(handoff)
+
+    return call, {"action": "cases.receive_handoff", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.handoffs.actions.retry")
+def _(w):
+    from shared_apps.handoffs import actions
+
+    handoff = _handoff_row(w, status="failed", attempts=5, reason="KeyError: 'sent_at'")
+    return lambda: actions.retry(handoff, actor=w.root), {"action": "handoffs.retry"}
+
+
+@recipe("shared_apps.handoffs.actions.set_decided_by")
+def _(w):
+    from shared_apps.handoffs import actions
+    from shared_apps.handoffs.tests.conftest import publish_item
+    from tenants.models import Tenant
+
+    below = Tenant.objects.filter(parent=w.tenant).first()
+    items = publish_item(w.root, [w.tenant, below])
+
+    def call():
+        actions.set_decided_by(items[below.code], decided_by=w.tenant, actor=w.root)
+
+    return call, {"action": "handoffs.set_decided_by", "tenant_code": below.code}
 
 
 # --- the checks --------------------------------------------------------------------------------
