@@ -68,11 +68,13 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
                     _failed(row, f"{unit} accepts no work now ({unit.status}).")
                     failed.append(row.pk)
                     continue
-                # The unit's search path is set before the savepoint, so that rolling the
-                # savepoint back never undoes it behind the connection's back.
-                connection.set_tenant(unit)
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT 1")
+                # The unit's search path is set before the savepoint (once for a run of rows
+                # to the same unit), so that rolling the savepoint back never undoes it behind
+                # the connection's back.
+                if getattr(connection.tenant, "pk", None) != unit.pk:
+                    connection.set_tenant(unit)
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT 1")
                 try:
                     with transaction.atomic():
                         receive_handoff(row)
@@ -86,8 +88,6 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
                     logger.exception("Hand-off %s (%s) to %s failed", row.pk, row.kind, unit.code)
                     _failed(row, f"{error.__class__.__name__}: {error}")
                     failed.append(row.pk)
-                finally:
-                    connection.set_schema_to_public()
     finally:
         connection.set_schema_to_public()
     return applied, len(rows)
