@@ -11,6 +11,7 @@ from shared_apps.accounts.proxy_api import router as proxy_router
 from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
+from shared_apps.handoffs.api import router as handoffs_router
 from tenant_apps.cases.api import applicant_router as my_cases_router
 from tenant_apps.cases.api import router as cases_router
 from tenant_apps.departments.api import router as departments_router
@@ -58,3 +59,4 @@ tenant_api.add_router("", staff_router)
 tenant_api.add_router("", services_router)
 tenant_api.add_router("", cases_router)
 tenant_api.add_router("", my_cases_router)
+tenant_api.add_router("", handoffs_router)

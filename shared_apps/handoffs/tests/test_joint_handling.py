@@ -253,3 +253,32 @@ def test_another_units_staff_can_neither_act_nor_look(client, root, staff, towns
         actions.receive_handoff(sent)  # it is the county's
     with pytest.raises(PermissionDenied):
         actions._transition(in_unit(township, case), "take_back", actor=county_staff)
+
+
+def test_each_unit_lists_only_its_own_handoffs(client, root, staff, township, county, other_tenant):
+    items = publish_item(root, [county, township])
+    joint = handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    case = submitted_case(joint, township, staff.citizen)
+    actions.accept(case, actor=staff.of[township.code])
+    actions.forward(case, actor=staff.of[township.code])
+    connection.set_schema_to_public()
+
+    def listing(person, unit, **params):
+        sign_in_with_second_factor(client, person)
+        return client.get("/api/v1/handoffs", params, HTTP_HOST=host_of(unit))
+
+    sent = listing(staff.of[township.code], township).json()
+    assert [(r["direction"], r["case_number"], r["other_unit_code"]) for r in sent["items"]] == [
+        ("sent", case.number, county.code)
+    ]
+    received = listing(staff.of[county.code], county, direction="received").json()
+    assert [(r["kind"], r["status"]) for r in received["items"]] == [("joint_accept", "pending")]
+    assert listing(staff.of[county.code], county, direction="sent").json()["count"] == 0
+    # Another unit's staff: their own unit shows nothing of it, and the township refuses them.
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role
+
+    foreign = django_user = staff.of[county.code].__class__.objects.create_user("foreign-staff")
+    accounts.grant_role(actor=root, user=django_user, tenant=other_tenant, role=Role.REVIEWER)
+    assert listing(foreign, other_tenant).json()["count"] == 0
+    assert listing(foreign, township).status_code == 403
