@@ -852,7 +852,7 @@ def receive_handoff(handoff) -> Case | None:
             case.decided_at = datetime.fromisoformat(data["decided_at"])
 
     intent = "receive_result" if handoff.kind == Kind.JOINT_RESULT else "take_back"
-    return _transition(
+    moved = _transition(
         existing,
         intent,
         actor=transitions.HANDOFF_ACTOR,
@@ -861,6 +861,10 @@ def receive_handoff(handoff) -> Case | None:
         change=change,
         handoff_id=handoff.pk,
     )
+    if intent == "receive_result" and moved.received_from_id:
+        # This unit had received the case from below too: the result goes on down.
+        _send_handoff(moved, moved.received_from_id, Kind.JOINT_RESULT)
+    return moved
 
 
 def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:

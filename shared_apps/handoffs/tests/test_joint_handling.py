@@ -282,3 +282,29 @@ def test_each_unit_lists_only_its_own_handoffs(client, root, staff, township, co
     accounts.grant_role(actor=root, user=django_user, tenant=other_tenant, role=Role.REVIEWER)
     assert listing(foreign, other_tenant).json()["count"] == 0
     assert listing(foreign, township).status_code == 403
+
+
+def test_a_decision_two_levels_up_comes_back_down_to_the_unit_that_accepted(
+    root, staff, township, county, city
+):
+    items = publish_item(root, [township])
+    case = submitted_case(items[township.code], township, staff.citizen)
+    actions.accept(case, actor=staff.of[township.code])
+    actions.escalate(case, actor=staff.of[township.code], reason="报区局")
+    relay.relay()
+    actions.escalate(in_unit(county, case), actor=staff.of[county.code], reason="报市局")
+    relay.relay()
+    actions.start_review(in_unit(city, case), actor=staff.of[city.code])
+    actions.decide(
+        in_unit(city, case), actor=staff.of[city.code], decision="refused",
+        reasons="条件不符", legal_basis="某条例第五条",
+    )  # fmt: skip
+    assert relay.relay() == 2  # city → county, then county → township
+    assert in_unit(county, case).state == State.DECIDED
+    back = in_unit(township, case)
+    assert (back.state, back.decision, back.decision_reasons) == (
+        State.DECIDED,
+        "refused",
+        "条件不符",
+    )
+    assert index_rows(case) == [(township.pk, State.DECIDED)]
