@@ -1,6 +1,7 @@
 """多级联办 (收受分离), 上报 and 退回 end to end: through the case actions and the relay, in the real
 schemas of a township, its county and their city."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -239,7 +240,7 @@ def test_another_units_staff_can_neither_act_nor_look(client, root, staff, towns
     assert page.status_code in (403, 404)
     posted = client.post(
         f"/workbench/cases/{case.public_id}/escalate",
-        {"idempotency_key": "k-1", "reason": "越权"},
+        {"idempotency_key": str(uuid.uuid4()), "reason": "越权"},
         HTTP_HOST=host_of(township),
     )
     assert posted.status_code in (403, 404)
@@ -308,3 +309,36 @@ def test_a_decision_two_levels_up_comes_back_down_to_the_unit_that_accepted(
         "条件不符",
     )
     assert index_rows(case) == [(township.pk, State.DECIDED)]
+
+
+def test_the_workbench_offers_escalate_and_return_where_they_apply(
+    client, root, staff, county, city
+):
+    import re
+
+    items = publish_item(root, [county])
+    case = submitted_case(items[county.code], county, staff.citizen)
+    actions.accept(case, actor=staff.of[county.code])
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, staff.of[county.code])
+    page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host_of(county))
+    offered = re.findall(r'data-intent="([a-z_]+)"', page.content.decode())
+    assert "escalate" in offered and "return" not in offered and "forward" not in offered
+    refused = client.post(
+        f"/workbench/cases/{case.public_id}/escalate",
+        {"idempotency_key": str(uuid.uuid4()), "reason": ""},
+        HTTP_HOST=host_of(county),
+    )
+    assert refused.status_code == 400 and in_unit(county, case).state == State.ACCEPTED
+    connection.set_schema_to_public()
+    done = client.post(
+        f"/workbench/cases/{case.public_id}/escalate",
+        {"idempotency_key": str(uuid.uuid4()), "reason": "涉及跨县经营"},
+        HTTP_HOST=host_of(county),
+    )
+    assert done.status_code == 302 and in_unit(county, case).state == State.FORWARDED
+    relay.relay()
+    sign_in_with_second_factor(client, staff.of[city.code])
+    page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host_of(city))
+    offered = re.findall(r'data-intent="([a-z_]+)"', page.content.decode())
+    assert "return" in offered and "deliver" not in offered
