@@ -911,12 +911,12 @@ def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
         received_from_id=handoff.from_tenant_id,
         received_as=handoff.kind,
     )
-    try:
-        clock.start(case, sent_at)
-        case.clock_days_used = data["days_used"]
-        clock.refresh(case, now)
-    except clock.CalendarNotCovered as error:
-        raise transitions.CaseConflict(str(error)) from None
+    # The clock runs on from the day it was sent, with the days already used below (clock.start,
+    # but not from zero).
+    case.clock_state = ClockState.RUNNING
+    case.clock_running_since = clock.local_day(sent_at)
+    case.clock_days_used = data["days_used"]
+    clock.refresh(case, now)  # a year the calendar lacks leaves clock_error, as for any clock
     case.save()
     index_case(tenant=tenant, case=case)
     mark_at = clock.next_mark_at(case, now)

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_search_text_bigrams'),
-        ('tenants', '0004_subdomain_aliases'),
+        ("catalog", "0004_search_text_bigrams"),
+        ("tenants", "0004_subdomain_aliases"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='implementation',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant', verbose_name='decided by'),
+            model_name="implementation",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="tenants.tenant",
+                verbose_name="decided by",
+            ),
         ),
     ]
