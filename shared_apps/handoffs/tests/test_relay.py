@@ -225,3 +225,73 @@ def test_a_worker_killed_mid_relay_loses_no_handoff_and_applies_none_twice(
         finally:
             workers.stop()
             _clean(conn, prefix, county.schema_name, county, watched)
+
+
+RELAY_SCRIPT = (
+    "import django, os, sys\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'govplatform.settings')\n"
+    "django.setup()\n"
+    "from django.db import connection\n"
+    "from shared_apps.handoffs import relay\n"
+    "with connection.cursor() as cursor:\n"
+    "    cursor.execute('SELECT pg_backend_pid()')\n"
+    "    print(cursor.fetchone()[0], flush=True)\n"
+    "print('relayed', relay.relay(batch=100), flush=True)\n"
+)
+
+
+def _relay_process():
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_jobs import ROOT
+
+    return subprocess.Popen(
+        [sys.executable, "-c", RELAY_SCRIPT],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_a_relay_whose_database_connection_is_cut_mid_batch_loses_nothing(township, county):
+    from tests.test_jobs import wait_until
+
+    prefix = f"HOCUT{uuid.uuid4().hex[:6]}-"
+    total = 600
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        watched = bool(
+            conn.execute(
+                "SELECT 1 FROM public.ledger_deadlinewatch WHERE tenant_id = %s", [county.pk]
+            ).fetchone()
+        )
+        try:
+            _queue(conn, township, county, prefix, total)
+            cut = _relay_process()
+            pid = int(cut.stdout.readline())
+            wait_until(
+                lambda: _counts(conn, prefix, county.schema_name)["applied"] >= 100,
+                300,
+                "a first batch relayed",
+            )
+            conn.execute("SELECT pg_terminate_backend(%s)", [pid])  # the server side goes
+            output = cut.communicate(timeout=60)[0]
+            assert cut.returncode != 0, output
+            at_cut = _counts(conn, prefix, county.schema_name)
+            assert at_cut["applied"] < total, "the relay finished before its connection was cut"
+            assert at_cut["applied"] == at_cut["events"] == at_cut["cases"]
+
+            again = _relay_process()
+            output = again.communicate(timeout=600)[0]
+            assert again.returncode == 0, output
+            final = _counts(conn, prefix, county.schema_name)
+            assert (final["applied"], final["pending"], final["failed"]) == (total, 0, 0)
+            assert final["events"] == final["events_distinct"] == total
+            assert final["cases"] == final["cases_distinct"] == total
+            assert final["audited"] == final["audited_distinct"] == total
+        finally:
+            _clean(conn, prefix, county.schema_name, county, watched)
