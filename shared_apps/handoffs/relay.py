@@ -53,7 +53,7 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
     from tenants.models import Tenant
 
     connection.set_schema_to_public()
-    applied = 0
+    done = []
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -78,19 +78,18 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
                 try:
                     with transaction.atomic():
                         receive_handoff(row)
-                        Handoff.objects.filter(pk=row.pk).update(
-                            status=Status.APPLIED,
-                            applied_at=timezone.now(),
-                            attempts=F("attempts") + 1,
-                        )
-                    applied += 1
+                    done.append(row.pk)
                 except Exception as error:  # logged, retried later; holds up only its case
                     logger.exception("Hand-off %s (%s) to %s failed", row.pk, row.kind, unit.code)
                     _failed(row, f"{error.__class__.__name__}: {error}")
                     failed.append(row.pk)
+            # Marked applied in the transaction of their effects (one statement for the batch).
+            Handoff.objects.filter(pk__in=done).update(
+                status=Status.APPLIED, applied_at=timezone.now(), attempts=F("attempts") + 1
+            )
     finally:
         connection.set_schema_to_public()
-    return applied, len(rows)
+    return len(done), len(rows)
 
 
 def _failed(row: Handoff, reason: str) -> None:

@@ -833,15 +833,16 @@ def receive_handoff(handoff) -> Case | None:
     tenant = current_tenant()
     if handoff.to_tenant_id != tenant.id:
         raise PermissionDenied(_("This hand-off is for another unit."))
-    if CaseEvent.objects.filter(handoff_id=handoff.pk).exists():
-        return None
     data = handoff.payload
     sent_at = datetime.fromisoformat(data["sent_at"])
     existing = Case.objects.filter(public_id=handoff.case_public_id).first()
+    # No case here yet: this hand-off can't have been applied here (applying it makes the case).
     if existing is None and handoff.kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE):
         return _receive_case(handoff, tenant, data, sent_at)
     if existing is None:
         raise transitions.CaseConflict(_("No case here has this public id."))
+    if CaseEvent.objects.filter(handoff_id=handoff.pk).exists():
+        return None
 
     def change(case, now):
         case.clock_days_used = max(case.clock_days_used, data["days_used"])
