@@ -342,3 +342,34 @@ def test_the_workbench_offers_escalate_and_return_where_they_apply(
     page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host_of(city))
     offered = re.findall(r'data-intent="([a-z_]+)"', page.content.decode())
     assert "return" in offered and "deliver" not in offered
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"reason": "上报\x00原因"}, {"reason": "长" * 2001}, {"reason": 42}, {}, {"reason": ""}],
+    ids=["nul", "over-long", "wrong-type", "missing", "empty"],
+)
+def test_bad_input_to_escalate_is_a_clear_error_and_changes_nothing(
+    client, root, staff, county, body
+):
+    import json
+
+    items = publish_item(root, [county])
+    case = submitted_case(items[county.code], county, staff.citizen)
+    actions.accept(case, actor=staff.of[county.code])
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, staff.of[county.code])
+    answer = client.post(
+        f"/api/v1/cases/{case.public_id}/escalate",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_HOST=host_of(county),
+    )
+    assert 400 <= answer.status_code < 500, answer.content
+    detail = json.dumps(answer.json(), ensure_ascii=False)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in detail), detail  # said in Chinese
+    assert in_unit(county, case).state == State.ACCEPTED
+    connection.set_schema_to_public()
+    assert not Handoff.objects.filter(case_public_id=case.public_id).exists()
+    listing = client.get("/api/v1/handoffs", {"status": "bogus\x00"}, HTTP_HOST=host_of(county))
+    assert listing.status_code == 400
