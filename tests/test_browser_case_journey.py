@@ -25,10 +25,12 @@ from django.conf import settings
 from django.utils import translation
 
 from tests import test_browser as shared  # skips this module too where Chromium is missing
+from tests import test_browser_pages as pages
 from tests.test_browser import PASSWORD, committed, shot, url
 
 browser = shared.browser
 live_platform = shared.live_platform
+axe_source = pages.axe_source
 
 # 济源市, a county-level city under the province: no other browser test commits anything there.
 COUNTY = "419001000000"
@@ -200,8 +202,19 @@ def journey(live_platform, django_db_blocker):
         return {"port": live_platform, **committed(_set_up)}
 
 
+def _fits(browser, axe_source: str, address: str) -> list[str]:
+    """The sweep's checks (axe, one h1 and one main, nothing wider than a phone) of a page in a
+    state the sweep does not reach, on a phone, in a page of its own (axe is loaded there only)."""
+    checker = browser.new_page()
+    try:
+        checker.add_init_script(script=axe_source)
+        return pages._check(checker, address, "phone", folder="journey")
+    finally:
+        checker.close()
+
+
 def test_a_citizen_applies_and_the_county_handles_it_to_the_end(
-    db, live_platform, browser, journey, django_db_blocker
+    db, live_platform, browser, journey, django_db_blocker, axe_source
 ):
     from pypdf import PdfReader
 
@@ -210,6 +223,7 @@ def test_a_citizen_applies_and_the_county_handles_it_to_the_end(
     port, county = journey["port"], journey["county"]
     page = browser.new_page()
     page.set_default_timeout(WAIT)
+    problems = []
     try:
         # 1. The citizen signs in on the portal and finds the item with the search box.
         browser.clear_cookies()
@@ -326,6 +340,7 @@ def test_a_citizen_applies_and_the_county_handles_it_to_the_end(
         _act(page, "deliver")
         assert _state(page) == _zh(State.DELIVERED.label)
         shot(page, "journey-5-delivered")
+        problems += _fits(browser, axe_source, case_page)
 
         # 6. The citizen sees the result and downloads the decision.
         _as(browser, citizen)
@@ -343,6 +358,7 @@ def test_a_citizen_applies_and_the_county_handles_it_to_the_end(
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
         assert number in text
         shot(page, "journey-6-decided")
+        problems += _fits(browser, axe_source, mine)
 
         # Every step the citizen must know of is in the portal's inbox, once the relay has run.
         with django_db_blocker.unblock():
@@ -370,6 +386,10 @@ def test_a_citizen_applies_and_the_county_handles_it_to_the_end(
         with page.expect_navigation():
             row.locator("a").first.click()
         assert page.url == mine
+
+        problems += _fits(browser, axe_source, url(port, "/my/cases"))
+        problems += _fits(browser, axe_source, url(port, "/accounts/me"))
+        assert problems == [], "\n".join(problems)
 
         # Another citizen's browser can open neither the case page nor its decision.
         _as(browser, journey["other"])
