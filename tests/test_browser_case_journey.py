@@ -49,7 +49,7 @@ FORM_SCHEMA = {
     },
 }
 CORRECTION = "设置效果图缺少尺寸标注，请重新上传"
-WAIT = 15_000  # ms: a page under a loaded machine
+WAIT = 30_000  # ms: a page on a loaded machine (Playwright's default, made explicit)
 
 
 def _pdf(text: str) -> bytes:
