@@ -270,14 +270,14 @@ def _file_application(request, implementation, case: Case | None, intent: str):
     files deleted), as before."""
     schema = implementation.form_schema or {}
     data, fields = forms.read_form(schema, request.POST)
+    unreadable = any(f.errors for f in fields)  # answers that could not even be read
     request._stored_files = []
     state = {"fields": fields, "material_errors": {}, "errors": []}
 
     def kept(target):
         """Commit what can be kept of a failed post; the page then shows its errors."""
         if intent != "resubmit":
-            field_errors = any(f.errors for f in fields)
-            if not _keep_draft(request, target, None if field_errors else data, entries):
+            if not _keep_draft(request, target, None if unreadable else data, entries):
                 raise _Invalid
         state["kept"] = target
         if intent == "resubmit":
@@ -296,7 +296,7 @@ def _file_application(request, implementation, case: Case | None, intent: str):
             )
         entries, material_errors = _entries(request, implementation, target)
         state["material_errors"] = material_errors
-        if any(f.errors for f in fields) or material_errors:
+        if unreadable or material_errors:
             try:  # what could be read is checked too, so that every error shows at once
                 check_form(schema, data, complete=intent != "save_draft")
             except ValidationError as error:

@@ -412,3 +412,23 @@ def test_staff_downloads_of_case_files_are_audited(client, people, service, tena
     assert get(client, tenant, path).status_code == 404
     assert AuditEntry.objects.filter(action="cases.file_downloaded").count() == 1
     assert uuid.UUID(entry.data["file"]) == file.public_id
+
+
+def test_an_incomplete_submission_keeps_its_answers_and_files(
+    client, people, service, tenant, upload_folder
+):
+    client.force_login(people.citizen)
+    incomplete = apply_post(
+        client,
+        tenant,
+        service,
+        "submit",
+        shop_name="老王烩面馆",
+        files={"申请书": ("申请书.pdf", PDF), "营业执照": ("执照.pdf", PDF)},
+    )
+    assert incomplete.status_code == 400 and "此项为必填项" in incomplete.content.decode()
+    in_tenant(tenant)
+    draft = Case.objects.get(applicant_id=people.citizen.pk)
+    assert draft.state == State.DRAFT and draft.form_data == {"shop_name": "老王烩面馆"}
+    assert len(draft.materials) == 2 and CaseFile.objects.filter(case=draft).count() == 2
+    assert len(stored_files(upload_folder)) == 2
