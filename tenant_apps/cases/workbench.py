@@ -652,6 +652,12 @@ def _resubmit(request, case: Case):
     stored = []
 
     def run():
+        # Said before any file is stored (the action checks again under the case's lock).
+        if not transitions.require(case, "resubmit").roles & _staff_roles(request):
+            raise PermissionDenied(
+                _("You may not %(intent)s this case.")
+                % {"intent": transitions.intent_label("resubmit")}
+            )
         scans = _attach_scans(request, case, form, stored)
         replaced = {entry["material_id"] for entry in scans}
         materials = [m for m in case.materials if m.get("material_id") not in replaced] + scans

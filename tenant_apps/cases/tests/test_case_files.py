@@ -432,3 +432,41 @@ def test_an_incomplete_submission_keeps_its_answers_and_files(
     assert draft.state == State.DRAFT and draft.form_data == {"shop_name": "老王烩面馆"}
     assert len(draft.materials) == 2 and CaseFile.objects.filter(case=draft).count() == 2
     assert len(stored_files(upload_folder)) == 2
+
+
+def test_only_the_units_window_clerks_resubmit_at_the_window(
+    client, people, service, tenant, other_tenant, upload_folder
+):
+    from shared_apps.accounts.models import Role
+
+    case = _corrections_case(service, tenant, people)
+    ids = material_ids(service)
+    path = f"/workbench/cases/{case.public_id}/resubmit"
+
+    def attempt():
+        return post(
+            client,
+            tenant,
+            path,
+            {
+                "idempotency_key": key(),
+                "form-shop_name": "老王烩面馆",
+                "form-area": "60",
+                f"file-{ids['营业执照']}": upload("营业执照.pdf", PDF),
+            },
+        )
+
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, people.approver)
+    assert attempt().status_code == 403
+    foreign = people.staff("resubmit-foreign-clerk", Role.WINDOW_CLERK, tenant=other_tenant)
+    sign_in_with_second_factor(client, foreign)
+    assert attempt().status_code in (403, 404)
+    assert (
+        client.post(path, {"idempotency_key": key()}, HTTP_HOST=host_of(other_tenant)).status_code
+        == 404
+    )
+    in_tenant(tenant)
+    assert Case.objects.get(pk=case.pk).state == State.CORRECTIONS_REQUESTED
+    assert CaseFile.objects.filter(case=case).count() == 2
+    assert stored_files(upload_folder) == []
