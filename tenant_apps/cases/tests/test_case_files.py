@@ -151,7 +151,7 @@ def test_a_refused_scan_at_the_window_leaves_nothing_behind(
         assert message in body
     in_tenant(tenant)
     assert not Case.objects.filter(applicant_id=people.citizen.pk).exists()
-    assert not CaseFile.objects.exists()
+    assert not CaseFile.objects.filter(case__applicant_id=people.citizen.pk).exists()
     assert stored_files(upload_folder) == []
 
 
@@ -166,7 +166,10 @@ def test_a_too_large_scan_at_the_window_is_refused(
     field = f"file-{material_ids(service)['营业执照']}"
     assert "文件过大" in _field_error(refused.content.decode(), field)
     in_tenant(tenant)
-    assert not Case.objects.exists() and stored_files(upload_folder) == []
+    assert (
+        not Case.objects.filter(applicant_id=people.citizen.pk).exists()
+        and stored_files(upload_folder) == []
+    )
 
 
 # --- corrections brought to the window ---------------------------------------------------------
