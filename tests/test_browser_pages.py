@@ -301,6 +301,8 @@ def _crawl(site, browser):
         url(port, "/workbench/", county),
         url(port, "/workbench/?queue=all", county),
         url(port, f"/workbench/cases/{site['queued']}", county),
+        # Corrections asked: the window clerk's resubmission form with its file inputs.
+        url(port, f"/workbench/cases/{site['case']}", county),
         url(port, "/workbench/window", county),
         # The citizen's pages (the staff member applies for something too).
         url(port, f"/apply/{site['service']}", county),

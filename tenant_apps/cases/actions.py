@@ -815,3 +815,16 @@ def record_document_download(case: Case, *, actor, kind: str, request=None) -> N
         data={"document": kind},
         request=request,
     )
+
+
+def record_file_download(case: Case, *, actor, file: CaseFile, request=None) -> None:
+    """A staff member downloaded a file of a case (`/cases/<id>/files/<file id>`): audited, like
+    the documents' staff downloads. The applicant's and their proxy agent's own are not."""
+    record_audit(
+        actor=actor,
+        action="cases.file_downloaded",
+        target=case.number or str(case.public_id),
+        tenant=current_tenant(),
+        data={"file": str(file.public_id), "material_id": file.material_id, "sha256": file.sha256},
+        request=request,
+    )
