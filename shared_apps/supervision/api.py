@@ -132,8 +132,8 @@ UnitCode = Query(None, min_length=12, max_length=12, pattern=r"^\d{12}$")
 def summary(
     request,
     unit: str | None = UnitCode,
-    since: date | None = Query(None),
-    until: date | None = Query(None),
+    since: date | None = None,
+    until: date | None = None,
 ):
     found = _overseen(request, unit)
     if since or until:
@@ -170,8 +170,8 @@ def breakdown(
     paging: Query[PageIn],
     by: Literal["item", "department"] = Query("item"),
     unit: str | None = UnitCode,
-    since: date | None = Query(None),
-    until: date | None = Query(None),
+    since: date | None = None,
+    until: date | None = None,
 ):
     found = _overseen(request, unit)
     codes = {}

@@ -42,7 +42,11 @@ def steps(case, tenant, events, *, at=None, clock=None):
 
 
 @pytest.mark.django_db
-def test_real_case_steps_reach_the_ledger_with_item_department_and_clock(people, service, tenant):
+def test_real_case_steps_reach_the_ledger_with_item_department_and_clock(
+    people,  # noqa: F811
+    service,  # noqa: F811
+    tenant,
+):
     case = submitted_case(service, tenant, people.citizen)
     connection.set_tenant(tenant)
     actions.accept(case, actor=people.clerk)
