@@ -18,7 +18,12 @@ QUEUE = os.environ.get("SUPERVISION_QUEUE", "default")
     actor_name="relay_supervision_ledger",
     max_retries=3,
 )
-def relay_supervision_ledger(batch: int = relay.BATCH):
+def relay_supervision_ledger(batch: int = relay.BATCH, follow: bool = True):
     """The outbox → supervision ledger relay (relay.py), sent by `run_scheduler`: exactly once per
-    outbox row however often it runs and however many run at once."""
-    relay.relay(batch=max(1, min(int(batch), 10_000)))
+    outbox row however often it runs and however many run at once. It keeps following the outbox
+    until the scheduler's next round (relay.follow)."""
+    batch = max(1, min(int(batch), 10_000))
+    if follow:
+        relay.follow(batch=batch)
+    else:
+        relay.relay(batch=batch)

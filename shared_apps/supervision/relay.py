@@ -12,10 +12,18 @@ because only rows the ledger did not have yet are counted. The notification rela
 Run by the `relay_supervision_ledger` job (actors.py), which `run_scheduler` sends.
 """
 
+import time
+
 from django.conf import settings
 from django.db import connection, transaction
 
 BATCH = 1000
+# The job `run_scheduler` sends (every CASE_NOTICE_INTERVAL_SECONDS) keeps relaying this long,
+# polling this often, so the ledger lags the cases by about a poll, not by a scheduler interval.
+# One job at a time follows (an advisory lock); one sent meanwhile relays once and ends.
+FOLLOW_SECONDS = 9.0
+POLL_SECONDS = 0.25
+FOLLOW_LOCK = 4_100_000_020
 
 _COUNT_EXPRESSIONS = {
     "received": "count(*) FILTER (WHERE event = 'submit')",
@@ -113,6 +121,24 @@ def relay(*, batch: int = BATCH, max_batches: int | None = None) -> int:
         done += 1
         if claimed < batch:
             break
+    return written
+
+
+def follow(*, seconds: float = FOLLOW_SECONDS, poll: float = POLL_SECONDS, batch: int = BATCH):
+    """Relay now, then (if no other job is following) again every `poll` for `seconds`."""
+    written = relay(batch=batch)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [FOLLOW_LOCK])
+        if not cursor.fetchone()[0]:
+            return written
+    try:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            time.sleep(poll)
+            written += relay(batch=batch)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [FOLLOW_LOCK])
     return written
 
 
