@@ -151,6 +151,20 @@ def measure_summaries() -> dict:
             f" (target ≤ {TARGETS[name]} ms) {'met' if p95 <= TARGETS[name] else 'MISSED'}",
             flush=True,
         )
+    from django.db import connection
+
+    connection.ensure_connection()
+    for name, units in (("province", [province]), ("city", cities)):
+        picked = [units[i % len(units)] for i in range(size["samples"])]
+        warm = []
+        for unit in picked:
+            started = time.perf_counter()
+            queries.summary(unit)
+            warm.append(time.perf_counter() - started)
+        p50, p95 = percentiles(warm)
+        print(
+            f"{name} summary, the query alone (open connection): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
     by_item = [_fresh(lambda: list(queries.breakdown(cities[0], "item")[:20])) for _ in range(20)]
     print(f"a city by item (first page): p95 {percentiles(by_item)[1]:.1f} ms")
     return results

@@ -25,6 +25,9 @@ FOLLOW_SECONDS = 9.0
 POLL_SECONDS = 0.25
 FOLLOW_LOCK = 4_100_000_020
 
+# What an ISO 8601 time with its offset looks like (what the clock snapshots write).
+ISO_TIME = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:?\d\d)?|Z)$"
+
 _COUNT_EXPRESSIONS = {
     "received": "count(*) FILTER (WHERE event = 'submit')",
     "accepted": "count(*) FILTER (WHERE event = 'accept')",
@@ -46,7 +49,10 @@ RELAY_SQL = f"""
 WITH claimed AS (
   SELECT o.id, o.tenant_id, t.code, o.case_public_id, o.case_number, o.event, o.from_state,
     o.to_state, o.at, o.clock, o.implementation_code, o.item_name, o.department_id,
-    o.department_name, o.channel, o.applicant_kind
+    o.department_name, o.channel, o.applicant_kind,
+    -- A malformed time in a clock must not hold the ledger up (it is left out, not guessed).
+    CASE WHEN o.clock->>'due_at' ~ %(iso)s
+      THEN (o.clock->>'due_at')::timestamptz END AS due_at
   FROM public.ledger_caseeventoutbox o JOIN public.tenants_tenant t ON t.id = o.tenant_id
   WHERE o.published_at IS NULL ORDER BY o.id LIMIT %(batch)s FOR UPDATE OF o SKIP LOCKED
 ),
@@ -62,9 +68,10 @@ entered AS (
   SELECT c.id, c.tenant_id, c.code, c.case_public_id, c.case_number, c.event, c.from_state,
     c.to_state, c.at, c.implementation_code, c.item_name, c.department_id, c.department_name,
     c.channel, c.applicant_kind, coalesce(c.clock->>'state', ''), coalesce(c.clock->>'flag', ''),
-    (c.clock->>'due_at')::timestamptz, (c.clock->>'days_used')::int,
+    c.due_at, CASE WHEN jsonb_typeof(c.clock->'days_used') = 'number'
+      THEN (c.clock->>'days_used')::numeric::int END,
     CASE WHEN c.event = 'decide' THEN NOT (coalesce(c.clock->>'flag', '') = 'red'
-      OR coalesce(c.at > (c.clock->>'due_at')::timestamptz, false)) END,
+      OR coalesce(c.at > c.due_at, false)) END,
     now()
   FROM claimed c ORDER BY c.id
   ON CONFLICT (outbox_id) DO NOTHING
@@ -105,7 +112,7 @@ def relay_batch(batch: int = BATCH) -> tuple[int, int]:
     """Ledger one batch: (outbox rows claimed, ledger rows written)."""
     connection.set_schema_to_public()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(RELAY_SQL, {"batch": batch, "zone": settings.TIME_ZONE})
+        cursor.execute(RELAY_SQL, {"batch": batch, "zone": settings.TIME_ZONE, "iso": ISO_TIME})
         claimed, entered, *_rest = cursor.fetchone()
     return claimed, entered
 

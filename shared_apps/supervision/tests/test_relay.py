@@ -173,3 +173,14 @@ def test_a_decision_after_the_due_time_is_not_on_time(tenant):
     relay.relay()
     assert LedgerEntry.objects.get(case_public_id=on_time.public_id).on_time is True
     assert LedgerEntry.objects.get(case_public_id=late.public_id).on_time is False
+
+
+@pytest.mark.django_db
+def test_a_malformed_clock_holds_nothing_up(tenant):
+    odd, fine = fake_case(), fake_case()
+    steps(odd, tenant, ["decide"], clock={"due_at": "tomorrow", "days_used": "x"})
+    steps(fine, tenant, ["submit"])
+    relay.relay()
+    entry = LedgerEntry.objects.get(case_public_id=odd.public_id)
+    assert entry.due_at is None and entry.days_used is None and entry.on_time is True
+    assert LedgerEntry.objects.filter(case_public_id=fine.public_id).exists()
