@@ -229,6 +229,7 @@ SHARED_APPS = [
     "shared_apps.jobs",
     "shared_apps.notifications",
     "shared_apps.ledger",
+    "shared_apps.supervision",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

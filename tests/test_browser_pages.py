@@ -293,6 +293,8 @@ def _crawl(site, browser):
         url(port, f"/services/{site['service']}", county),
         url(port, "/accounts/enrol/no-such-link", county),
         url(port, "/verify/41010520261129000?c=0123456789abcdef", county),  # a wrong check code
+        url(port, "/statistics"),  # 办件公示
+        url(port, "/statistics", county),
     ]
     staff = [
         url(port, "/accounts/me", county),
