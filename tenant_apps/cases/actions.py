@@ -23,7 +23,7 @@ from shared_apps.catalog.models import Implementation
 from shared_apps.ledger.index import index_case
 from shared_apps.ledger.models import DeadlineWatch
 from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
-from tenant_apps.cases import clock, transitions
+from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
     CaseEvent,
@@ -145,6 +145,7 @@ def _transition(
         locked.state = to_state
         locked.save()
         index_case(tenant=tenant, case=locked)
+        queries.forget_queue_counts()
         if move.clock in (Clock.START, Clock.RESUME, Clock.EXTEND):
             mark_at = clock.next_mark_at(locked, now)
             if mark_at is not None:
@@ -801,6 +802,7 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
             "unknown": len(unknown),
         }
         if yellow or red:
+            queries.forget_queue_counts()
             record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
     return counts
 
