@@ -415,6 +415,14 @@ def measure_http() -> None:
                 assert status == 200, status
                 samples.append(elapsed)
             measured["case (big county)"] = samples
+            if pages:  # the workbench is there: its case page too
+                samples = []
+                for case_id in rng.sample(big_cases, size["samples"] // 2):
+                    path = f"/workbench/cases/{case_id}"
+                    elapsed, status, _ = call("GET", big.code, path, page=True)
+                    assert status == 200, status
+                    samples.append(elapsed)
+                measured["case page /workbench/cases/<id> (big county)"] = samples
             # Submit and accept: drafts started and their files uploaded over the API first
             # (not measured).
             drafts = []

@@ -12,6 +12,8 @@ from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
 from shared_apps.handoffs.api import router as handoffs_router
+from shared_apps.supervision.api import public_router as statistics_router
+from shared_apps.supervision.api import router as supervision_router
 from tenant_apps.cases.api import applicant_router as my_cases_router
 from tenant_apps.cases.api import router as cases_router
 from tenant_apps.departments.api import router as departments_router
@@ -46,6 +48,8 @@ portal_api.add_router("", auth_router)
 portal_api.add_router("", consents_router)
 portal_api.add_router("", tenants_router)
 portal_api.add_router("", catalog_router)
+portal_api.add_router("", supervision_router)
+portal_api.add_router("", statistics_router)
 
 tenant_api = PlatformAPI(
     title="Tenant API",

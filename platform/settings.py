@@ -229,6 +229,7 @@ SHARED_APPS = [
     "shared_apps.jobs",
     "shared_apps.notifications",
     "shared_apps.ledger",
+    "shared_apps.supervision",
     "shared_apps.handoffs",
     "django.contrib.contenttypes",
     "django.contrib.auth",

@@ -7,6 +7,7 @@ from govplatform.api import tenant_api
 from govplatform.display import elderly_mode
 from shared_apps.accounts.views import staff
 from shared_apps.catalog import urls as catalog_urls
+from shared_apps.supervision.views import tenant_statistics
 from tenant_apps.cases import document_views
 from tenants.views import tenant_home
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
+    path("statistics", tenant_statistics, name="tenant-statistics"),
     path("", include("tenant_apps.cases.urls")),
     path(
         "cases/<uuid:public_id>/documents/<str:kind>.pdf",

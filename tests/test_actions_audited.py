@@ -696,6 +696,26 @@ def _(w):
     return call, {"action": "cases.document_downloaded", "tenant_code": w.tenant.code}
 
 
+@recipe("tenant_apps.cases.actions.record_file_download")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.models import CaseFile
+    from tenant_apps.cases.tests.conftest import case_in, publish_service, uploads
+
+    service = publish_service(w.root, w.tenant)
+    case = case_in("submitted", service, w.tenant, w.citizen)
+    uploads(service, "申请书", case=case)
+    file = CaseFile.objects.get(case=case)
+    clerk = w.staff("audit-file-reader", Role.WINDOW_CLERK)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.record_file_download(case, actor=clerk, file=file)
+
+    return call, {"action": "cases.file_downloaded", "tenant_code": w.tenant.code}
+
+
 # --- across levels (shared_apps.handoffs) ---------------------------------------------------
 
 

@@ -293,6 +293,8 @@ def _crawl(site, browser):
         url(port, f"/services/{site['service']}", county),
         url(port, "/accounts/enrol/no-such-link", county),
         url(port, "/verify/41010520261129000?c=0123456789abcdef", county),  # a wrong check code
+        url(port, "/statistics"),  # 办件公示
+        url(port, "/statistics", county),
     ]
     staff = [
         url(port, "/accounts/me", county),
@@ -301,6 +303,8 @@ def _crawl(site, browser):
         url(port, "/workbench/", county),
         url(port, "/workbench/?queue=all", county),
         url(port, f"/workbench/cases/{site['queued']}", county),
+        # Corrections asked: the window clerk's resubmission form with its file inputs.
+        url(port, f"/workbench/cases/{site['case']}", county),
         url(port, "/workbench/window", county),
         # The citizen's pages (the staff member applies for something too).
         url(port, f"/apply/{site['service']}", county),

@@ -40,6 +40,13 @@ class CaseEventOutbox(models.Model):
     # When the notification relay turned this row into inbox messages (once, in one transaction
     # with them); rows that tell nobody are never relayed.
     relayed_at = models.DateTimeField(null=True, blank=True)
+    # For the supervision ledger (shared_apps.supervision), which sets `published_at`: the item's
+    # implementation code, the handling department, the case's channel and kind of applicant.
+    implementation_code = models.CharField(max_length=31, blank=True)
+    department_id = models.BigIntegerField(null=True, blank=True)
+    department_name = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=10, blank=True)
+    applicant_kind = models.CharField(max_length=12, blank=True)
 
     class Meta:
         verbose_name = "case event (outbox)"

@@ -41,7 +41,19 @@ def record_case_event(
         proxy_agent_id=getattr(case, "proxy_agent_id", None),
         item_name=(getattr(case, "item_name", "") or "")[:200],
         details=given,
+        **supervision_fields(case),
     )
+
+
+def supervision_fields(case) -> dict:
+    """What the supervision ledger needs of the case besides the step (no personal data)."""
+    return {
+        "implementation_code": (getattr(case, "implementation_code", "") or "")[:31],
+        "department_id": getattr(case, "department_id", None),
+        "department_name": (getattr(case, "department_name", "") or "")[:100],
+        "channel": (getattr(case, "channel", "") or "")[:10],
+        "applicant_kind": "organisation" if getattr(case, "organisation_id", None) else "person",
+    }
 
 
 def next_sequence(implementation_code: str, day) -> int:

@@ -24,7 +24,7 @@ from shared_apps.handoffs.models import Kind
 from shared_apps.ledger.index import index_case
 from shared_apps.ledger.models import DeadlineWatch
 from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
-from tenant_apps.cases import clock, transitions
+from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
     CaseEvent,
@@ -149,6 +149,7 @@ def _transition(
         locked.state = to_state
         locked.save()
         index_case(tenant=tenant, case=locked)
+        queries.forget_queue_counts()
         if move.clock in (Clock.START, Clock.RESUME, Clock.EXTEND):
             mark_at = clock.next_mark_at(locked, now)
             if mark_at is not None:
@@ -920,6 +921,7 @@ def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
     clock.refresh(case, now)  # a year the calendar lacks leaves clock_error, as for any clock
     case.save()
     index_case(tenant=tenant, case=case)
+    queries.forget_queue_counts()
     mark_at = clock.next_mark_at(case, now)
     if mark_at is not None:
         watch_deadline(tenant, mark_at)
@@ -1024,20 +1026,24 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
                 " OR (due_at > %(at)s AND yellow_at <= %(at)s AND deadline_flag = %(none)s))"
                 " RETURNING public_id, number, state, deadline_flag, clock_days_used,"
                 " promised_days, statutory_days, extension_days, due_at, yellow_at,"
-                " applicant_id, proxy_agent_id, item_name),"
+                " applicant_id, proxy_agent_id, item_name, implementation_code,"
+                " department_id, department_name, channel, organisation_id),"
                 " indexed AS (UPDATE public.ledger_applicantcase AS i"
                 " SET deadline_flag = m.deadline_flag, updated_at = %(at)s"
                 " FROM marked m WHERE i.case_public_id = m.public_id),"
                 " written AS (INSERT INTO public.ledger_caseeventoutbox (tenant_id, case_number,"
                 " case_public_id, event, from_state, to_state, at, clock, notify_applicant,"
-                " notify_staff, applicant_id, proxy_agent_id, item_name, details)"
+                " notify_staff, applicant_id, proxy_agent_id, item_name, details,"
+                " implementation_code, department_id, department_name, channel, applicant_kind)"
                 " SELECT %(tenant)s, coalesce(number, ''), public_id,"
                 " 'deadline.' || deadline_flag, state, state, %(at)s, jsonb_build_object("
                 "'state', %(running)s, 'days_used', clock_days_used, 'promised_days',"
                 " promised_days, 'statutory_days', statutory_days, 'extension_days',"
                 " extension_days, 'due_at', due_at, 'yellow_at', yellow_at, 'flag',"
                 " deadline_flag), false, true, applicant_id, proxy_agent_id, item_name,"
-                " '{}'::jsonb FROM marked"
+                " '{}'::jsonb, implementation_code, department_id, department_name, channel,"
+                " CASE WHEN organisation_id IS NULL THEN 'person' ELSE 'organisation' END"
+                " FROM marked"
                 " RETURNING event)"
                 " SELECT count(*) FILTER (WHERE event = 'deadline.' || %(yellow)s),"
                 " count(*) FILTER (WHERE event = 'deadline.' || %(red)s) FROM written",
@@ -1077,6 +1083,7 @@ def mark_deadlines(*, actor="system:deadlines", at=None) -> dict:
             "unknown": len(unknown),
         }
         if yellow or red:
+            queries.forget_queue_counts()
             record_audit(actor=actor, action="cases.deadlines_marked", tenant=tenant, data=counts)
     return counts
 
@@ -1093,5 +1100,18 @@ def record_document_download(case: Case, *, actor, kind: str, request=None) -> N
         target=case.number or str(case.public_id),
         tenant=current_tenant(),
         data={"document": kind},
+        request=request,
+    )
+
+
+def record_file_download(case: Case, *, actor, file: CaseFile, request=None) -> None:
+    """A staff member downloaded a file of a case (`/cases/<id>/files/<file id>`): audited, like
+    the documents' staff downloads. The applicant's and their proxy agent's own are not."""
+    record_audit(
+        actor=actor,
+        action="cases.file_downloaded",
+        target=case.number or str(case.public_id),
+        tenant=current_tenant(),
+        data={"file": str(file.public_id), "material_id": file.material_id, "sha256": file.sha256},
         request=request,
     )

@@ -98,14 +98,25 @@ def _idempotent(request, run):
         return location
 
 
-def _materials_view(implementation, case: Case | None, request=None, errors=None):
-    """One row per guide material: what is given now, how it can be given."""
+def _materials_view(
+    implementation, case: Case | None, request=None, errors=None, *, pending_since=None
+):
+    """One row per guide material: what is given now, how it can be given. With
+    `pending_since` (when corrections were asked), the newest file of each material uploaded
+    since then that the materials do not name yet: kept from a resubmission that failed, it is
+    offered again (`kept-<material id>`)."""
     given = {m["material_id"]: m for m in (case.materials if case else [])}
     files = (
         {str(f.public_id): f for f in CaseFile.objects.filter(case=case)}
         if case is not None and case.pk
         else {}
     )
+    pending = {}
+    if pending_since is not None:
+        named = {m.get("file_id") for m in case.materials}
+        for file in sorted(files.values(), key=lambda f: (f.created_at, f.pk)):
+            if file.created_at >= pending_since and str(file.public_id) not in named:
+                pending[file.material_id] = file
     reusable = list(
         Case.objects.filter(
             applicant_id=case.applicant_id
@@ -131,6 +142,7 @@ def _materials_view(implementation, case: Case | None, request=None, errors=None
                 "section": row.as_form_section,
                 "entry": entry,
                 "file": files.get(entry.get("file_id")) if entry else None,
+                "pending": pending.get(material.id),
                 "reusable": reusable,
                 "errors": (errors or {}).get(material.id, []),
             }
@@ -138,13 +150,25 @@ def _materials_view(implementation, case: Case | None, request=None, errors=None
     return rows
 
 
+def _kept_file(request, case: Case, material_id: int) -> CaseFile | None:
+    """The file of this case and material an earlier, failed post kept (`kept-<id>`)."""
+    try:
+        file_id = uuid.UUID(request.POST.get(f"kept-{material_id}", "")[:36])
+    except ValueError:
+        return None
+    return CaseFile.objects.filter(case=case, material_id=material_id, public_id=file_id).first()
+
+
 def _entries(request, implementation, case: Case) -> tuple[list, dict]:
-    """The materials as posted (new uploads attached to the case), and errors per material."""
+    """The materials as posted (new uploads attached to the case), and errors per material. A
+    refused upload leaves what was given for its material before (if anything) in place; the
+    other files of the post are attached all the same."""
     given = {m["material_id"]: m for m in case.materials}
     entries, errors = [], {}
     for row in implementation.materials.all():
         material_id = row.guide_material_id
         field = f"material-{material_id}"
+        removed = request.POST.get(f"remove-{material_id}") == "1"
         if field in request.FILES or field in getattr(request, "uploads_too_large", ()):
             try:
                 upload = uploaded_file(request, field)
@@ -155,32 +179,42 @@ def _entries(request, implementation, case: Case) -> tuple[list, dict]:
                     upload=upload,
                     request=request,
                 )
-            except UploadRefused as refused:
-                errors[material_id] = [str(refused)]
-                continue
-            except ValidationError as error:
-                errors[material_id] = error.messages
+            except (UploadRefused, ValidationError) as error:
+                errors[material_id] = (
+                    error.messages if isinstance(error, ValidationError) else [str(error)]
+                )
+                if material_id in given and not removed:
+                    entries.append(given[material_id])
                 continue
             request._stored_files.append(stored)
-            entries.append(
-                {
-                    "material_id": material_id,
-                    "kind": "upload",
-                    "file_id": str(stored.public_id),
-                    "sha256": stored.sha256,
-                }
-            )
+            entries.append(_upload_entry(stored))
             continue
         reuse = request.POST.get(f"reuse-{material_id}", "")
+        kept = (
+            _kept_file(request, case, material_id)
+            if not removed and f"kept-{material_id}" in request.POST
+            else None
+        )
         if reuse:
             entries.append(
                 {"material_id": material_id, "kind": "reused", "result_case_number": reuse[:60]}
             )
+        elif kept is not None:
+            entries.append(_upload_entry(kept))
         elif row.as_form_section:
             entries.append({"material_id": material_id, "kind": "form_section"})
-        elif material_id in given and request.POST.get(f"remove-{material_id}") != "1":
+        elif material_id in given and not removed:
             entries.append(given[material_id])
     return entries, errors
+
+
+def _upload_entry(file: CaseFile) -> dict:
+    return {
+        "material_id": file.material_id,
+        "kind": "upload",
+        "file_id": str(file.public_id),
+        "sha256": file.sha256,
+    }
 
 
 def _material_errors(entries: list, errors: dict) -> tuple[dict, list]:
@@ -197,16 +231,61 @@ def _material_errors(entries: list, errors: dict) -> tuple[dict, list]:
     return by_material, rest
 
 
+def _keep_draft(request, draft: Case, data: dict | None, entries: list) -> bool:
+    """Save what a failed post of the application form gave to the draft, as far as a draft
+    takes it: the answers and the materials, else the materials alone, else only the files
+    uploaded. False if not even that fits (the whole post is then rolled back)."""
+    uploaded = [e for e in entries if e["kind"] == "upload"]
+    for form_data, materials in ((data, entries), (None, entries), (None, uploaded)):
+        try:
+            actions.save_draft(
+                draft,
+                actor=request.user,
+                form_data=form_data,
+                materials=materials,
+                request=request,
+            )
+            return True
+        except ValidationError:
+            continue
+    return False
+
+
 def _file_application(request, implementation, case: Case | None, intent: str):
     """Apply one post of the application form (`save_draft`, `submit` or `resubmit`): a new
-    draft if there is none yet, the uploaded files, the answers. Raises _Invalid (everything
-    rolled back, uploaded files deleted) with the page's context when anything is wrong."""
+    draft if there is none yet, the uploaded files, the answers. Raises _Invalid with the page's
+    context when anything is wrong.
+
+    The files of a post that were accepted are not thrown away because another file of it was
+    refused, nor because a resubmission failed (the applicant would have to find and send them
+    again): they are attached to the case and the page shows the errors beside what was
+    refused. For an application (`save_draft`, `submit`) they are kept in the draft, with the
+    answers as far as a draft takes them (an incomplete submission keeps what was given too).
+    For a resubmission the case's material list changes only when the resubmission succeeds (it
+    is one step, checked in full, that the unit sees once): the files accepted meanwhile stay
+    files of the case (attach_file, audited) that its materials do not name yet, and the page
+    offers each again beside its material (a hidden `kept-<material id>`, also on a later
+    visit), so the next post uses them without uploading them again. Answers that can't even be
+    read in an application, or that do not fit a draft, roll the whole post back (its stored
+    files deleted), as before."""
     schema = implementation.form_schema or {}
     data, fields = forms.read_form(schema, request.POST)
+    unreadable = any(f.errors for f in fields)  # answers that could not even be read
     request._stored_files = []
     state = {"fields": fields, "material_errors": {}, "errors": []}
 
+    def kept(target):
+        """Commit what can be kept of a failed post; the page then shows its errors."""
+        if intent != "resubmit":
+            if not _keep_draft(request, target, None if unreadable else data, entries):
+                raise _Invalid
+        state["kept"] = target
+        if intent == "resubmit":
+            return reverse("cases:my_case", args=[target.public_id])
+        return f"{reverse('cases:apply', args=[implementation.code])}?case={target.public_id}"
+
     def run():
+        nonlocal entries
         target = case
         if target is None:
             target = actions.save_draft(
@@ -217,12 +296,15 @@ def _file_application(request, implementation, case: Case | None, intent: str):
             )
         entries, material_errors = _entries(request, implementation, target)
         state["material_errors"] = material_errors
-        if any(f.errors for f in fields) or material_errors:
+        if unreadable or material_errors:
             try:  # what could be read is checked too, so that every error shows at once
                 check_form(schema, data, complete=intent != "save_draft")
             except ValidationError as error:
                 state["errors"] += forms.place_errors(fields, error.message_dict)
-            raise _Invalid
+            if not request._stored_files or not (material_errors or intent == "resubmit"):
+                # Nothing to keep, or answers that can't even be read: all rolled back.
+                raise _Invalid
+            return kept(target)
         run_intent = {
             "save_draft": actions.save_draft,
             "submit": actions.submit,
@@ -241,33 +323,35 @@ def _file_application(request, implementation, case: Case | None, intent: str):
             for material_id, messages in by_material.items():
                 state["material_errors"].setdefault(material_id, []).extend(messages)
             state["errors"] += rest
-            if intent == "submit":
-                # Not yet complete: what was given is kept as the draft (uploads included), so
-                # that only the missing parts have to be added; what does not fit even a draft
-                # rolls everything back.
-                try:
-                    actions.save_draft(
-                        target,
-                        actor=request.user,
-                        form_data=data,
-                        materials=entries,
-                        request=request,
-                    )
-                except ValidationError:
-                    raise _Invalid from None
-                state["kept_draft"] = target
-                return (
-                    f"{reverse('cases:apply', args=[implementation.code])}?case={target.public_id}"
-                )
-            raise _Invalid from None
+            if intent == "save_draft" or (intent == "resubmit" and not request._stored_files):
+                raise _Invalid from None
+            # Not yet complete: what was given is kept (uploads included), so that only the
+            # missing parts have to be added.
+            return kept(target)
         if intent == "save_draft":
             return f"{reverse('cases:apply', args=[implementation.code])}?case={done.public_id}&saved=1"
         return reverse("cases:my_case", args=[done.public_id])
 
+    entries = []
     try:
         location = _idempotent(request, run)
-        if "kept_draft" in state:
-            state["errors"].insert(0, _("Your draft was saved, but it can't be submitted yet:"))
+        if "kept" in state:
+            if intent != "resubmit":
+                state["kept_draft"] = state["kept"]
+                state["errors"].insert(
+                    0,
+                    _("Your draft was saved with the files that were accepted, but:")
+                    if state["material_errors"]
+                    else _("Your draft was saved, but it can't be submitted yet:"),
+                )
+            else:
+                state["errors"].insert(
+                    0,
+                    _(
+                        "Not resubmitted yet. The files that were accepted are kept for your"
+                        " resubmission:"
+                    ),
+                )
             raise _Invalid(state)
         return location, state
     except _Invalid as invalid:
@@ -281,13 +365,13 @@ def _file_application(request, implementation, case: Case | None, intent: str):
         raise _Invalid(state) from None
     finally:
         # Files stored for a post that did not commit are removed from storage.
-        kept = set(
+        kept_rows = set(
             CaseFile.objects.filter(pk__in=[f.pk for f in request._stored_files]).values_list(
                 "pk", flat=True
             )
         )
         for stored in request._stored_files:
-            if stored.pk not in kept:
+            if stored.pk not in kept_rows:
                 delete_upload(stored.stored)
 
 
@@ -408,7 +492,13 @@ def _case_page(request, case: Case, *, status=200, context=None):
             "history": history,
             "fields": fields,
             "materials": _materials_view(
-                implementation, case, request, context.get("material_errors")
+                implementation,
+                case,
+                request,
+                context.get("material_errors"),
+                pending_since=max(
+                    (e.at for e in history if e.intent == "request_corrections"), default=None
+                ),
             )
             if implementation
             else [],
@@ -471,13 +561,14 @@ def withdraw(request, public_id):
 # --- files ------------------------------------------------------------------------------------
 
 
-def may_read_case(user, case: Case, tenant) -> bool:
-    """The applicant, the agent who filed it (while acting for the applicant under a valid
-    consent here), and the unit's staff verified with their second factor."""
+def reader_of(user, case: Case, tenant) -> str | None:
+    """ "filer": the applicant, or the agent who filed it (while acting for the applicant under a
+    valid consent here); "staff": the unit's staff verified with their second factor; None: no
+    right to the case."""
     if not getattr(user, "is_authenticated", False):
-        return False
+        return None
     if user.pk == case.applicant_id:
-        return True
+        return "filer"
     held = authz.roles_in(user, tenant)
     if user.pk == case.proxy_agent_id and Role.PROXY_AGENT in held:
         from shared_apps.accounts.models import User
@@ -485,10 +576,18 @@ def may_read_case(user, case: Case, tenant) -> bool:
 
         try:
             valid_consent(agent=user, citizen=User.objects.get(pk=case.applicant_id), tenant=tenant)
-            return True
+            return "filer"
         except (PermissionDenied, User.DoesNotExist):
             pass
-    return bool(held & STAFF_READERS) and user.is_verified()
+    if held & STAFF_READERS and user.is_verified():
+        return "staff"
+    return None
+
+
+def may_read_case(user, case: Case, tenant) -> bool:
+    """The applicant, the agent who filed it (while acting for the applicant under a valid
+    consent here), and the unit's staff verified with their second factor."""
+    return reader_of(user, case, tenant) is not None
 
 
 @require_safe
@@ -500,10 +599,14 @@ def case_file(request, public_id, file_id):
         .filter(public_id=file_id, case__public_id=public_id)
         .first()
     )
-    if file is None or not may_read_case(request.user, file.case, request.tenant):
+    reader = reader_of(request.user, file.case, request.tenant) if file is not None else None
+    if reader is None:
         raise Http404(_("No such file."))
+    if reader == "staff":
+        # Staff (a right checked above): every look at a citizen's file is audited.
+        actions.record_file_download(file.case, actor=request.user, file=file, request=request)
     return serve_upload(
         request,
         file.stored,
-        authorize=lambda user, _stored: may_read_case(user, file.case, request.tenant),
+        authorize=lambda _user, _stored: True,  # reader_of above
     )

@@ -32,18 +32,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from govplatform.paging import page_for
+from govplatform.uploads import UploadRefused, delete_upload, uploaded_file
 from shared_apps.accounts import authz
 from shared_apps.accounts.models import Role, User
 from shared_apps.catalog.models import Implementation, ImplementationMaterial
 from shared_apps.ledger.models import IntentKey
 from tenant_apps.cases import actions, clock, queries, transitions
 from tenant_apps.cases.documents import documents_for
-from tenant_apps.cases.models import Case, ClockState, State
+from tenant_apps.cases.models import Case, CaseFile, ClockState, State
 from tenant_apps.cases.workbench_forms import (
     INTENT_FORMS,
     FindCitizenForm,
     IntentForm,
     QueueFilterForm,
+    ResubmitForm,
     WindowForm,
 )
 from tenant_apps.departments.models import Department
@@ -207,12 +209,17 @@ def _form_rows(case: Case, schema: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def _materials(case: Case) -> list[dict]:
-    names = dict(
-        ImplementationMaterial.objects.filter(implementation_id=case.implementation_id).values_list(
-            "guide_material_id", "guide_material__name"
-        )
+def _guide_materials(case: Case) -> list[tuple[int, str, str]]:
+    """(guide material id, name, form section) of the case's item, in the guide's order."""
+    return list(
+        ImplementationMaterial.objects.filter(implementation_id=case.implementation_id)
+        .order_by("id")
+        .values_list("guide_material_id", "guide_material__name", "as_form_section")
     )
+
+
+def _materials(case: Case, guide: list[tuple[int, str, str]]) -> list[dict]:
+    names = {material_id: name for material_id, name, _section in guide}
     shown = []
     for material in case.materials:
         row = {
@@ -238,9 +245,20 @@ def _history(case: Case) -> list:
     return events
 
 
+def _resubmit_form(case: Case, schema, guide, data=None, files=None) -> ResubmitForm:
+    return ResubmitForm(
+        data,
+        files,
+        schema=schema,
+        answers=case.form_data,
+        uploads=[(material_id, name) for material_id, name, section in guide if not section],
+    )
+
+
 def _render_case(request, case: Case, *, failed: IntentForm | None = None, error="", status=200):
     roles = _staff_roles(request)
     allowed = allowed_intents(case, roles)
+    guide = _guide_materials(case)
     forms = []
     for intent in allowed:
         if failed is not None and failed.intent == intent:
@@ -248,16 +266,22 @@ def _render_case(request, case: Case, *, failed: IntentForm | None = None, error
         else:
             form = INTENT_FORMS[intent][0](intent=intent)
         forms.append({"intent": intent, "label": transitions.intent_label(intent), "form": form})
-    stale = None
-    if failed is not None and failed.intent not in allowed:
-        # The case moved on (someone else acted first): what was typed stays readable.
-        stale = {"label": transitions.intent_label(failed.intent), "form": failed}
-    applicant = User.objects.filter(pk=case.applicant_id).first()
     schema = (
         Implementation.objects.filter(pk=case.implementation_id)
         .values_list("form_schema", flat=True)
         .first()
     )
+    resubmit = None
+    if "resubmit" in transitions.intents_for(case.state, roles):
+        # Corrections brought to the window: a clerk resubmits them for the applicant.
+        resubmit = failed if failed is not None and failed.intent == "resubmit" else None
+        resubmit = resubmit or _resubmit_form(case, schema, guide)
+        allowed = [*allowed, "resubmit"]
+    stale = None
+    if failed is not None and failed.intent not in allowed:
+        # The case moved on (someone else acted first): what was typed stays readable.
+        stale = {"label": transitions.intent_label(failed.intent), "form": failed}
+    applicant = User.objects.filter(pk=case.applicant_id).first()
     return render(
         request,
         "cases/workbench/case.html",
@@ -266,10 +290,11 @@ def _render_case(request, case: Case, *, failed: IntentForm | None = None, error
             "state_label": State(case.state).label,
             "applicant": applicant,
             "form_rows": _form_rows(case, schema),
-            "materials": _materials(case),
+            "materials": _materials(case, guide),
             "events": _history(case),
             "clock": _clock(case),
             "intent_forms": forms,
+            "resubmit": resubmit,
             "stale": stale,
             "documents": documents_for(case),
             "error": error,
@@ -342,6 +367,8 @@ def _put_errors(form, error: ValidationError) -> None:
 @require_POST
 def intent(request, public_id: uuid.UUID, intent: str):
     _staff_only(request)
+    if intent == "resubmit":
+        return _resubmit(request, _case_or_404(public_id))
     if intent not in INTENT_FORMS:
         raise Http404
     case = _case_or_404(public_id)
@@ -397,24 +424,31 @@ def _find_citizen(request, text: str) -> tuple[User | None, str]:
         return None, " ".join(error.messages)
 
 
-def _window_form(request, tenant, data=None, implementation=None):
+def _window_form(request, tenant, data=None, implementation=None, files=None):
     implementations = list(
         Implementation.objects.filter(tenant_id=tenant.id, status=Implementation.Status.PUBLISHED)
         .order_by("item__name", "id")
         .values_list("pk", "item__name")
     )
-    sections = []
+    sections, uploads = [], []
     if implementation is not None:
-        sections = [
-            (row.guide_material_id, f"{row.guide_material.name}（{row.as_form_section}）")
-            for row in implementation.materials.select_related("guide_material")
-            if row.as_form_section
-        ]
+        for row in implementation.materials.select_related("guide_material").order_by("id"):
+            material = row.guide_material
+            if row.as_form_section:
+                sections.append((material.id, f"{material.name}（{row.as_form_section}）"))
+            else:
+                label = _("%(material)s (%(necessity)s): scanned file") % {
+                    "material": material.name,
+                    "necessity": material.get_necessity_display(),
+                }
+                uploads.append((material.id, label))
     form = WindowForm(
         data,
+        files,
         implementations=implementations,
         schema=implementation.form_schema if implementation else None,
         sections=sections,
+        uploads=uploads,
         initial={"idempotency_key": uuid.uuid4()},
     )
     if implementation is not None:
@@ -475,7 +509,7 @@ def window(request):
                 context["problem"] = _("Choose one of this unit's items.")
                 status = 400
         else:
-            form = _window_form(request, tenant, request.POST, implementation)
+            form = _window_form(request, tenant, request.POST, implementation, request.FILES)
             context["form"] = form
             if not form.is_valid():
                 status = 400
@@ -491,24 +525,102 @@ def window(request):
     return render(request, "cases/workbench/window.html", context, status=status)
 
 
+def _sent_scans(request, form) -> dict[int, str]:
+    """The material ids with a file sent (or one too large to be received), with its name."""
+    too_large = getattr(request, "uploads_too_large", ())
+    sent = {}
+    for material_id in form.upload_ids():
+        field = f"file-{material_id}"
+        if field in request.FILES or field in too_large:
+            upload = request.FILES.get(field)
+            sent[material_id] = f"{upload.name} {upload.size}" if upload else "too large"
+    return sent
+
+
+def _attach_scans(request, case: Case, form, stored: list) -> list[dict]:
+    """Attach the scans sent on `form` (`file-<material id>`) to the case through the action
+    (checked on their content, audited): their material entries. Every refused file is named on
+    its field at once, as a ValidationError: the caller's transaction then rolls back, and
+    `_delete_unkept(stored)` removes the files already stored."""
+    entries, errors = [], {}
+    for material_id in _sent_scans(request, form):
+        field = f"file-{material_id}"
+        try:
+            file = actions.attach_file(
+                case,
+                actor=request.user,
+                material_id=material_id,
+                upload=uploaded_file(request, field),
+                request=request,
+            )
+        except UploadRefused as refused:
+            errors[field] = [str(refused)]
+            continue
+        except ValidationError as error:
+            errors[field] = error.messages
+            continue
+        stored.append(file)
+        entries.append(
+            {
+                "material_id": material_id,
+                "kind": "upload",
+                "file_id": str(file.public_id),
+                "sha256": file.sha256,
+            }
+        )
+    if errors:
+        raise ValidationError(errors)
+    return entries
+
+
+def _delete_unkept(stored: list) -> None:
+    """Files stored for a transaction that did not commit are removed from storage."""
+    if not stored:
+        return
+    kept = set(CaseFile.objects.filter(pk__in=[f.pk for f in stored]).values_list("pk", flat=True))
+    for file in stored:
+        if file.pk not in kept:
+            delete_upload(file.stored)
+
+
+def _put_filing_errors(form, error: ValidationError) -> None:
+    """The actions' errors on the fields of a filing form (`form_data.<field>` on `form-<field>`,
+    a refused scan on its `file-<id>`), the rest above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, problems in error.message_dict.items():
+        if field in form.fields:
+            form.add_error(field, problems)
+            continue
+        name = field.removeprefix("form_data.").split(".")[0]
+        target = f"form-{name}" if field.startswith("form_data.") else None
+        form.add_error(target if target in form.fields else None, problems)
+
+
 def _register(request, form: WindowForm, citizen: User, implementation: Implementation):
     """The case's public id, or the status of the page showing what went wrong (on the form).
-    Registering, submitting and accepting are one transaction: nothing half-written."""
-    materials = [
+    Registering, attaching the scans, submitting and accepting are one transaction: nothing
+    half-written, and a refused scan leaves no file behind (those stored are deleted)."""
+    sections = [
         {"material_id": material_id, "kind": "form_section"} for material_id in form.material_ids()
     ]
     accept_now = form.cleaned_data["accept_now"]
+    stored = []
 
     def run():
         draft = actions.save_draft(
             actor=request.user,
             implementation=implementation,
             form_data=form.form_data(),
-            materials=materials,
+            materials=sections,
             on_behalf_of=citizen,
             request=request,
         )
-        case = actions.submit(draft, actor=request.user, request=request)
+        scans = _attach_scans(request, draft, form, stored)
+        case = actions.submit(
+            draft, actor=request.user, materials=sections + scans, request=request
+        )
         if accept_now:
             case = actions.accept(case, actor=request.user, request=request)
         return case
@@ -517,25 +629,92 @@ def _register(request, form: WindowForm, citizen: User, implementation: Implemen
         "citizen": citizen.pk,
         "implementation": implementation.pk,
         "form_data": form.form_data(),
-        "materials": materials,
+        "materials": sections,
+        "scans": _sent_scans(request, form),
         "accept_now": accept_now,
     }
     try:
         public_id, applied = _once(request, form.cleaned_data["idempotency_key"], body, run)
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, problems in error.message_dict.items():
-                name = field.removeprefix("form_data.").split(".")[0]
-                target = f"form-{name}" if field.startswith("form_data.") else None
-                form.add_error(target if target in form.fields else None, problems)
-        else:
-            form.add_error(None, error.messages)
+        _put_filing_errors(form, error)
         return 400
     except (PermissionDenied, transitions.CaseConflict) as error:
         form.add_error(None, getattr(error, "detail", None) or str(error))
         return 409 if isinstance(error, transitions.CaseConflict) else 403
+    finally:
+        _delete_unkept(stored)
     if applied:
         messages.success(request, _("Registered at the window."))
     else:
         messages.info(request, _("This was already done; nothing was applied twice."))
     return public_id
+
+
+# --- corrections brought to the window (补正) ---------------------------------------------------
+
+
+def _resubmit(request, case: Case):
+    """A window clerk resubmits the corrections the applicant brought in (the action lets window
+    clerks resubmit): the answers as corrected and a scan of each material to replace, in one
+    transaction with the idempotency key. A refused scan refuses the whole resubmission and
+    leaves no file behind (the clerk has the papers in hand and scans again)."""
+    guide = _guide_materials(case)
+    schema = (
+        Implementation.objects.filter(pk=case.implementation_id)
+        .values_list("form_schema", flat=True)
+        .first()
+    )
+    form = _resubmit_form(case, schema, guide, request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_case(
+            request, case, failed=form, error=_("Please correct the errors below."), status=400
+        )
+    stored = []
+
+    def run():
+        # Said before any file is stored (the action checks again under the case's lock).
+        if not transitions.require(case, "resubmit").roles & _staff_roles(request):
+            raise PermissionDenied(
+                _("You may not %(intent)s this case.")
+                % {"intent": transitions.intent_label("resubmit")}
+            )
+        scans = _attach_scans(request, case, form, stored)
+        replaced = {entry["material_id"] for entry in scans}
+        materials = [m for m in case.materials if m.get("material_id") not in replaced] + scans
+        return actions.resubmit(
+            case,
+            actor=request.user,
+            form_data=form.form_data(),
+            materials=materials,
+            request=request,
+        )
+
+    body = {
+        "intent": "resubmit",
+        "form_data": form.form_data(),
+        "scans": _sent_scans(request, form),
+    }
+    try:
+        _public_id, applied = _once(request, form.cleaned_data["idempotency_key"], body, run)
+    except transitions.CaseConflict as conflict:
+        return _render_case(
+            request, queries.find(case.public_id), failed=form, error=conflict.detail, status=409
+        )
+    except PermissionDenied as denied:
+        return _render_case(
+            request, case, failed=form, error=str(denied) or _("You may not do this."), status=403
+        )
+    except ValidationError as error:
+        _put_filing_errors(form, error)
+        return _render_case(
+            request, case, failed=form, error=_("Please correct the errors below."), status=400
+        )
+    finally:
+        _delete_unkept(stored)
+    if applied:
+        messages.success(
+            request, _("Done: %(intent)s.") % {"intent": transitions.intent_label("resubmit")}
+        )
+    else:
+        messages.info(request, _("This was already done; nothing was applied twice."))
+    return redirect("workbench:case", public_id=case.public_id)

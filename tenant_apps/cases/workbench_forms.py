@@ -195,18 +195,68 @@ class FindCitizenForm(forms.Form):
     id_number = forms.CharField(label=_("Resident ID number"), max_length=40)
 
 
-class WindowForm(forms.Form):
+UPLOAD_ACCEPT = ".pdf,.jpg,.jpeg,.png,.ofd,.docx,.xlsx"
+SIMPLE_TYPES = ("string", "number", "integer", "boolean")
+
+
+def _file_field(label: str) -> forms.FileField:
+    """A scanned material: checked on its content by the actions (attach_file), not here."""
+    return forms.FileField(
+        label=label,
+        required=False,
+        allow_empty_file=True,  # attach_file says why, in the uploads' words
+        widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
+    )
+
+
+def _schema_data(schema: dict, cleaned_data: dict) -> dict:
+    properties = (schema or {}).get("properties") or {}
+    data = {}
+    for key, value in cleaned_data.items():
+        if not key.startswith("form-") or value in (None, ""):
+            continue
+        name = key.removeprefix("form-")
+        # A choice comes back as text: give the schema's own value (a number stays one).
+        choices = (properties.get(name) or {}).get("enum")
+        if choices:
+            value = next((choice for choice in choices if str(choice) == value), value)
+        data[name] = value
+    return data
+
+
+class UploadsMixin:
+    """File inputs (`file-<guide material id>`) for the materials to be scanned and uploaded."""
+
+    def add_uploads(self, uploads):
+        for material_id, label in uploads:
+            self.fields[f"file-{material_id}"] = _file_field(label)
+
+    def upload_ids(self) -> list[int]:
+        return [int(name.removeprefix("file-")) for name in self.fields if name.startswith("file-")]
+
+
+class WindowForm(UploadsMixin, forms.Form):
     """The application itself: the item, its form's fields (from the item's JSON Schema, named
-    `form-<property>`) and the materials handed in that the guide lets be filled as a form
-    section."""
+    `form-<property>`), the materials handed in that the guide lets be filled as a form section
+    (ticked), and the scans of those that must be uploaded (`file-<material id>`)."""
 
     id_number = forms.CharField(widget=forms.HiddenInput, max_length=40)
     implementation = forms.TypedChoiceField(label=_("Item"), coerce=int)
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     accept_now = forms.BooleanField(label=_("Accept at once (受理)"), required=False)
 
-    def __init__(self, data=None, *, implementations, schema=None, sections=(), **kwargs):
-        super().__init__(data, **kwargs)
+    def __init__(
+        self,
+        data=None,
+        files=None,
+        *,
+        implementations,
+        schema=None,
+        sections=(),
+        uploads=(),
+        **kwargs,
+    ):
+        super().__init__(data, files, **kwargs)
         self.fields["implementation"].choices = [("", "—"), *implementations]
         self.schema = schema or {}
         required = list(self.schema.get("required", ()))
@@ -218,21 +268,11 @@ class WindowForm(forms.Form):
             self.fields[f"form-{name}"] = _schema_field(name, properties[name], name in required)
         for material_id, label in sections:
             self.fields[f"material-{material_id}"] = forms.BooleanField(label=label, required=False)
+        self.add_uploads(uploads)
         self.order_fields([name for name in self.fields if name != "accept_now"])
 
     def form_data(self) -> dict:
-        properties = self.schema.get("properties") or {}
-        data = {}
-        for key, value in self.cleaned_data.items():
-            if not key.startswith("form-") or value in (None, ""):
-                continue
-            name = key.removeprefix("form-")
-            # A choice comes back as text: give the schema's own value (a number stays one).
-            choices = (properties.get(name) or {}).get("enum")
-            if choices:
-                value = next((choice for choice in choices if str(choice) == value), value)
-            data[name] = value
-        return data
+        return _schema_data(self.schema, self.cleaned_data)
 
     def material_ids(self) -> list[int]:
         return [
@@ -264,3 +304,34 @@ def _schema_field(name: str, spec: dict, required: bool) -> forms.Field:
         required=required,
         max_length=min(int(spec.get("maxLength", TEXT_MAX)), TEXT_MAX),
     )
+
+
+class ResubmitForm(UploadsMixin, IntentForm):
+    """Corrections brought to the window (补正): the window clerk resubmits them for the applicant,
+    with the form's answers as corrected (the simple fields of the item's JSON Schema, filled in
+    with the case's answers; other answers stay as they are) and a scan of each material to
+    replace (`file-<material id>`; a material without a new file stays as given)."""
+
+    def __init__(self, *args, schema=None, answers=None, uploads=(), **kwargs):
+        super().__init__(*args, intent="resubmit", **kwargs)
+        self.schema = schema or {}
+        self.answers = dict(answers or {})
+        required = list(self.schema.get("required", ()))
+        properties = self.schema.get("properties") or {}
+        names = [n for n in required if n in properties]
+        names += sorted(set(properties) - set(names))
+        for name in names:
+            spec = properties[name]
+            if "enum" not in spec and spec.get("type") not in SIMPLE_TYPES:
+                continue
+            field = _schema_field(name, spec, name in required)
+            field.initial = self.answers.get(name)
+            self.fields[f"form-{name}"] = field
+        self.add_uploads(uploads)
+
+    def form_data(self) -> dict:
+        data = {
+            key: value for key, value in self.answers.items() if f"form-{key}" not in self.fields
+        }
+        data.update(_schema_data(self.schema, self.cleaned_data))
+        return data

@@ -62,6 +62,8 @@ PUBLIC_OR_PERSONAL = {
     # gets 404 for a case not theirs: test_documents.py); the check page is public.
     "cases/<uuid:public_id>/documents/<str:kind>.pdf",
     "verify/<str:number>",
+    # Published statistics (办件公示): counts and on-time rates, no personal data.
+    "statistics",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

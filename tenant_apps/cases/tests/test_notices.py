@@ -90,7 +90,7 @@ def test_every_step_the_applicant_must_know_of_reaches_the_inbox_once(people, se
     assert "1. 营业执照复印件不清晰；2. 补充经营场所平面图" in text(message)
 
     step()
-    case = actions.resubmit(case, actor=citizen, materials=uploads(service, *REQUIRED))
+    case = actions.resubmit(case, actor=citizen, materials=uploads(service, *REQUIRED, case=case))
     notices.relay()
     assert new_messages(citizen, seen) == []  # resubmitting is the applicant's own act
 
@@ -272,14 +272,10 @@ def submitted_world(count: int, *, email: bool = False):
     numbers = []
     for _ in range(count):
         connection.set_tenant(tenant)
-        draft = actions.save_draft(
-            actor=citizen,
-            implementation=service,
-            form_data=GOOD_FORM,
-            materials=uploads(service, *REQUIRED),
-        )
+        draft = actions.save_draft(actor=citizen, implementation=service, form_data=GOOD_FORM)
         connection.set_tenant(tenant)
-        numbers.append(actions.submit(draft, actor=citizen).number)
+        materials = uploads(service, *REQUIRED, case=draft)
+        numbers.append(actions.submit(draft, actor=citizen, materials=materials).number)
         connection.set_schema_to_public()
     return citizen, numbers
 

@@ -221,7 +221,10 @@ def test_errors_are_shown_beside_the_fields_in_chinese_and_nothing_is_written(
     # Typed values are kept; nothing was written, the stored file was removed again.
     assert 'value="很长的店名' in body
     in_tenant(tenant)
-    assert not Case.objects.exists() and not CaseFile.objects.exists()
+    assert (
+        not Case.objects.filter(applicant_id=people.citizen.pk).exists()
+        and not CaseFile.objects.filter(case__applicant_id=people.citizen.pk).exists()
+    )
     assert stored_files(upload_folder) == []
     connection.set_schema_to_public()
     assert not ApplicantCase.objects.filter(applicant_id=people.citizen.pk).exists()
@@ -247,7 +250,7 @@ def test_bad_input_gets_a_clear_chinese_error(client, people, service, tenant):
     nul = apply_post(client, tenant, service, "save", shop_name="老王\x00烩面馆", area="60")
     assert nul.status_code == 400 and "无效字符" in nul.content.decode()
     in_tenant(tenant)
-    assert not Case.objects.exists()
+    assert not Case.objects.filter(applicant_id=people.citizen.pk).exists()
 
 
 def test_a_forged_or_missing_form_key_is_refused_cleanly(client, people, service, tenant):
@@ -260,7 +263,7 @@ def test_a_forged_or_missing_form_key_is_refused_cleanly(client, people, service
     bad_case = get(client, tenant, f"/apply/{service.code}?case=not-a-uuid")
     assert bad_case.status_code == 404
     in_tenant(tenant)
-    assert not Case.objects.exists()
+    assert not Case.objects.filter(applicant_id=people.citizen.pk).exists()
 
 
 def test_an_incomplete_submission_keeps_what_was_given_as_the_draft(
@@ -326,7 +329,10 @@ def test_uploads_are_checked_on_their_content_through_the_page(
     assert refused.status_code == 400
     assert message in material_errors(refused.content.decode(), material_ids(service)["营业执照"])
     in_tenant(tenant)
-    assert not Case.objects.exists() and not CaseFile.objects.exists()
+    assert (
+        not Case.objects.filter(applicant_id=people.citizen.pk).exists()
+        and not CaseFile.objects.filter(case__applicant_id=people.citizen.pk).exists()
+    )
     assert stored_files(upload_folder) == []
 
 

@@ -3,7 +3,7 @@ marking) to the units that have something to mark by now (`ledger.DeadlineWatch`
 actions and by the job itself), and to every active unit when the scheduler starts and then every
 CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job); every
 CASE_NOTICE_INTERVAL_SECONDS, the notification relay job (the ledger's outbox → inbox, e-mail and
-SMS) and the hand-off relay job (shared_apps.handoffs). Any number may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held
+SMS), the supervision ledger relay and the hand-off relay job (shared_apps.handoffs). Any number may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held
 by the sending one's session lets only one of them send; the others wait to take over if its
 connection goes."""
 
@@ -51,6 +51,13 @@ def send_notice_job() -> None:
     from tenant_apps.cases.actors import relay_case_notices
 
     relay_case_notices.send()
+
+
+def send_supervision_job() -> None:
+    """One supervision ledger relay job (shared_apps.supervision: the outbox → the ledger)."""
+    from shared_apps.supervision.actors import relay_supervision_ledger
+
+    relay_supervision_ledger.send()
 
 
 def send_handoff_job() -> None:
@@ -102,6 +109,7 @@ class Command(BaseCommand):
                         self.stdout.write(f"Deadline job sent to {sent} units with clocks to mark.")
                     next_deadlines = time.monotonic() + interval
                 send_notice_job()
+                send_supervision_job()
                 send_handoff_job()
                 if once:
                     return
