@@ -21,6 +21,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +86,15 @@ class SmsChannel(Channel):
     def send(self, *, address, subject, text, reference):
         if not settings.SMS_GATEWAY_URL:
             if settings.DEVELOPMENT:
-                logger.warning(
-                    "SMS to %s not sent (no SMS_GATEWAY_URL): 【%s】%s",
-                    address,
-                    settings.SMS_SIGN_NAME,
-                    text,
+                # Kept in a file beside the e-mails (var/sms.log), as a phone would show it: the
+                # demo's hundreds of case steps would otherwise flood the console.
+                line = (
+                    f"{timezone.now().isoformat()} {address} 【{settings.SMS_SIGN_NAME}】{text}\n"
                 )
+                settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+                with open(settings.DATA_DIR / "sms.log", "a", encoding="utf-8") as kept:
+                    kept.write(line)
+                logger.info("SMS to %s not sent (no SMS_GATEWAY_URL), kept in sms.log", address)
                 return f"log-{reference}"
             raise ChannelError(
                 "短信网关未配置（设置 SMS_GATEWAY_URL 和 SMS_GATEWAY_KEY）：短信未发出。",
