@@ -255,3 +255,11 @@ def test_the_portal_figures_are_refreshed_after_the_cache_period(
     later = home.monotonic() + home.CACHE_SECONDS + 1
     monkeypatch.setattr(home, "monotonic", lambda: later)
     assert _theme_tile(_get(client, PORTAL), "殡葬服务") == shown(before + 1)
+
+
+def test_both_homes_link_to_the_published_case_statistics(client, catalog, county):
+    portal = client.get("/", HTTP_HOST=PORTAL).content.decode()
+    assert re.search(r'<a href="/statistics" id="statistics-link">办件公示</a>', portal)
+    unit = client.get("/", HTTP_HOST=host_of(county)).content.decode()
+    assert re.search(r'<a href="/statistics" id="statistics-link">办件公示</a>', unit)
+    assert client.get("/statistics", HTTP_HOST=host_of(county)).status_code == 200
