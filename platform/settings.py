@@ -42,10 +42,10 @@ ENVIRONMENT = {
     "DEBUG": ("0", "1 turns on Django's debug pages. Never in production."),
     "CONN_MAX_AGE": ("300", "Seconds a database connection is kept between requests."),
     "TENANT_SCHEMAS_PER_CONNECTION": (
-        "650",
+        "600",
         "A connection that has entered more tenant schemas than this is closed at the end of its request "
         "or job, bounding the catalog cache each PostgreSQL backend keeps. Derived: 64 MB per backend ÷ "
-        "about 98.5 KB per schema (a request that reads the case queue), measured on the current tenant schema by `python -m bench.memory`.",
+        "about 106 KB per schema (a request that reads the case queue), measured on the current tenant schema by `python -m bench.memory`.",
     ),
     "TENANT_HOSTS_RELOAD_SECONDS": (
         "300",
