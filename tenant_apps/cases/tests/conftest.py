@@ -72,6 +72,19 @@ class People:
 
 
 @pytest.fixture
+def upload_folder(settings, tmp_path):
+    """Case files stored in the test's own folder, never in the project's var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "uploads": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "uploads"},
+        },
+    }
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
 def people(root, tenant, django_user_model):
     return People(root, tenant, django_user_model)
 

@@ -21,17 +21,8 @@ from tenant_apps.cases.tests.conftest import GOOD_FORM, publish_service, submitt
 from tests.helpers import host_of
 from tests.test_uploads import EXE, GIF, PDF, PNG, upload
 
-
-@pytest.fixture(autouse=True)
-def upload_folder(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "uploads": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "uploads"},
-        },
-    }
-    return tmp_path / "uploads"
+# Every test here stores its uploads in its own folder (conftest.upload_folder).
+pytestmark = pytest.mark.usefixtures("upload_folder")
 
 
 def stored_files(folder) -> list:
