@@ -151,6 +151,15 @@ def _(w):
     }
 
 
+@recipe("shared_apps.audit.actions.record_audit_many")
+def _(w):
+    from shared_apps.audit.actions import record_audit_many
+
+    return lambda: record_audit_many(
+        actor="system:tests", action="tests.probe", tenant=w.tenant, entries=[("x", {})]
+    ), {"action": "tests.probe", "target": "x", "tenant_code": w.tenant.code}
+
+
 # --- accounts ----------------------------------------------------------------------------------
 
 
@@ -797,6 +806,19 @@ def _(w):
     def call():
         connection.set_tenant(w.tenant)
         actions.receive_handoff(handoff)
+
+    return call, {"action": "cases.receive_handoff", "tenant_code": w.tenant.code}
+
+
+@recipe("tenant_apps.cases.actions.receive_handoffs")
+def _(w):
+    from tenant_apps.cases import actions
+
+    handoff = _handoff_row(w)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.receive_handoffs([handoff])
 
     return call, {"action": "cases.receive_handoff", "tenant_code": w.tenant.code}
 

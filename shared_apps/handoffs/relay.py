@@ -3,9 +3,11 @@ units' schemas, through their case actions (tenant_apps.cases.actions.receive_ha
 
 A batch of rows is claimed with `FOR UPDATE SKIP LOCKED`, oldest first, leaving out any row with
 an earlier row of the same case for the same unit not yet applied (so each case's hand-offs are
-applied in order, and relays running at once never take the same row). Each row is applied in a
-savepoint and marked applied in the batch's transaction: the receiving case's event (with the
-hand-off id, unique) and the `applied` mark commit together or not at all. A worker killed, a
+applied in order, and relays running at once never take the same row). A unit's rows of the batch
+are applied together in a savepoint (cases.actions.receive_handoffs: a few statements for all the
+cases new there), or, if that fails, each in a savepoint of its own to find the rows that fail;
+they are marked applied in the batch's transaction: the receiving case's event (with the hand-off
+id, unique) and the `applied` mark commit together or not at all. A worker killed, a
 connection lost or a broker gone mid-batch leaves the rows pending for the next run; a row whose
 effect fails is retried on later runs (attempts, reason) and marked failed after MAX_ATTEMPTS,
 holding back the later hand-offs of that case until an operator retries it (actions.retry).
@@ -49,7 +51,6 @@ def relay(*, batch: int = BATCH) -> int:
 
 
 def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
-    from tenant_apps.cases.actions import receive_handoff
     from tenants.models import Tenant
 
     connection.set_schema_to_public()
@@ -62,27 +63,18 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
             rows = list(
                 Handoff.objects.select_related("to_tenant").filter(id__in=ids).order_by("id")
             )
+            # One unit at a time (its rows keep their order; a case has at most one row here).
+            by_unit = {}
             for row in rows:
-                unit = row.to_tenant
+                by_unit.setdefault(row.to_tenant_id, []).append(row)
+            for unit_rows in by_unit.values():
+                unit = unit_rows[0].to_tenant
                 if unit.status != Tenant.Status.ACTIVE or unit.provisioned_at is None:
-                    _failed(row, f"{unit} accepts no work now ({unit.status}).")
-                    failed.append(row.pk)
+                    for row in unit_rows:
+                        _failed(row, f"{unit} accepts no work now ({unit.status}).")
+                        failed.append(row.pk)
                     continue
-                # The unit's search path is set before the savepoint (once for a run of rows
-                # to the same unit), so that rolling the savepoint back never undoes it behind
-                # the connection's back.
-                if getattr(connection.tenant, "pk", None) != unit.pk:
-                    connection.set_tenant(unit)
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT 1")
-                try:
-                    with transaction.atomic():
-                        receive_handoff(row)
-                    done.append(row.pk)
-                except Exception as error:  # logged, retried later; holds up only its case
-                    logger.exception("Hand-off %s (%s) to %s failed", row.pk, row.kind, unit.code)
-                    _failed(row, f"{error.__class__.__name__}: {error}")
-                    failed.append(row.pk)
+                done += _apply(unit, unit_rows, failed)
             # Marked applied in the transaction of their effects (one statement for the batch).
             Handoff.objects.filter(pk__in=done).update(
                 status=Status.APPLIED, applied_at=timezone.now(), attempts=F("attempts") + 1
@@ -90,6 +82,35 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
     finally:
         connection.set_schema_to_public()
     return len(done), len(rows)
+
+
+def _apply(unit, rows: list[Handoff], failed: list[int]) -> list[int]:
+    """Apply one unit's rows: all together in one savepoint (cases.actions.receive_handoffs), or,
+    when that fails, each in its own savepoint, so that only the rows that fail are held back."""
+    from tenant_apps.cases.actions import receive_handoff, receive_handoffs
+
+    # The unit's search path is set before the savepoints, so that rolling one back never undoes
+    # it behind the connection's back.
+    connection.set_tenant(unit)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    try:
+        with transaction.atomic():
+            receive_handoffs(rows)
+        return [row.pk for row in rows]
+    except Exception as error:  # the failing rows are found, and logged, one by one below
+        logger.info("Hand-offs to %s applied one by one: %r", unit.code, error)
+    done = []
+    for row in rows:
+        try:
+            with transaction.atomic():
+                receive_handoff(row)
+            done.append(row.pk)
+        except Exception as error:  # logged, retried later; holds up only its case
+            logger.exception("Hand-off %s (%s) to %s failed", row.pk, row.kind, unit.code)
+            _failed(row, f"{error.__class__.__name__}: {error}")
+            failed.append(row.pk)
+    return done
 
 
 def _failed(row: Handoff, reason: str) -> None:

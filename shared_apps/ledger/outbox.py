@@ -23,10 +23,42 @@ def record_case_event(
     """One outbox row for a step of `case`. The applicant, proxy agent and item are taken from
     the case; `reason` and `details` (the step's own, as on its CaseEvent) are what the notice
     to the applicant says (the corrections asked, the decision, the days of an extension)."""
+    row = outbox_row(
+        tenant=tenant,
+        case=case,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        clock=clock,
+        notify_applicant=notify_applicant,
+        notify_staff=notify_staff,
+        at=at,
+        reason=reason,
+        details=details,
+    )
+    row.save(force_insert=True)
+    return row
+
+
+def outbox_row(
+    *,
+    tenant,
+    case,
+    event: str,
+    from_state: str,
+    to_state: str,
+    clock: dict,
+    notify_applicant: bool = False,
+    notify_staff: bool = False,
+    at=None,
+    reason: str = "",
+    details: dict | None = None,
+) -> CaseEventOutbox:
+    """The outbox row of record_case_event, unsaved (a batch writes many with one INSERT)."""
     given = {**(details or {})}
     if reason:
         given["reason"] = reason
-    return CaseEventOutbox.objects.create(
+    return CaseEventOutbox(
         tenant=tenant,
         case_number=case.number or "",
         case_public_id=case.public_id,

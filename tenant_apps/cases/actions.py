@@ -18,12 +18,17 @@ from shared_apps.accounts import authz
 from shared_apps.accounts.identity import id_number_digests, mask_id_number, normalize_id_number
 from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
-from shared_apps.audit.actions import Actor, record_audit
+from shared_apps.audit.actions import Actor, record_audit, record_audit_many
 from shared_apps.catalog.models import Implementation
 from shared_apps.handoffs.models import Kind
-from shared_apps.ledger.index import index_case
-from shared_apps.ledger.models import DeadlineWatch
-from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
+from shared_apps.ledger.index import index_case, index_cases
+from shared_apps.ledger.models import CaseEventOutbox, DeadlineWatch
+from shared_apps.ledger.outbox import (
+    next_sequence,
+    outbox_row,
+    record_case_event,
+    watch_deadline,
+)
 from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
@@ -835,11 +840,10 @@ def receive_handoff(handoff) -> Case | None:
     if handoff.to_tenant_id != tenant.id:
         raise PermissionDenied(_("This hand-off is for another unit."))
     data = handoff.payload
-    sent_at = datetime.fromisoformat(data["sent_at"])
     existing = Case.objects.filter(public_id=handoff.case_public_id).first()
     # No case here yet: this hand-off can't have been applied here (applying it makes the case).
     if existing is None and handoff.kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE):
-        return _receive_case(handoff, tenant, data, sent_at)
+        return _receive_cases([handoff], tenant)[0]
     if existing is None:
         raise transitions.CaseConflict(_("No case here has this public id."))
     if CaseEvent.objects.filter(handoff_id=handoff.pk).exists():
@@ -869,95 +873,148 @@ def receive_handoff(handoff) -> Case | None:
     return moved
 
 
-def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
-    """The linked case in the deciding (or parent) unit: accepted, its clock running from the day
-    it was sent with the days already used below."""
+def receive_handoffs(handoffs) -> None:
+    """Apply a batch of hand-offs to this unit at once, as the relay does (at most one per case,
+    each for this unit), in the caller's transaction: the cases handed over that are new here are
+    made together — their rows, events, audit entries, outbox and index rows each in one
+    statement — and the rest are applied one by one (receive_handoff). All or nothing: when this
+    raises, the relay applies them one at a time to find the one that fails."""
+    tenant = current_tenant()
+    if any(handoff.to_tenant_id != tenant.id for handoff in handoffs):
+        raise PermissionDenied(_("This hand-off is for another unit."))
+    here = set(
+        Case.objects.filter(
+            public_id__in=[handoff.case_public_id for handoff in handoffs]
+        ).values_list("public_id", flat=True)
+    )
+    new = [
+        handoff
+        for handoff in handoffs
+        if handoff.kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE) and handoff.case_public_id not in here
+    ]
+    if len({handoff.case_public_id for handoff in new}) != len(new):
+        raise transitions.CaseConflict(_("Two hand-offs of one case in one batch."))
+    _receive_cases(new, tenant)
+    for handoff in handoffs:
+        if handoff not in new:
+            receive_handoff(handoff)
+
+
+def _receive_cases(handoffs, tenant) -> list[Case]:
+    """The linked cases in the deciding (or parent) unit: accepted, each clock running from the
+    day it was sent with the days already used below."""
     from datetime import datetime
 
-    own = (
+    if not handoffs:
+        return []
+    payloads = [handoff.payload for handoff in handoffs]
+    # The unit's own published implementation of each item handed over, if it has one.
+    item_of = dict(
         Implementation.objects.filter(
-            tenant=tenant,
-            item_id=Implementation.objects.filter(pk=data["implementation_id"]).values("item_id")[
-                :1
-            ],
-            status=Implementation.Status.PUBLISHED,
-        )
-        .only("pk", "code", "department_id", "department_name")
-        .first()
+            pk__in={data["implementation_id"] for data in payloads}
+        ).values_list("pk", "item_id")
     )
+    own_of_item = {
+        own.item_id: own
+        for own in Implementation.objects.filter(
+            tenant=tenant, item_id__in=set(item_of.values()), status=Implementation.Status.PUBLISHED
+        ).only("pk", "item_id", "code", "department_id", "department_name")
+    }
     now = timezone.now()
-    case = Case(
-        public_id=handoff.case_public_id,
-        number=handoff.case_number or None,
-        implementation_id=own.pk if own else data["implementation_id"],
-        implementation_code=own.code if own else data["implementation_code"],
-        item_name=data["item_name"],
-        guide_version_id=data["guide_version_id"],
-        department_id=own.department_id if own else 0,
-        department_name=own.department_name if own else data["department_name"],
-        statutory_days=data["statutory_days"],
-        promised_days=data["promised_days"],
-        applicant_id=data["applicant_id"],
-        organisation_id=data["organisation_id"],
-        proxy_agent_id=data["proxy_agent_id"],
-        proxy_consent_id=data["proxy_consent_id"],
-        filed_by_id=data["filed_by_id"],
-        channel=data["channel"],
-        state=State.ACCEPTED,
-        form_data=data["form_data"],
-        materials=data["materials"],
-        extension_days=data["extension_days"],
-        extension_reason=data["extension_reason"],
-        submitted_at=datetime.fromisoformat(data["submitted_at"]) if data["submitted_at"] else None,
-        accepted_at=datetime.fromisoformat(data["accepted_at"]) if data["accepted_at"] else now,
-        received_from_id=handoff.from_tenant_id,
-        received_as=handoff.kind,
-    )
-    # The clock runs on from the day it was sent, with the days already used below (clock.start,
-    # but not from zero).
-    case.clock_state = ClockState.RUNNING
-    case.clock_running_since = clock.local_day(sent_at)
-    case.clock_days_used = data["days_used"]
-    clock.refresh(case, now)  # a year the calendar lacks leaves clock_error, as for any clock
-    case.save()
-    index_case(tenant=tenant, case=case)
+    cases = []
+    for handoff, data in zip(handoffs, payloads, strict=True):
+        own = own_of_item.get(item_of.get(data["implementation_id"]))
+        case = Case(
+            public_id=handoff.case_public_id,
+            number=handoff.case_number or None,
+            implementation_id=own.pk if own else data["implementation_id"],
+            implementation_code=own.code if own else data["implementation_code"],
+            item_name=data["item_name"],
+            guide_version_id=data["guide_version_id"],
+            department_id=own.department_id if own else 0,
+            department_name=own.department_name if own else data["department_name"],
+            statutory_days=data["statutory_days"],
+            promised_days=data["promised_days"],
+            applicant_id=data["applicant_id"],
+            organisation_id=data["organisation_id"],
+            proxy_agent_id=data["proxy_agent_id"],
+            proxy_consent_id=data["proxy_consent_id"],
+            filed_by_id=data["filed_by_id"],
+            channel=data["channel"],
+            state=State.ACCEPTED,
+            form_data=data["form_data"],
+            materials=data["materials"],
+            extension_days=data["extension_days"],
+            extension_reason=data["extension_reason"],
+            submitted_at=(
+                datetime.fromisoformat(data["submitted_at"]) if data["submitted_at"] else None
+            ),
+            accepted_at=(
+                datetime.fromisoformat(data["accepted_at"]) if data["accepted_at"] else now
+            ),
+            received_from_id=handoff.from_tenant_id,
+            received_as=handoff.kind,
+        )
+        # The clock runs on from the day it was sent, with the days already used below
+        # (clock.start, but not from zero).
+        case.clock_state = ClockState.RUNNING
+        case.clock_running_since = clock.local_day(datetime.fromisoformat(data["sent_at"]))
+        case.clock_days_used = data["days_used"]
+        clock.refresh(case, now)  # a year the calendar lacks leaves clock_error, as for any clock
+        cases.append(case)
+    Case.objects.bulk_create(cases)
+    index_cases(tenant=tenant, cases=cases)
     queries.forget_queue_counts()
-    mark_at = clock.next_mark_at(case, now)
-    if mark_at is not None:
-        watch_deadline(tenant, mark_at)
-    details = {"handoff": handoff.pk, "from_tenant_id": handoff.from_tenant_id}
-    CaseEvent.objects.create(
-        case=case,
-        at=now,
-        intent=f"receive_{handoff.kind}",
-        from_state="",
-        to_state=State.ACCEPTED,
-        actor=transitions.HANDOFF_ACTOR,
-        role=transitions.SYSTEM,
-        channel=Channel.SYSTEM,
-        reason=data.get("reason", ""),
-        details=details,
-        handoff_id=handoff.pk,
-    )
-    record_audit(
+    marks = [mark for case in cases if (mark := clock.next_mark_at(case, now)) is not None]
+    if marks:
+        watch_deadline(tenant, min(marks))
+    events, audits, outbox = [], [], []
+    for handoff, data, case in zip(handoffs, payloads, cases, strict=True):
+        details = {"handoff": handoff.pk, "from_tenant_id": handoff.from_tenant_id}
+        reason = data.get("reason", "")
+        events.append(
+            CaseEvent(
+                case=case,
+                at=now,
+                intent=f"receive_{handoff.kind}",
+                from_state="",
+                to_state=State.ACCEPTED,
+                actor=transitions.HANDOFF_ACTOR,
+                role=transitions.SYSTEM,
+                channel=Channel.SYSTEM,
+                reason=reason,
+                details=details,
+                handoff_id=handoff.pk,
+            )
+        )
+        audits.append(
+            (
+                case.number or str(case.public_id),
+                {"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+            )
+        )
+        outbox.append(
+            outbox_row(
+                tenant=tenant,
+                case=case,
+                event=f"receive_{handoff.kind}",
+                from_state="",
+                to_state=State.ACCEPTED,
+                clock=clock.snapshot(case),
+                at=now,
+                reason=reason,
+                details=details,
+            )
+        )
+    CaseEvent.objects.bulk_create(events)
+    record_audit_many(
         actor=transitions.HANDOFF_ACTOR,
         action="cases.receive_handoff",
-        target=case.number or str(case.public_id),
         tenant=tenant,
-        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+        entries=audits,
     )
-    record_case_event(
-        tenant=tenant,
-        case=case,
-        event=f"receive_{handoff.kind}",
-        from_state="",
-        to_state=State.ACCEPTED,
-        clock=clock.snapshot(case),
-        at=now,
-        reason=data.get("reason", ""),
-        details=details,
-    )
-    return case
+    CaseEventOutbox.objects.bulk_create(outbox)
+    return cases
 
 
 # --- the deadline job -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ absolute `due_at`, `statutory_due_at` and `yellow_at` are stored, so the deadlin
 set-based UPDATE comparing them with now.
 """
 
+import functools
 import logging
 import math
 from datetime import date, datetime, time, timedelta
@@ -68,6 +69,10 @@ def end_of(day: date) -> datetime:
     return start_of(day + timedelta(days=1))
 
 
+# The calendar is fixed for a given chinesecalendar release: a day's answer never changes while
+# the process runs, and a batch of clocks (the hand-off relay, the deadline job) asks the same
+# days again and again. A year it does not cover raises, and is asked again next time.
+@functools.lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)

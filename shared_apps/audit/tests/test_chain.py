@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from shared_apps.audit.actions import record_audit
+from shared_apps.audit.actions import record_audit, record_audit_many
 from shared_apps.audit.models import AuditEntry
 from shared_apps.audit.queries import verify_chain
 
@@ -28,6 +28,32 @@ def test_chain_verifies_and_detects_an_edited_row(db):
     assert any(f"entry {victim.id}" in p and "edited" in p for p in problems)
     with pytest.raises(CommandError, match="tampered"):
         call_command("verify_audit_chain")
+
+
+def test_a_batch_of_entries_chains_between_single_ones_and_verifies(db):
+    from tenants.models import Tenant
+
+    unit = Tenant.objects.exclude(code="").first()
+    record_audit(actor="system:test", action="test.before", tenant=unit)
+    batch = record_audit_many(
+        actor="system:test",
+        action="test.batch",
+        tenant=unit,
+        entries=[(f"B{n}", {"n": n, "nul": "a\x00b"}) for n in range(5)],
+    )
+    record_audit(actor="system:test", action="test.after", tenant=unit)
+    chain = list(
+        AuditEntry.objects.filter(tenant_code=unit.code, scheme=2)
+        .order_by("-id")[:7]
+        .values_list("action", "target", "prev_hash", "entry_hash")
+    )[::-1]
+    assert [row[0] for row in chain] == ["test.before"] + ["test.batch"] * 5 + ["test.after"]
+    assert [row[1] for row in chain[1:6]] == [f"B{n}" for n in range(5)]
+    # Each entry names the hash of the one before it in the unit's chain.
+    assert all(chain[n][2] == chain[n - 1][3] for n in range(1, 7))
+    assert [entry.id for entry in batch] == sorted(entry.id for entry in batch)
+    _checked, problems = verify_chain()
+    assert problems == []
 
 
 def test_chain_detects_a_removed_row(db):
