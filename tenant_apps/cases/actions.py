@@ -646,7 +646,13 @@ def withdraw(case: Case, *, actor, reason: str = "", request=None) -> Case:
     def change(case, now):
         case.closed_at = now
 
-    return _transition(case, "withdraw", actor=actor, request=request, reason=reason, change=change)
+    with transaction.atomic():
+        withdrawn = _transition(
+            case, "withdraw", actor=actor, request=request, reason=reason, change=change
+        )
+        if withdrawn.received_from_id:  # the unit below waits for it: it ends there too
+            _send_handoff(withdrawn, withdrawn.received_from_id, Kind.JOINT_RESULT, reason)
+    return withdrawn
 
 
 def suspend(case: Case, *, actor, ground: str, reason: str, request=None) -> Case:
@@ -726,9 +732,22 @@ def _not_authorised_here(case: Case) -> str:
     return _("This unit is not authorised for this item; escalated by rule.")
 
 
-def _handoff_payload(case: Case, reason: str = "") -> dict:
-    """What the receiving unit needs of the case: as filed, and the clock so far."""
+def _handoff_payload(case: Case, reason: str = "", *, with_files: bool = False) -> dict:
+    """What the receiving unit needs of the case: as filed, and the clock so far; and, for a case
+    passed on to be handled there, its files (the stored objects are never changed or deleted
+    once a case is filed, so the receiving unit's rows name the same ones)."""
+    files = [
+        {
+            "public_id": str(file.public_id),
+            "material_id": file.material_id,
+            "uploaded_by_id": file.uploaded_by_id,
+            **CaseFile.values_of(file.stored),
+            "uploaded_at": file.uploaded_at.isoformat(),
+        }
+        for file in (case.files.order_by("id") if with_files else ())
+    ]
     return {
+        "files": files,
         "number": case.number,
         "implementation_id": case.implementation_id,
         "implementation_code": case.implementation_code,
@@ -747,6 +766,7 @@ def _handoff_payload(case: Case, reason: str = "") -> dict:
         "materials": case.materials,
         "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
         "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
+        "state": case.state,
         "days_used": case.clock_days_used,
         "extension_days": case.extension_days,
         "extension_reason": case.extension_reason,
@@ -768,7 +788,9 @@ def _send_handoff(case: Case, to_tenant_id: int, kind: str, reason: str = ""):
         to_tenant=Tenant.objects.get(pk=to_tenant_id),
         case=case,
         kind=kind,
-        payload=_handoff_payload(case, reason),
+        payload=_handoff_payload(
+            case, reason, with_files=kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE)
+        ),
     )
 
 
@@ -849,15 +871,25 @@ def receive_handoff(handoff) -> Case | None:
     if CaseEvent.objects.filter(handoff_id=handoff.pk).exists():
         return None
 
+    withdrawn = handoff.kind == Kind.JOINT_RESULT and data.get("state") == State.WITHDRAWN
+
     def change(case, now):
         case.clock_days_used = max(case.clock_days_used, data["days_used"])
         case.passed_to_id = None
-        if handoff.kind == Kind.JOINT_RESULT:
+        if withdrawn:
+            case.closed_at = now
+        elif handoff.kind == Kind.JOINT_RESULT:
             case.decision, case.decision_reasons = data["decision"], data["decision_reasons"]
             case.decision_legal_basis = data["decision_legal_basis"]
             case.decided_at = datetime.fromisoformat(data["decided_at"])
 
-    intent = "receive_result" if handoff.kind == Kind.JOINT_RESULT else "take_back"
+    intent = (
+        "receive_withdrawal"
+        if withdrawn
+        else "receive_result"
+        if handoff.kind == Kind.JOINT_RESULT
+        else "take_back"
+    )
     moved = _transition(
         existing,
         intent,
@@ -867,7 +899,7 @@ def receive_handoff(handoff) -> Case | None:
         change=change,
         handoff_id=handoff.pk,
     )
-    if intent == "receive_result" and moved.received_from_id:
+    if intent != "take_back" and moved.received_from_id:
         # This unit had received the case from below too: the result goes on down.
         _send_handoff(moved, moved.received_from_id, Kind.JOINT_RESULT)
     return moved
@@ -963,6 +995,22 @@ def _receive_cases(handoffs, tenant) -> list[Case]:
         clock.refresh(case, now)  # a year the calendar lacks leaves clock_error, as for any clock
         cases.append(case)
     Case.objects.bulk_create(cases)
+    CaseFile.objects.bulk_create(
+        CaseFile(
+            case=case,
+            public_id=file["public_id"],
+            material_id=file["material_id"],
+            uploaded_by_id=file["uploaded_by_id"],
+            storage_name=file["storage_name"],
+            original_name=file["original_name"],
+            content_type=file["content_type"],
+            size=file["size"],
+            sha256=file["sha256"],
+            uploaded_at=datetime.fromisoformat(file["uploaded_at"]),
+        )
+        for case, data in zip(cases, payloads, strict=True)
+        for file in data.get("files", ())
+    )
     index_cases(tenant=tenant, cases=cases)
     queries.forget_queue_counts()
     marks = [mark for case in cases if (mark := clock.next_mark_at(case, now)) is not None]

@@ -150,6 +150,8 @@ MOVES = [
         for state in (S.ACCEPTED, S.UNDER_REVIEW)
     ),
     Move(S.FORWARDED, "receive_result", S.DECIDED, frozenset({SYSTEM}), Clock.STOP, False),
+    # The applicant withdrew it where it was handled: it is withdrawn where it waited too.
+    Move(S.FORWARDED, "receive_withdrawal", S.WITHDRAWN, frozenset({SYSTEM}), Clock.STOP, False),
     Move(S.FORWARDED, "take_back", S.UNDER_REVIEW, frozenset({SYSTEM}), Clock.RESUME, False),
 ]  # fmt: skip
 
@@ -198,6 +200,7 @@ def intent_label(intent: str) -> str:
         "deliver": _("deliver the result"),
         "close": _("close"),
         "withdraw": _("withdraw"),
+        "receive_withdrawal": _("withdrawn where it was handled"),
         "suspend": _("suspend"),
         "resume": _("resume"),
         "extend": _("extend the time limit"),

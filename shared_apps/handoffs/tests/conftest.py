@@ -8,7 +8,7 @@ from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions as catalog
 from shared_apps.catalog.models import GuideMaterial, OnlineDepth
 from shared_apps.catalog.tests.conftest import make_department
-from tenant_apps.cases.tests.conftest import FORM
+from tenant_apps.cases.tests.conftest import FORM, upload_folder  # noqa: F401 (a fixture)
 from tenants.models import Tenant
 
 _codes = itertools.count(500)

@@ -373,3 +373,87 @@ def test_bad_input_to_escalate_is_a_clear_error_and_changes_nothing(
     assert not Handoff.objects.filter(case_public_id=case.public_id).exists()
     listing = client.get("/api/v1/handoffs", {"status": "bogus\x00"}, HTTP_HOST=host_of(county))
     assert listing.status_code == 400
+
+
+def test_the_deciding_unit_gets_the_files_and_its_staff_can_read_them(
+    client, root, staff, township, county, upload_folder
+):
+    from tenant_apps.cases.models import CaseFile
+    from tenant_apps.cases.tests.conftest import GOOD_FORM, uploads
+    from tests.test_uploads import PDF, upload
+
+    items = publish_item(root, [county, township])
+    joint = handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    connection.set_tenant(township)
+    draft = actions.save_draft(actor=staff.citizen, implementation=joint, form_data=GOOD_FORM)
+    application = joint.materials.get(guide_material__name="申请书").guide_material_id
+    scanned = actions.attach_file(
+        draft, actor=staff.citizen, material_id=application, upload=upload("申请书.pdf", PDF)
+    )
+    entries = [
+        {"material_id": application, "kind": "upload", "file_id": str(scanned.public_id),
+         "sha256": scanned.sha256},
+        *uploads(joint, "营业执照", case=draft),
+    ]  # fmt: skip
+    case = actions.submit(draft, actor=staff.citizen, materials=entries)
+    actions.accept(case, actor=staff.of[township.code])
+    actions.forward(case, actor=staff.of[township.code])
+    assert relay.relay() == 1
+
+    def files(unit):
+        connection.set_tenant(unit)
+        return sorted(
+            CaseFile.objects.filter(case__public_id=case.public_id).values_list(
+                "public_id", "material_id", "storage_name", "sha256", "size", "original_name"
+            )
+        )
+
+    assert len(files(township)) == 2 and files(county) == files(township)
+    there = in_unit(county, case)
+    assert there.materials == case.materials  # the entries name the files there as well
+
+    # The county's reviewer reads the scan on the county's site; another citizen can't.
+    path = f"/cases/{case.public_id}/files/{scanned.public_id}"
+    connection.set_schema_to_public()
+    sign_in_with_second_factor(client, staff.of[county.code])
+    got = client.get(path, HTTP_HOST=host_of(county))
+    assert got.status_code == 200 and b"".join(got.streaming_content) == PDF
+    assert AuditEntry.objects.filter(
+        action="cases.file_downloaded", tenant_code=county.code, target=case.number
+    ).exists()
+    client.force_login(staff.of[township.code])  # staff of the township, not of the county
+    assert client.get(path, HTTP_HOST=host_of(county)).status_code == 404
+
+
+def test_a_case_withdrawn_where_it_is_decided_is_withdrawn_where_it_waited(
+    root, staff, township, county
+):
+    items = publish_item(root, [county, township])
+    joint = handoffs.set_decided_by(items[township.code], decided_by=county, actor=root)
+    case = submitted_case(joint, township, staff.citizen)
+    actions.accept(case, actor=staff.of[township.code])
+    actions.forward(case, actor=staff.of[township.code])
+    # Where it waits, the applicant can't withdraw it: it is being handled at the county.
+    with pytest.raises(transitions.CaseConflict):
+        actions.withdraw(in_unit(township, case), actor=staff.citizen, reason="不办了")
+    assert relay.relay() == 1
+
+    there = in_unit(county, case)
+    actions.withdraw(there, actor=staff.citizen, reason="不办了")
+    assert in_unit(county, case).state == State.WITHDRAWN
+    connection.set_schema_to_public()
+    back = Handoff.objects.get(case_public_id=case.public_id, kind=Kind.JOINT_RESULT)
+    assert (back.from_tenant, back.to_tenant) == (county, township)
+
+    assert relay.relay() == 1
+    waited = in_unit(township, case)
+    assert (waited.state, waited.clock_state, waited.passed_to_id) == (
+        State.WITHDRAWN,
+        ClockState.STOPPED,
+        None,
+    )
+    assert waited.closed_at is not None and waited.decision == ""
+    connection.set_tenant(township)
+    event = CaseEvent.objects.get(case=waited, handoff_id=back.pk)
+    assert (event.intent, event.to_state) == ("receive_withdrawal", State.WITHDRAWN)
+    assert index_rows(case) == [(township.pk, State.WITHDRAWN)]

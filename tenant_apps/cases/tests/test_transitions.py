@@ -32,7 +32,11 @@ ARGUMENTS = {
 }
 
 
-SYSTEM_INTENTS = {"receive_result": Kind.JOINT_RESULT, "take_back": Kind.RETURN}
+SYSTEM_INTENTS = {  # intent: the hand-off (kind, the state it reports) the relay applies for it
+    "receive_result": (Kind.JOINT_RESULT, State.DECIDED),
+    "receive_withdrawal": (Kind.JOINT_RESULT, State.WITHDRAWN),
+    "take_back": (Kind.RETURN, State.ACCEPTED),
+}
 
 
 def act(intent, case, actor):
@@ -40,13 +44,13 @@ def act(intent, case, actor):
         if actor != transitions.HANDOFF_ACTOR:
             # Only the relay applies hand-offs; the table refuses anyone else.
             return actions._transition(case, intent, actor=actor)
-        return actions.receive_handoff(handoff_for(case, SYSTEM_INTENTS[intent]))
+        return actions.receive_handoff(handoff_for(case, *SYSTEM_INTENTS[intent]))
     if intent == "return":
         return actions.return_case(case, actor=actor, **ARGUMENTS[intent])
     return getattr(actions, intent)(case, actor=actor, **ARGUMENTS.get(intent, {}))
 
 
-def handoff_for(case, kind):
+def handoff_for(case, kind, state):
     """A hand-off to the case's unit from its parent, as the relay would hand it over."""
     unit = Tenant.objects.get(pk=connection.tenant.pk)
     connection.set_schema_to_public()
@@ -58,6 +62,7 @@ def handoff_for(case, kind):
         kind=kind,
         payload={
             "sent_at": timezone.now().isoformat(),
+            "state": state,
             "days_used": 5,
             "reason": "上级退回",
             "decision": "approved",
