@@ -63,11 +63,13 @@ def _relay_batch(batch: int, failed: list[int]) -> tuple[int, int]:
             rows = list(
                 Handoff.objects.select_related("to_tenant").filter(id__in=ids).order_by("id")
             )
-            # One unit at a time (its rows keep their order; a case has at most one row here).
+            # One unit at a time (its rows keep their order; a case has at most one row here), in
+            # the order of their ids: relays running at once take the units' audit-chain locks in
+            # the same order, so they queue behind each other rather than deadlock.
             by_unit = {}
             for row in rows:
                 by_unit.setdefault(row.to_tenant_id, []).append(row)
-            for unit_rows in by_unit.values():
+            for _unit_id, unit_rows in sorted(by_unit.items()):
                 unit = unit_rows[0].to_tenant
                 if unit.status != Tenant.Status.ACTIVE or unit.provisioned_at is None:
                     for row in unit_rows:
