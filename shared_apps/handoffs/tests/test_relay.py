@@ -295,3 +295,37 @@ def test_a_relay_whose_database_connection_is_cut_mid_batch_loses_nothing(townsh
             assert final["audited"] == final["audited_distinct"] == total
         finally:
             _clean(conn, prefix, county.schema_name, county, watched)
+
+
+def test_operators_find_failed_handoffs_in_the_admin_and_retry_them(client, root, township, county):
+    from django.conf import settings
+
+    from conftest import sign_in_with_second_factor
+    from shared_apps.audit.models import AuditEntry
+
+    broken = handed_over("HO-ADMIN-X")
+    del broken["sent_at"]
+    row = _send(township, county, "HO-ADMIN-X", payload=broken)
+    Handoff.objects.filter(pk=row.pk).update(status=Status.FAILED, attempts=relay.MAX_ATTEMPTS)
+    sign_in_with_second_factor(client, root)
+    host = settings.BASE_DOMAIN
+    listed = client.get("/admin/handoffs/handoff/?status__exact=failed", HTTP_HOST=host)
+    assert listed.status_code == 200 and "HO-ADMIN-X" in listed.content.decode()
+    shown = client.get(f"/admin/handoffs/handoff/{row.pk}/change/", HTTP_HOST=host)
+    assert shown.status_code == 200 and "老王烩面馆" not in shown.content.decode()  # no payload
+
+    retried = client.post(
+        "/admin/handoffs/handoff/",
+        {"action": "retry_failed", "_selected_action": [row.pk]},
+        HTTP_HOST=host,
+    )
+    assert retried.status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.PENDING, 0)
+    assert AuditEntry.objects.filter(action="handoffs.retry", target=str(row.pk)).count() == 1
+    # Nothing else changes here: no adding, editing or deleting.
+    assert client.get("/admin/handoffs/handoff/add/", HTTP_HOST=host).status_code == 403
+    deleted = client.post(
+        f"/admin/handoffs/handoff/{row.pk}/delete/", {"post": "yes"}, HTTP_HOST=host
+    )
+    assert deleted.status_code == 403 and Handoff.objects.filter(pk=row.pk).exists()
