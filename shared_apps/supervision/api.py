@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from ninja.security import django_auth
 from pydantic import Field
 
@@ -425,7 +426,7 @@ def issue(request, data: OrderIn):
         case_public_id=data.case_public_id,
         request=request,
     )
-    return 201, order_out(order)
+    return Status(201, order_out(order))
 
 
 @router.get(
