@@ -183,6 +183,10 @@ def is_below(unit: Tenant, above: Tenant) -> bool:
     return unit.pk == above.pk or above.code in authz.ancestor_codes(unit.code)
 
 
+def is_below_code(code: str, above: Tenant) -> bool:
+    return code == above.code or above.code in authz.ancestor_codes(code)
+
+
 def latest_entry(case_public_id) -> LedgerEntry | None:
     return (
         LedgerEntry.objects.filter(case_public_id=case_public_id)
