@@ -28,6 +28,7 @@ from shared_apps.supervision import actions, queries
 from shared_apps.supervision.forms import IssueForm, StepForm
 from shared_apps.supervision.models import SupervisionOrder, SupervisionStep
 from tenant_apps.cases import clock
+from tenant_apps.cases.models import ClockState, State
 from tenants.links import tenant_url
 from tenants.models import Tenant
 
@@ -174,6 +175,11 @@ def case_page(request, public_id: uuid.UUID):
         raise Http404
     unit = latest.tenant
     _within(request, scope, unit)
+    history = list(queries.case_history(public_id))
+    states, clocks = dict(State.choices), dict(ClockState.choices)
+    for entry in [*history, latest]:
+        entry.state_label = states.get(entry.to_state, entry.to_state)
+        entry.clock_label = clocks.get(entry.clock_state, entry.clock_state)
     workbench = None
     if authz.roles_in(request.user, unit):
         workbench = tenant_url(unit, f"/workbench/cases/{public_id}", request)
@@ -185,7 +191,7 @@ def case_page(request, public_id: uuid.UUID):
             "unit": unit,
             "path": _path(scope, unit),
             "latest": latest,
-            "history": queries.case_history(public_id),
+            "history": history,
             "workbench": workbench,
             "issue_form": _issue_form(
                 scope,
