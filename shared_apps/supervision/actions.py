@@ -9,7 +9,7 @@ held in that unit itself) acknowledge and report. The target never closes its ow
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,10 +74,12 @@ def issue_order(
     required_action: str,
     deadline: date,
     case_public_id=None,
+    request_key=None,
     request=None,
 ) -> Order:
     """督办: `issuing_unit`'s administrator or supervisor orders `target_unit` (a unit below it) to
-    act by `deadline`, about one of its cases (from the ledger) or its work at large."""
+    act by `deadline`, about one of its cases (from the ledger) or its work at large. The same
+    `request_key` again (a double click, a resent form) returns the order already issued."""
     who = Actor.of(actor)
     if who.user is None or not queries.overseeable(who.user, issuing_unit):
         raise PermissionDenied(_("You do not oversee this unit."))
@@ -93,20 +95,29 @@ def issue_order(
         if entry is None or entry.tenant_id != target_unit.pk:
             raise ValidationError({"case": [_("No such case in this unit's ledger.")]})
         case_number = entry.case_number
+    done = Order.objects.filter(issued_by=who.user, request_key=request_key)
+    if request_key is not None and done.exists():
+        return done.get()
     now = timezone.now()
     with transaction.atomic():
-        order = Order.objects.create(
-            issuing_unit=issuing_unit,
-            target_unit=target_unit,
-            case_public_id=case_public_id,
-            case_number=case_number,
-            reason=reason,
-            required_action=required_action,
-            deadline=deadline,
-            issued_by=who.user,
-            issued_at=now,
-            updated_at=now,
-        )
+        try:
+            # A second request with the key waits here for the first one's transaction.
+            with transaction.atomic():
+                order = Order.objects.create(
+                    issuing_unit=issuing_unit,
+                    target_unit=target_unit,
+                    case_public_id=case_public_id,
+                    case_number=case_number,
+                    reason=reason,
+                    required_action=required_action,
+                    deadline=deadline,
+                    issued_by=who.user,
+                    issued_at=now,
+                    updated_at=now,
+                    request_key=request_key,
+                )
+        except IntegrityError:
+            return done.get()
         SupervisionStep.objects.create(
             order=order,
             kind=SupervisionStep.Kind.ISSUE,

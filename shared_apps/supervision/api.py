@@ -315,6 +315,9 @@ class OrderIn(Schema):
     required_action: str = Field(min_length=1, max_length=1000)
     deadline: date | None = Field(None, description="a date, or give working_days")
     working_days: int | None = Field(None, ge=1, le=60, description="working days from today")
+    request_key: UUID | None = Field(
+        None, description="the same key again returns the order already issued (no second one)"
+    )
 
 
 class StepIn(Schema):
@@ -424,6 +427,7 @@ def issue(request, data: OrderIn):
         required_action=data.required_action,
         deadline=deadline_of(data.deadline, data.working_days),
         case_public_id=data.case_public_id,
+        request_key=data.request_key,
         request=request,
     )
     return Status(201, order_out(order))

@@ -11,6 +11,8 @@ from shared_apps.supervision.actions import MAX_TEXT
 class IssueForm(forms.Form):
     target = forms.RegexField(regex=r"^\d{12}$", widget=forms.HiddenInput)
     case = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Made when the page is rendered: the same form sent twice issues one order.
+    key = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(
         label=_("Reason"), max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -147,9 +147,16 @@ class SupervisionOrder(models.Model):
     )
     issued_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # The issuing form's key: a double click or a resent form issues one order, not two.
+    request_key = models.UUIDField(null=True, blank=True)
 
     class Meta:
         verbose_name = "supervision order"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issued_by", "request_key"], name="supervision_order_issued_once"
+            )
+        ]
         indexes = [
             models.Index(fields=["target_unit", "-issued_at"], name="supervision_order_target"),
             models.Index(fields=["issuing_unit", "-issued_at"], name="supervision_order_issuer"),

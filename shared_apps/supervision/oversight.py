@@ -89,7 +89,8 @@ def _issue_form(scope: Tenant, unit: Tenant, **initial) -> IssueForm | None:
         return None
     key = initial.get("case") or unit.code
     return IssueForm(
-        initial={"target": unit.code, "working_days": 5, **initial}, auto_id=f"order-{key}-%s"
+        initial={"target": unit.code, "working_days": 5, "key": uuid.uuid4(), **initial},
+        auto_id=f"order-{key}-%s",
     )
 
 
@@ -243,6 +244,7 @@ def issue(request):
             required_action=form.cleaned_data["required_action"],
             deadline=_deadline(form.cleaned_data),
             case_public_id=form.cleaned_data["case"],
+            request_key=form.cleaned_data["key"],
             request=request,
         )
     except ValidationError as error:

@@ -2,6 +2,7 @@
 unit's own people, closed by the issuer only, unreadable by any other unit; the sweep marks the
 orders past their deadline once."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -60,9 +61,13 @@ ORDER = {"reason": "红牌办件未处理", "required_action": "三个工作日�
 @pytest.mark.django_db
 def test_an_order_goes_from_the_city_to_the_county_and_back_to_closure(client, people, tenant):
     as_(client, people["city"])
-    issued = post(client, "", {**ORDER, "target": tenant.code, "working_days": 3})
+    body = {**ORDER, "target": tenant.code, "working_days": 3, "request_key": str(uuid.uuid4())}
+    issued = post(client, "", body)
     assert issued.status_code == 201, issued.content
     order = issued.json()
+    # Sent again with its key (a retry): the same order, not a second one.
+    assert post(client, "", body).json()["id"] == order["id"]
+    assert SupervisionOrder.objects.filter(target_unit=tenant, reason=ORDER["reason"]).count() == 1
     assert order["issuing_unit"]["code"] == CITY and order["state"] == "issued"
     assert order["deadline"] > timezone.localdate().isoformat()
     assert [s["kind"] for s in order["steps"]] == ["issue"]

@@ -3,6 +3,8 @@ county's from its subdomain, drill-down to a case's ledger history, orders issue
 through the forms; a county supervisor sees no other city's units or cases, a city's
 administrator its counties and townships only, and a target unit can't close its own order."""
 
+import uuid
+
 import pytest
 from django.conf import settings
 
@@ -83,16 +85,18 @@ def test_a_provincial_supervisor_drills_down_to_a_red_case_and_orders_correction
     assert "deadline.red" in body and 'id="case-flag" class="flag-red"' in body
     workbench = f"http://{host_of(tenant)}/workbench/cases/{red_case.public_id}"
     assert f'id="workbench-link" href="{workbench}"' in body
-    issued = page(
-        client,
-        "/oversight/orders/new",
-        target=tenant.code,
-        case=str(red_case.public_id),
-        reason="红牌办件",
-        required_action="三个工作日内办结",
-        working_days="3",
-    )
+    form = {
+        "target": tenant.code,
+        "case": str(red_case.public_id),
+        "key": str(uuid.uuid4()),
+        "reason": "红牌办件",
+        "required_action": "三个工作日内办结",
+        "working_days": "3",
+    }
+    issued = page(client, "/oversight/orders/new", **form)
     assert issued.status_code == 302
+    # The same form sent again (a double click) issues no second order.
+    assert page(client, "/oversight/orders/new", **form)["Location"] == issued["Location"]
     order = SupervisionOrder.objects.get(case_public_id=red_case.public_id)
     assert order.issuing_unit.code == PROVINCE and order.case_number == red_case.number
     assert issued["Location"] == f"/oversight/orders/{order.pk}"
@@ -102,6 +106,7 @@ def test_a_provincial_supervisor_drills_down_to_a_red_case_and_orders_correction
             client,
             "/oversight/orders/new",
             target=tenant.code,
+            key=str(uuid.uuid4()),
             reason=reason,
             required_action="x",
             working_days="3",
