@@ -43,6 +43,12 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-at", "-id"], name="supervision_entry_tenant"),
             models.Index(fields=["case_public_id", "at"], name="supervision_entry_case"),
+            # The cases a unit's warnings start from (oversight pages): its deadline marks.
+            models.Index(
+                fields=["tenant", "case_public_id"],
+                name="supervision_entry_marked",
+                condition=models.Q(event__in=["deadline.yellow", "deadline.red"]),
+            ),
         ]
 
     def __str__(self):

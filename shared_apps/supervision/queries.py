@@ -203,9 +203,13 @@ def case_history(case_public_id):
 
 def flagged_cases(unit: Tenant, flag: str):
     """The unit's own cases whose latest ledger entry is flagged `flag` ("red" or "yellow") with
-    the clock not stopped: the latest entry per case (DISTINCT ON), in `public` only."""
+    the clock not stopped. Only cases the deadline job ever marked can be (a partial index finds
+    them); their latest entries come through the per-case index, in `public` only."""
+    marked = LedgerEntry.objects.filter(
+        tenant=unit, event__in=["deadline.yellow", "deadline.red"]
+    ).values("case_public_id")
     latest = (
-        LedgerEntry.objects.filter(tenant=unit)
+        LedgerEntry.objects.filter(case_public_id__in=marked)
         .order_by("case_public_id", "-at", "-id")
         .distinct("case_public_id")
         .values("id")
