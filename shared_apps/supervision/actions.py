@@ -156,7 +156,7 @@ def _step(order: Order, kind: str, *, actor, text: str, request) -> Order:
     now = timezone.now()
     with transaction.atomic():
         locked = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("issuing_unit", "target_unit")
             .get(pk=order.pk)
         )
@@ -168,7 +168,7 @@ def _step(order: Order, kind: str, *, actor, text: str, request) -> Order:
         locked.state, locked.updated_at = to_state, now
         fields = ["state", "updated_at"]
         if kind == SupervisionStep.Kind.REOPEN:
-            # Returned: a new deadline may follow from the text; the order is open again.
+            # Open again: overdue at once if its deadline has passed.
             locked.overdue = locked.deadline < timezone.localdate()
             fields.append("overdue")
         locked.save(update_fields=fields)

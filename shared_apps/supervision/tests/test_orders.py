@@ -102,7 +102,9 @@ def test_an_order_goes_from_the_city_to_the_county_and_back_to_closure(client, p
         "report",
         "close",
     ]
-    audited = AuditEntry.objects.filter(target=str(order["id"]), tenant_code=tenant.code)
+    audited = AuditEntry.objects.filter(
+        action__startswith="supervision.order_", target=str(order["id"]), tenant_code=tenant.code
+    )
     assert audited.count() == 6
     # Closed: nothing more to report.
     as_(client, people["county"])
