@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("statistics", portal_statistics, name="portal-statistics"),
+    path("oversight/", include("shared_apps.supervision.oversight_urls")),
     path("my/cases", portal_my_cases, name="portal-my-cases"),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.

@@ -22,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("statistics", tenant_statistics, name="tenant-statistics"),
+    path("oversight/", include("shared_apps.supervision.oversight_urls")),
     path("", include("tenant_apps.cases.urls")),
     path(
         "cases/<uuid:public_id>/documents/<str:kind>.pdf",

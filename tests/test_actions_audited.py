@@ -846,6 +846,67 @@ def _(w):
     return call, {"action": "handoffs.set_decided_by", "tenant_code": below.code}
 
 
+# --- supervision orders (shared_apps.supervision, 督办) ------------------------------------------
+
+
+def _order(w):
+    from datetime import date, timedelta
+
+    from shared_apps.supervision import actions
+
+    return actions.issue_order(
+        actor=w.root,
+        issuing_unit=w.tenant.parent,
+        target_unit=w.tenant,
+        reason="红牌办件未处理",
+        required_action="三日内办结并说明原因",
+        deadline=date.today() + timedelta(days=5),
+    )
+
+
+def _order_step(step, state=None):
+    def make(w):
+        from shared_apps.accounts.models import Role
+        from shared_apps.supervision import actions
+        from shared_apps.supervision.models import SupervisionOrder
+
+        order = _order(w)
+        if state:
+            SupervisionOrder.objects.filter(pk=order.pk).update(state=state)
+        supervisor = w.staff("audit-supervisor", Role.SUPERVISOR)
+        by = w.root if step in ("close", "reopen") else supervisor
+        call = getattr(actions, f"{step}_order")
+        return lambda: call(order, actor=by, text="已整改"), {
+            "action": f"supervision.order_{step}",
+            "tenant_code": w.tenant.code,
+        }
+
+    return make
+
+
+@recipe("shared_apps.supervision.actions.issue_order")
+def _(w):
+    return lambda: _order(w), {"action": "supervision.order_issued", "tenant_code": w.tenant.code}
+
+
+recipe("shared_apps.supervision.actions.acknowledge_order")(_order_step("acknowledge"))
+recipe("shared_apps.supervision.actions.report_order")(_order_step("report", "acknowledged"))
+recipe("shared_apps.supervision.actions.close_order")(_order_step("close", "reported"))
+recipe("shared_apps.supervision.actions.reopen_order")(_order_step("reopen", "reported"))
+
+
+@recipe("shared_apps.supervision.actions.mark_overdue_orders")
+def _(w):
+    from datetime import date, timedelta
+
+    from shared_apps.supervision import actions
+    from shared_apps.supervision.models import SupervisionOrder
+
+    order = _order(w)
+    SupervisionOrder.objects.filter(pk=order.pk).update(deadline=date.today() - timedelta(days=1))
+    return lambda: actions.mark_overdue_orders(), {"action": "supervision.orders_overdue"}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

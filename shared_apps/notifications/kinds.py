@@ -143,6 +143,22 @@ KINDS: dict[str, Kind] = {
             "on it now."
         ),
         sms=_("Red warning: case %(number)s (“%(item)s”) is overdue (due by %(due)s)."),
+    ),  # 督办: to the target unit's administrators and supervisors (shared_apps.supervision).
+    "supervision_order_issued": Kind(
+        title=_("Supervision order from %(unit)s"),
+        body=_(
+            "%(unit)s issued a supervision order to %(target)s, to be answered by %(deadline)s: "
+            "%(reason)s. Acknowledge it and report the correction on the oversight pages."
+        ),
+        sms=_("%(unit)s issued a supervision order to %(target)s, due by %(deadline)s."),
+    ),
+    "supervision_order_returned": Kind(
+        title=_("Supervision order from %(unit)s returned"),
+        body=_(
+            "%(unit)s returned its supervision order to %(target)s (due by %(deadline)s): the "
+            "correction is not enough. Report again on the oversight pages."
+        ),
+        sms=_("%(unit)s returned its supervision order to %(target)s for more correction."),
     ),
 }
 

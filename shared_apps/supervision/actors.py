@@ -27,3 +27,16 @@ def relay_supervision_ledger(batch: int = relay.BATCH, follow: bool = True):
         relay.follow(batch=batch)
     else:
         relay.relay(batch=batch)
+
+
+@dramatiq.actor(
+    broker=configured_broker(),
+    queue_name=QUEUE,
+    actor_name="mark_overdue_supervision_orders",
+    max_retries=3,
+)
+def mark_overdue_supervision_orders():
+    """Mark the supervision orders (督办) past their deadline overdue; sent with the relay."""
+    from shared_apps.supervision import actions
+
+    actions.mark_overdue_orders()

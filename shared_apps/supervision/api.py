@@ -4,18 +4,25 @@ only the units they oversee), and the published statistics (办件公示) for ev
 
 from datetime import date
 from typing import Literal
+from uuid import UUID
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from ninja.security import django_auth
 from pydantic import Field
 
 from govplatform.paging import PageIn, page_of, paged
 from shared_apps.audit.actions import record_audit
-from shared_apps.supervision import queries
+from shared_apps.supervision import actions, queries
+from shared_apps.supervision.models import SupervisionOrder
 from shared_apps.supervision.queries import Figures
+from tenant_apps.cases import clock
 from tenants.models import Tenant
 
 router = Router(tags=["supervision"])
@@ -295,3 +302,163 @@ def published_items(request, paging: Query[PageIn], code: str = Path(max_length=
         paging,
         lambda rows: [published_item_row(row) for row in rows],
     )
+
+
+# --- 督办: supervision orders ------------------------------------------------------------------
+
+
+class OrderIn(Schema):
+    target: str = Field(min_length=12, max_length=12, pattern=r"^\d{12}$")
+    issuing_unit: str | None = Field(None, min_length=12, max_length=12, pattern=r"^\d{12}$")
+    case_public_id: UUID | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+    required_action: str = Field(min_length=1, max_length=1000)
+    deadline: date | None = Field(None, description="a date, or give working_days")
+    working_days: int | None = Field(None, ge=1, le=60, description="working days from today")
+    request_key: UUID | None = Field(
+        None, description="the same key again returns the order already issued (no second one)"
+    )
+
+
+class StepIn(Schema):
+    text: str = Field("", max_length=1000)
+
+
+class StepOut(Schema):
+    kind: str
+    by: str
+    unit: str
+    at: str
+    text: str
+
+
+class OrderOut(Schema):
+    id: int
+    issuing_unit: UnitOut
+    target_unit: UnitOut
+    case_public_id: str | None
+    case_number: str
+    reason: str
+    required_action: str
+    deadline: date
+    state: str
+    overdue: bool
+    issued_at: str
+    steps: list[StepOut]
+
+
+def order_out(order: SupervisionOrder, *, steps: bool = True) -> dict:
+    return {
+        "id": order.pk,
+        "issuing_unit": _unit_out(order.issuing_unit),
+        "target_unit": _unit_out(order.target_unit),
+        "case_public_id": str(order.case_public_id) if order.case_public_id else None,
+        "case_number": order.case_number,
+        "reason": order.reason,
+        "required_action": order.required_action,
+        "deadline": order.deadline,
+        "state": order.state,
+        "overdue": order.overdue,
+        "issued_at": order.issued_at.isoformat(),
+        "steps": [
+            {
+                "kind": step.kind,
+                "by": step.by.get_username(),
+                "unit": step.unit.code,
+                "at": step.at.isoformat(),
+                "text": step.text,
+            }
+            for step in (order.steps.select_related("by", "unit") if steps else [])
+        ],
+    }
+
+
+def _readable_order(request, order_id: int) -> SupervisionOrder:
+    """The order, if the caller may read it; 404 otherwise (another unit's order is not found)."""
+    _overseen(request, None)
+    order = get_object_or_404(
+        SupervisionOrder.objects.select_related("issuing_unit", "target_unit"), pk=order_id
+    )
+    if not queries.reads_order(request.user, order):
+        raise Http404
+    return order
+
+
+def deadline_of(deadline: date | None, working_days: int | None) -> date:
+    """A date given, or the working days from today (the cases' calendar, chinesecalendar)."""
+    if working_days:
+        return clock.add_working_days(timezone.localdate(), working_days)
+    if deadline is None:
+        raise DjangoValidationError({"deadline": [_("Give a deadline or working days.")]})
+    return deadline
+
+
+@router.get(
+    "/supervision/orders",
+    response=page_of(OrderOut),
+    auth=django_auth,
+    summary="Supervision orders (督办) a unit received or issued",
+)
+def orders(request, paging: Query[PageIn], unit: str | None = UnitCode):
+    found = _overseen(request, unit)
+    return paged(
+        queries.orders_of(found),
+        paging,
+        lambda rows: [order_out(row, steps=False) for row in rows],
+    )
+
+
+@router.post(
+    "/supervision/orders",
+    response={201: OrderOut},
+    auth=django_auth,
+    summary="Issue a supervision order (督办) to a unit below",
+)
+def issue(request, data: OrderIn):
+    issuing = _overseen(request, data.issuing_unit)
+    target = get_object_or_404(Tenant, code=data.target)
+    if not queries.is_below(target, issuing) or target.pk == issuing.pk:
+        raise Http404
+    order = actions.issue_order(
+        actor=request.user,
+        issuing_unit=issuing,
+        target_unit=target,
+        reason=data.reason,
+        required_action=data.required_action,
+        deadline=deadline_of(data.deadline, data.working_days),
+        case_public_id=data.case_public_id,
+        request_key=data.request_key,
+        request=request,
+    )
+    return Status(201, order_out(order))
+
+
+@router.get(
+    "/supervision/orders/{order_id}",
+    response=OrderOut,
+    auth=django_auth,
+    summary="One supervision order with its steps",
+)
+def order(request, order_id: int):
+    return order_out(_readable_order(request, order_id))
+
+
+def _intent(name: str, step, summary: str):
+    @router.post(
+        f"/supervision/orders/{{order_id}}/{name}",
+        response=OrderOut,
+        auth=django_auth,
+        summary=summary,
+        operation_id=f"supervision_order_{name}",
+    )
+    def intent(request, order_id: int, data: StepIn):
+        found = _readable_order(request, order_id)
+        return order_out(step(found, actor=request.user, text=data.text, request=request))
+
+    return intent
+
+
+acknowledge = _intent("acknowledge", actions.acknowledge_order, "The target acknowledges (签收)")
+report = _intent("report", actions.report_order, "The target reports its correction (整改反馈)")
+close = _intent("close", actions.close_order, "The issuer closes the order")
+reopen = _intent("reopen", actions.reopen_order, "The issuer returns the order (退回)")

@@ -4,7 +4,9 @@ unit, copied from the case events' outbox (shared_apps.ledger.CaseEventOutbox) b
 a city's or a county's figures are a sum over a few thousand rows, never a query over the units'
 schemas (DESIGN.md §3, §6). No personal data: no applicant, no names, no reasons."""
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 COUNTS = ("received", "accepted", "completed", "completed_on_time", "yellow", "red", "online")
 
@@ -41,6 +43,12 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-at", "-id"], name="supervision_entry_tenant"),
             models.Index(fields=["case_public_id", "at"], name="supervision_entry_case"),
+            # The cases a unit's warnings start from (oversight pages): its deadline marks.
+            models.Index(
+                fields=["tenant", "case_public_id"],
+                name="supervision_entry_marked",
+                condition=models.Q(event__in=["deadline.yellow", "deadline.red"]),
+            ),
         ]
 
     def __str__(self):
@@ -116,3 +124,78 @@ class TenantCount(Counts):
 
     def __str__(self):
         return str(self.tenant_id)
+
+
+class SupervisionOrder(models.Model):
+    """督办: a unit above tells `target` to act (on a case, or on its work at large) by a deadline;
+    the target acknowledges and reports what it corrected (整改反馈), the issuer closes it or
+    returns it. Each step is a `SupervisionStep`."""
+
+    class State(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        REPORTED = "reported", _("Correction reported")
+        RETURNED = "returned", _("Returned for more correction")
+        CLOSED = "closed", _("Closed")
+
+    issuing_unit = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    target_unit = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    case_public_id = models.UUIDField(null=True, blank=True)
+    case_number = models.CharField(max_length=50, blank=True)
+    reason = models.TextField(max_length=1000)
+    required_action = models.TextField(max_length=1000)
+    deadline = models.DateField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.ISSUED)
+    # Set by the sweep (actions.mark_overdue_orders) once the deadline passed without a report.
+    overdue = models.BooleanField(default=False)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    # The issuing form's key: a double click or a resent form issues one order, not two.
+    request_key = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "supervision order"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issued_by", "request_key"], name="supervision_order_issued_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["target_unit", "-issued_at"], name="supervision_order_target"),
+            models.Index(fields=["issuing_unit", "-issued_at"], name="supervision_order_issuer"),
+            models.Index(
+                fields=["deadline"],
+                name="supervision_order_open",
+                condition=models.Q(overdue=False, state__in=["issued", "acknowledged", "returned"]),
+            ),
+        ]
+
+    def __str__(self):
+        return f"督办 {self.pk} → {self.target_unit_id}"
+
+
+class SupervisionStep(models.Model):
+    """One step of an order: who did what when, and what they wrote."""
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", _("Issued")
+        ACKNOWLEDGE = "acknowledge", _("Acknowledged")
+        REPORT = "report", _("Reported the correction")
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Returned")
+
+    order = models.ForeignKey(SupervisionOrder, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    text = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.kind}"

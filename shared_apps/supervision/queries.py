@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from shared_apps.accounts import authz
 from shared_apps.accounts.models import Role, StaffMembership
 from shared_apps.supervision.models import COUNTS, DailyCount, LedgerEntry, TenantCount
-from tenants.divisions.codes import LEVEL_ORDER
+from tenants.divisions.codes import LEVEL_ORDER, SIGNIFICANT_DIGITS
 from tenants.models import Tenant
 
 OVERSIGHT_ROLES = (Role.TENANT_ADMIN, Role.SUPERVISOR)
@@ -170,3 +170,105 @@ def published_items(unit: Tenant):
         .annotate(**_sums())
         .order_by("-received", "implementation_code")
     )
+
+
+# --- oversight pages and supervision orders (督办) ---------------------------------------------
+
+# A case's clock is still to be watched while it runs or is paused (not once stopped).
+OPEN_CLOCK = ("running", "paused", "not_started")
+
+
+def is_below(unit: Tenant, above: Tenant) -> bool:
+    """`unit` is `above` or lies in its subtree (from the codes alone)."""
+    return unit.pk == above.pk or above.code in authz.ancestor_codes(unit.code)
+
+
+def is_below_code(code: str, above: Tenant) -> bool:
+    return code == above.code or above.code in authz.ancestor_codes(code)
+
+
+def latest_entry(case_public_id) -> LedgerEntry | None:
+    return (
+        LedgerEntry.objects.filter(case_public_id=case_public_id)
+        .select_related("tenant")
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def case_history(case_public_id):
+    """The ledger entries of one case, oldest first."""
+    return LedgerEntry.objects.filter(case_public_id=case_public_id).order_by("at", "id")
+
+
+def flagged_cases(unit: Tenant, flag: str):
+    """The unit's own cases whose latest ledger entry is flagged `flag` ("red" or "yellow") with
+    the clock not stopped. Only cases the deadline job ever marked can be (a partial index finds
+    them); their latest entries come through the per-case index, in `public` only."""
+    marked = LedgerEntry.objects.filter(
+        tenant=unit, event__in=["deadline.yellow", "deadline.red"]
+    ).values("case_public_id")
+    latest = (
+        LedgerEntry.objects.filter(case_public_id__in=marked)
+        .order_by("case_public_id", "-at", "-id")
+        .distinct("case_public_id")
+        .values("id")
+    )
+    return LedgerEntry.objects.filter(
+        id__in=latest, flag=flag, clock_state__in=OPEN_CLOCK
+    ).order_by("due_at", "id")
+
+
+def order_people(unit: Tenant):
+    """The unit's own administrators and supervisors: whom its orders are for."""
+    from shared_apps.accounts.models import User
+
+    return User.objects.filter(
+        is_active=True,
+        memberships__tenant=unit,
+        memberships__is_active=True,
+        memberships__role__in=OVERSIGHT_ROLES,
+    ).distinct()
+
+
+def answers(user, order) -> bool:
+    """Acknowledge and report: a role held in the target unit itself (not from above)."""
+    return StaffMembership.objects.filter(
+        user=user, tenant_id=order.target_unit_id, is_active=True, role__in=OVERSIGHT_ROLES
+    ).exists()
+
+
+def closes(user, order) -> bool:
+    """Close and return: the issuing unit's people (who oversee it)."""
+    return overseeable(user, order.issuing_unit)
+
+
+def reads_order(user, order) -> bool:
+    return closes(user, order) or answers(user, order) or overseeable(user, order.target_unit)
+
+
+def orders_of(unit: Tenant):
+    """The orders `unit` received or issued, newest first."""
+    from shared_apps.supervision.models import SupervisionOrder
+
+    return (
+        SupervisionOrder.objects.filter(Q(target_unit=unit) | Q(issuing_unit=unit))
+        .select_related("issuing_unit", "target_unit")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def overdue_orders_below(unit: Tenant):
+    """Overdue open orders to `unit` or any unit below it (预警)."""
+    from shared_apps.supervision.models import SupervisionOrder
+
+    column = SCOPE_COLUMN.get(unit.level)
+    rows = SupervisionOrder.objects.filter(overdue=True).exclude(
+        state__in=[SupervisionOrder.State.REPORTED, SupervisionOrder.State.CLOSED]
+    )
+    if column:
+        prefix = unit.code[: SIGNIFICANT_DIGITS[unit.level]]
+        rows = rows.filter(target_unit__code__startswith=prefix)
+    else:
+        rows = rows.filter(target_unit=unit)
+    return rows.select_related("issuing_unit", "target_unit").order_by("deadline", "id")

@@ -1,4 +1,5 @@
-"""`run_scheduler` sends the supervision relay job with its other rounds; the job follows the
+"""`run_scheduler` sends the supervision relay job (and the overdue orders' sweep) with its other
+rounds; the job follows the
 outbox until the next round, and only one job follows at a time."""
 
 from io import StringIO
@@ -18,9 +19,11 @@ def test_the_scheduler_sends_the_supervision_relay(db):
         mock.patch.object(case_actors.mark_case_deadlines, "send"),
         mock.patch.object(case_actors.relay_case_notices, "send"),
         mock.patch.object(actors.relay_supervision_ledger, "send") as send,
+        mock.patch.object(actors.mark_overdue_supervision_orders, "send") as sweep,
     ):
         call_command("run_scheduler", "--once", "--due-only", stdout=StringIO())
     assert send.call_count == 1
+    assert sweep.call_count == 1
 
 
 def test_a_job_follows_only_while_no_other_does(db):

@@ -54,10 +54,15 @@ def send_notice_job() -> None:
 
 
 def send_supervision_job() -> None:
-    """One supervision ledger relay job (shared_apps.supervision: the outbox → the ledger)."""
-    from shared_apps.supervision.actors import relay_supervision_ledger
+    """One supervision ledger relay job (shared_apps.supervision: the outbox → the ledger), and
+    one sweep of the supervision orders past their deadline."""
+    from shared_apps.supervision.actors import (
+        mark_overdue_supervision_orders,
+        relay_supervision_ledger,
+    )
 
     relay_supervision_ledger.send()
+    mark_overdue_supervision_orders.send()
 
 
 def send_handoff_job() -> None:
