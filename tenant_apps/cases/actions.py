@@ -19,7 +19,7 @@ from shared_apps.accounts.identity import id_number_digests, mask_id_number, nor
 from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit
-from shared_apps.catalog.models import Implementation
+from shared_apps.catalog.models import Implementation, ParallelReview, ParallelRule
 from shared_apps.handoffs.models import Kind
 from shared_apps.ledger.index import index_case
 from shared_apps.ledger.models import DeadlineWatch
@@ -34,7 +34,9 @@ from tenant_apps.cases.models import (
     DeadlineFlag,
     Decision,
     Delivery,
+    ParallelTask,
     State,
+    TaskState,
 )
 from tenant_apps.cases.transitions import Clock, Guard
 from tenant_apps.cases.validation import check_form, check_materials, clean_text
@@ -514,6 +516,12 @@ def accept(case: Case, *, actor, request=None) -> Case:
             accepted = _pass_on(
                 accepted, "escalate", transitions.RULE_ACTOR, unauthorised, request=request
             )
+        elif not accepted.received_from_id:
+            review = ParallelReview.objects.filter(
+                implementation_id=accepted.implementation_id
+            ).first()
+            if review is not None:  # 并联审批, in the acceptance's transaction
+                accepted = _start_parallel(accepted, review, request=request)
     return accepted
 
 
@@ -835,6 +843,8 @@ def receive_handoff(handoff) -> Case | None:
     if handoff.to_tenant_id != tenant.id:
         raise PermissionDenied(_("This hand-off is for another unit."))
     data = handoff.payload
+    if handoff.kind in PARALLEL_KINDS:
+        return PARALLEL_KINDS[handoff.kind](handoff, tenant, data)
     sent_at = datetime.fromisoformat(data["sent_at"])
     existing = Case.objects.filter(public_id=handoff.case_public_id).first()
     # No case here yet: this hand-off can't have been applied here (applying it makes the case).
@@ -958,6 +968,292 @@ def _receive_case(handoff, tenant, data: dict, sent_at) -> Case:
         details=details,
     )
     return case
+
+
+# --- parallel approval (并联审批) ------------------------------------------------------------
+
+
+def _task_due(start, days: int):
+    """The end of the task's last working day counted from `start`; None while the official
+    calendar does not cover it (as a case's clock, never a guess)."""
+    try:
+        return clock.end_of(clock.add_working_days(clock.local_day(start), days))
+    except clock.CalendarNotCovered:
+        return None
+
+
+def _start_parallel(case: Case, review: ParallelReview, *, request=None) -> Case:
+    """The accepted case goes to every department of the item's parallel review at once, each
+    with its own task and clock; a department of another unit gets its task by hand-off."""
+    departments = list(review.departments.select_related("tenant"))
+    tenant = current_tenant()
+    tasks = []
+
+    def change(case, now):
+        for department in departments:
+            tasks.append(
+                ParallelTask.objects.create(
+                    case=case,
+                    case_public_id=case.public_id,
+                    case_number=case.number or "",
+                    item_name=case.item_name,
+                    unit_id=department.tenant_id,
+                    department_id=department.department_id,
+                    department_name=department.department_name,
+                    rule=review.rule,
+                    due_at=_task_due(now, department.days),
+                )
+            )
+
+    details = {
+        "rule": review.rule,
+        "departments": [
+            {"unit_id": d.tenant_id, "department": d.department_name, "days": d.days}
+            for d in departments
+        ],
+    }
+    with transaction.atomic():
+        moved = _transition(
+            case,
+            "start_parallel",
+            actor=transitions.PARALLEL_ACTOR,
+            request=request,
+            details=details,
+            change=change,
+        )
+        for task in tasks:
+            if task.unit_id != tenant.id:
+                _send_task_handoff(task, Kind.PARALLEL_TASK, form_data=moved.form_data)
+    return moved
+
+
+def _send_task_handoff(task: ParallelTask, kind: str, **extra):
+    from types import SimpleNamespace
+
+    from shared_apps.handoffs.queue import send
+    from tenants.models import Tenant
+
+    to = task.unit_id if kind != Kind.PARALLEL_OPINION else task.requested_by_id
+    return send(
+        from_tenant=current_tenant(),
+        to_tenant=Tenant.objects.get(pk=to),
+        case=SimpleNamespace(public_id=task.case_public_id, number=task.case_number),
+        kind=kind,
+        payload={
+            "task": str(task.public_id),
+            "item_name": task.item_name,
+            "department_id": task.department_id,
+            "department_name": task.department_name,
+            "rule": task.rule,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "state": task.state,
+            "opinion": task.opinion,
+            "decided_by": task.decided_by,
+            "decided_at": task.decided_at.isoformat() if task.decided_at else None,
+            **extra,
+        },
+    )
+
+
+def complete_task(task: ParallelTask, *, actor, decision: str, opinion: str, request=None):
+    """A department's opinion on its parallel task (会签意见): approve or refuse, with the opinion.
+    Only staff (reviewer, approver, department head) of that department in this unit give it.
+    The same opinion sent again is a no-op; another one on a finished task is a conflict. On the
+    accepting unit's case the last opinion moves the case on (once, under the case's lock); with
+    "stop at the first refusal" a refusal decides the case as refused and cancels the open tasks.
+    A task received from another unit sends its opinion back by hand-off."""
+    if decision not in (TaskState.APPROVED, TaskState.REFUSED):
+        raise ValidationError({"decision": [_("Approve or refuse.")]})
+    opinion = clean_text(opinion, "opinion", required=True, max_length=2000)
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    with transaction.atomic():
+        # The case first, then the task: two departments finishing at once are serialised on
+        # the case, so exactly one of them sees no open task left and moves it on.
+        case = None
+        if task.case_id:
+            case = Case.objects.select_for_update().filter(pk=task.case_id).first()
+        locked = ParallelTask.objects.select_for_update().filter(pk=task.pk).first()
+        if locked is None or locked.unit_id != tenant.id:
+            raise PermissionDenied(_("This task is not one of this unit's departments."))
+        if not queries.may_complete_task(who.user, tenant, locked):
+            raise PermissionDenied(
+                _("Only the staff of %(department)s give this opinion.")
+                % {"department": locked.department_name}
+            )
+        if locked.state != TaskState.PENDING:
+            if (locked.state, locked.opinion) == (decision, opinion):
+                return locked  # sent again (a double click, a resent request): already done
+            raise transitions.CaseConflict(
+                _("This task is already “%(state)s”.") % {"state": TaskState(locked.state).label}
+            )
+        now = timezone.now()
+        locked.state, locked.opinion = decision, opinion
+        locked.decided_by, locked.decided_at = who.name[:150], now
+        locked.save(update_fields=["state", "opinion", "decided_by", "decided_at"])
+        record_audit(
+            actor=who,
+            action="cases.complete_task",
+            target=locked.case_number or str(locked.case_public_id),
+            tenant=tenant,
+            data={"task": str(locked.public_id), "decision": decision, "opinion": opinion[:500]},
+            request=request,
+        )
+        queries.forget_queue_counts()
+        if case is not None:
+            _after_opinion(case, locked, now)
+        else:
+            _send_task_handoff(locked, Kind.PARALLEL_OPINION)
+    return locked
+
+
+def _after_opinion(case: Case, task: ParallelTask, now) -> None:
+    """In the accepting unit, under the case's lock: the opinion reaches the ledger, and the
+    case moves on when this was the last one, or stops at a refusal when the item says so."""
+    tenant = current_tenant()
+    record_case_event(
+        tenant=tenant,
+        case=case,
+        event=f"parallel_task.{task.state}",
+        from_state=case.state,
+        to_state=case.state,
+        clock=clock.snapshot(case),
+        at=now,
+        reason=task.opinion,
+        details={
+            "task": str(task.public_id),
+            "department": task.department_name,
+            "unit_id": task.unit_id,
+        },
+    )
+    if case.state != State.PARALLEL_REVIEW:
+        return  # stopped by another department's refusal before this opinion came
+    open_tasks = ParallelTask.objects.filter(case=case, state=TaskState.PENDING)
+    if task.state == TaskState.REFUSED and task.rule == ParallelRule.STOP_AT_REFUSAL:
+        cancelled = list(open_tasks.select_for_update())
+        open_tasks.update(state=TaskState.CANCELLED)
+        for other in cancelled:
+            if other.unit_id != tenant.id:
+                _send_task_handoff(other, Kind.PARALLEL_CANCEL)
+        reasons = f"{task.department_name}：{task.opinion}"
+
+        def refuse(case, at):
+            case.decision, case.decision_reasons, case.decided_at = Decision.REFUSED, reasons, at
+
+        _transition(
+            case,
+            "stop_parallel",
+            actor=transitions.PARALLEL_ACTOR,
+            reason=reasons[:2000],
+            details={
+                "decision": Decision.REFUSED,
+                "task": str(task.public_id),
+                "cancelled": len(cancelled),
+            },
+            change=refuse,
+        )
+    elif not open_tasks.exists():
+        counts = dict.fromkeys(TaskState.values, 0)
+        for state in ParallelTask.objects.filter(case=case).values_list("state", flat=True):
+            counts[state] += 1
+        _transition(case, "join", actor=transitions.PARALLEL_ACTOR, details=counts)
+
+
+def _receive_parallel_task(handoff, tenant, data: dict) -> ParallelTask | None:
+    """Another unit's case asks a department of this unit for its opinion: its task here."""
+    from datetime import datetime
+
+    from tenant_apps.departments.models import Department
+
+    if ParallelTask.objects.filter(handoff_id=handoff.pk).exists():
+        return None
+    if not Department.objects.filter(pk=data["department_id"]).exists():
+        raise PermissionDenied(_("This unit has no such department."))
+    task = ParallelTask.objects.create(
+        public_id=data["task"],
+        case_public_id=handoff.case_public_id,
+        case_number=handoff.case_number,
+        item_name=data["item_name"],
+        unit_id=tenant.id,
+        department_id=data["department_id"],
+        department_name=data["department_name"],
+        requested_by_id=handoff.from_tenant_id,
+        form_data=data.get("form_data") or {},
+        rule=data["rule"],
+        due_at=datetime.fromisoformat(data["due_at"]) if data["due_at"] else None,
+        handoff_id=handoff.pk,
+    )
+    queries.forget_queue_counts()
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    return task
+
+
+def _receive_parallel_opinion(handoff, tenant, data: dict) -> ParallelTask | None:
+    """A department of another unit gave its opinion: it completes this unit's task for it and
+    may move the case on, as a department here would."""
+    from datetime import datetime
+
+    if ParallelTask.objects.filter(handoff_id=handoff.pk).exists():
+        return None
+    task = ParallelTask.objects.filter(
+        public_id=data["task"], unit_id=handoff.from_tenant_id, case__isnull=False
+    ).first()
+    if task is None:
+        raise transitions.CaseConflict(_("No parallel task here has this id."))
+    case = Case.objects.select_for_update().get(pk=task.case_id)
+    task = ParallelTask.objects.select_for_update().get(pk=task.pk)
+    task.handoff_id = handoff.pk
+    if task.state == TaskState.PENDING:  # not cancelled meanwhile
+        task.state, task.opinion = data["state"], data["opinion"]
+        task.decided_by = data["decided_by"]
+        task.decided_at = datetime.fromisoformat(data["decided_at"])
+    task.save(update_fields=["handoff_id", "state", "opinion", "decided_by", "decided_at"])
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    queries.forget_queue_counts()
+    if task.state in (TaskState.APPROVED, TaskState.REFUSED):
+        _after_opinion(case, task, timezone.now())
+    return task
+
+
+def _receive_parallel_cancel(handoff, tenant, data: dict) -> ParallelTask | None:
+    """The case was stopped by another department's refusal: the task here is not needed."""
+    task = (
+        ParallelTask.objects.select_for_update()
+        .filter(public_id=data["task"], requested_by_id=handoff.from_tenant_id)
+        .first()
+    )
+    if task is None or task.state != TaskState.PENDING:
+        return None
+    task.state = TaskState.CANCELLED
+    task.save(update_fields=["state"])
+    queries.forget_queue_counts()
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    return task
+
+
+PARALLEL_KINDS = {
+    Kind.PARALLEL_TASK: _receive_parallel_task,
+    Kind.PARALLEL_OPINION: _receive_parallel_opinion,
+    Kind.PARALLEL_CANCEL: _receive_parallel_cancel,
+}
 
 
 # --- the deadline job -------------------------------------------------------------------------
