@@ -290,3 +290,61 @@ def test_the_parallel_review_is_declared_by_the_units_administrator(
         is None
     )
     assert not type(review).objects.filter(pk=review.pk).exists()
+
+
+def _committed_parallel_case():
+    """Committed (for the race below): a case accepted into parallel review by two departments,
+    and a reviewer of each."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from tenants.models import Tenant
+
+    users = get_user_model()
+    suffix = uuid.uuid4().hex[:8]
+    tenant = Tenant.objects.get(code="410102000000")
+    root = users.objects.create_superuser(f"race-root-{suffix}")
+    clerk = users.objects.create_user(f"race-clerk-{suffix}")
+    accounts.grant_role(actor=root, user=clerk, tenant=tenant, role=Role.WINDOW_CLERK)
+    citizen = users.objects.create_user(f"race-citizen-{suffix}")
+    service, departments = parallel_service(root, tenant, ParallelRule.COLLECT_ALL)
+    reviewers = {}
+    for name, department in departments.items():
+        reviewers[name] = users.objects.create_user(f"race-{department.pk}-{suffix}")
+        accounts.grant_role(
+            actor=root,
+            user=reviewers[name],
+            tenant=tenant,
+            role=Role.REVIEWER,
+            department=department,
+        )
+    case = actions.accept(submitted_case(service, tenant, citizen), actor=clerk)
+    tasks = tasks_of(case, tenant)
+    return tenant, case, [(tasks[name], reviewer) for name, reviewer in reviewers.items()]
+
+
+@pytest.mark.django_db
+def test_two_departments_finishing_at_once_move_the_case_on_once(django_db_blocker):
+    """Each department's reviewer completes the last two tasks at the same moment, in their own
+    committed transactions: the case joins exactly once (see test_races.py for the harness)."""
+    from tenant_apps.cases.tests.test_races import _committed, _race
+
+    tenant, case, work = _committed(django_db_blocker, _committed_parallel_case)
+
+    def complete(task, reviewer):
+        def job():
+            connection.set_tenant(tenant)
+            done = actions.complete_task(task, actor=reviewer, decision="approved", opinion="同意")
+            return ("done", done.state)
+
+        return job
+
+    outcomes = _race(django_db_blocker, [complete(*pair) for pair in work])
+    assert outcomes == [("done", TaskState.APPROVED)] * 2
+
+    def read():
+        connection.set_tenant(tenant)
+        return Case.objects.get(pk=case.pk).state, intents(case).count("join")
+
+    assert _committed(django_db_blocker, read) == (State.UNDER_REVIEW, 1)
