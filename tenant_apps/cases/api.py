@@ -33,7 +33,7 @@ from shared_apps.catalog.models import Implementation
 from shared_apps.ledger.models import IntentKey
 from tenant_apps.cases import actions, queries, transitions
 from tenant_apps.cases.actions import SUSPENSION_GROUNDS
-from tenant_apps.cases.models import Case, Decision, Delivery, State
+from tenant_apps.cases.models import Case, Decision, Delivery, ParallelTask, State, TaskState
 
 router = Router(tags=["cases"])
 applicant_router = Router(tags=["my cases"])
@@ -307,10 +307,12 @@ def _reply(request, case: Case) -> dict:
     return CaseOut.model_validate(_case_out(request, case)).model_dump(mode="json")
 
 
-def _once(request, key: str | None, body: dict, run) -> dict:
-    """Run the intent (`run()` returns the case) and reply, at most once per Idempotency-Key."""
+def _once(request, key: str | None, body: dict, run, reply=None) -> dict:
+    """Run the intent (`run()` returns the case, or what `reply(request, result)` turns into the
+    reply) and reply, at most once per Idempotency-Key."""
+    reply_of = reply or _reply
     if key is None:
-        return _reply(request, run())
+        return reply_of(request, run())
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(
             ErrorCode.BAD_REQUEST,
@@ -343,9 +345,9 @@ def _once(request, key: str | None, body: dict, run) -> dict:
                     _("This Idempotency-Key was already used for another request."),
                 )
             return earlier.reply
-        reply = _reply(request, run())
-        IntentKey.objects.filter(pk=row[0]).update(status=200, reply=reply)
-        return reply
+        answer = reply_of(request, run())
+        IntentKey.objects.filter(pk=row[0]).update(status=200, reply=answer)
+        return answer
 
 
 def _staff_case(case_id: uuid.UUID) -> Case:
@@ -748,3 +750,103 @@ _staff_intent(
     "Return a case escalated here to the unit below (退回), with the reason",
     RequiredReasonIn,
 )
+
+
+# --- parallel approval (并联审批): the departments' tasks ---------------------------------------
+
+TASK_ACTORS = (Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
+TaskId = Path(description="the task's public id")
+TASK_STATE_FILTER = Query(TaskState.PENDING, description="pending by default")
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    item_name: str
+    unit_id: int
+    department_id: int
+    department_name: str
+    # A task received from another unit: that unit, and the application as it accepted it.
+    requested_by_id: int | None
+    form_data: dict
+    state: TaskState
+    rule: str
+    due_at: datetime | None
+    opinion: str
+    decided_by: str
+    decided_at: datetime | None
+
+
+class OpinionIn(Schema):
+    opinion: str = Field(min_length=1, max_length=2000)
+
+
+def _task_out(task: ParallelTask) -> dict:
+    return {
+        "id": task.public_id,
+        "case_id": task.case_public_id,
+        **{
+            field: getattr(task, field)
+            for field in TaskOut.model_fields
+            if field not in ("id", "case_id")
+        },
+    }
+
+
+def _task_reply(request, task: ParallelTask) -> dict:
+    return TaskOut.model_validate(_task_out(task)).model_dump(mode="json")
+
+
+@router.get(
+    "/cases/{case_id}/tasks",
+    response=list[TaskOut],
+    auth=staff_auth("cases:read", *STAFF_READERS),
+    summary="A case's parallel review tasks and opinions (会签/并联审批)",
+)
+def case_tasks(request, case_id: uuid.UUID = CaseId):
+    return [_task_out(task) for task in queries.case_tasks(_staff_case(case_id))]
+
+
+@router.get(
+    "/tasks",
+    response=page_of(TaskOut),
+    auth=staff_auth("cases:read", *TASK_ACTORS),
+    summary="The parallel review tasks of my departments here, most urgent first",
+)
+def my_tasks(request, paging: Query[PageIn], state: TaskState | None = TASK_STATE_FILTER):
+    tasks = queries.department_tasks(request.user, request.tenant, state=state)
+    return paged(tasks, paging, lambda rows: [_task_out(task) for task in rows])
+
+
+def _task_intent(name: str, decision: str, summary: str):
+    def endpoint(
+        request,
+        payload: OpinionIn,
+        task_id: uuid.UUID = TaskId,
+        idempotency_key: str | None = IdempotencyKey,
+    ):
+        task = queries.find_task(task_id)
+        if task is None:
+            raise Http404
+        return _once(
+            request,
+            idempotency_key,
+            payload.dict(),
+            lambda: actions.complete_task(
+                task, decision=decision, opinion=payload.opinion, **_by(request)
+            ),
+            reply=_task_reply,
+        )
+
+    endpoint.__name__ = f"{name}_task"
+    router.post(
+        f"/tasks/{{task_id}}/{name}",
+        response=TaskOut,
+        auth=staff_auth("cases:write", *TASK_ACTORS),
+        summary=summary,
+    )(endpoint)
+
+
+_task_intent("approve", TaskState.APPROVED, "My department approves (会签同意), with its opinion")
+_task_intent("refuse", TaskState.REFUSED, "My department refuses (会签不同意), with its reasons")

@@ -348,3 +348,65 @@ def test_two_departments_finishing_at_once_move_the_case_on_once(django_db_block
         return Case.objects.get(pk=case.pk).state, intents(case).count("join")
 
     assert _committed(django_db_blocker, read) == (State.UNDER_REVIEW, 1)
+
+
+def test_the_department_approves_through_the_api_once_per_key(
+    client, root, people, tenant, other_tenant
+):
+    import json
+
+    from conftest import sign_in_with_second_factor
+    from tests.helpers import host_of
+
+    service, departments = parallel_service(root, tenant, ParallelRule.STOP_AT_REFUSAL)
+    planning = department_staff(people, tenant, departments[DEPARTMENTS[0]], "api-planner")
+    case = accepted(service, tenant, people)
+    task = tasks_of(case, tenant)[DEPARTMENTS[0]]
+    environment_task = tasks_of(case, tenant)[DEPARTMENTS[1]]
+    host = host_of(tenant)
+
+    def post(path, body, host=host, **headers):
+        return client.post(
+            path, json.dumps(body), content_type="application/json", HTTP_HOST=host, **headers
+        )
+
+    sign_in_with_second_factor(client, planning)
+    mine = client.get("/api/v1/tasks", HTTP_HOST=host).json()
+    assert [t["id"] for t in mine["items"]] == [str(task.public_id)]
+    assert mine["items"][0]["department_name"] == DEPARTMENTS[0]
+    # Not the other department's task; bounded, Chinese errors; another unit's host: not found.
+    denied = post(f"/api/v1/tasks/{environment_task.public_id}/approve", {"opinion": "同意"})
+    assert denied.status_code == 403 and denied.json()["detail"]
+    too_long = post(f"/api/v1/tasks/{task.public_id}/refuse", {"opinion": "长" * 2001})
+    assert too_long.status_code == 422
+    nul = post(f"/api/v1/tasks/{task.public_id}/refuse", {"opinion": "不\x00同意"})
+    # The API's parser refuses NUL for every endpoint (400, in Chinese), before any action.
+    assert nul.status_code == 400 and nul.json()["detail"]
+    elsewhere = post(
+        f"/api/v1/tasks/{task.public_id}/approve", {"opinion": "同意"}, host=host_of(other_tenant)
+    )
+    assert elsewhere.status_code in (403, 404)
+    connection.set_tenant(tenant)
+    task.refresh_from_db()
+    assert task.state == TaskState.PENDING
+
+    path = f"/api/v1/tasks/{task.public_id}/approve"
+    first = post(path, {"opinion": "符合规划"}, HTTP_IDEMPOTENCY_KEY="task-approve-1")
+    again = post(path, {"opinion": "符合规划"}, HTTP_IDEMPOTENCY_KEY="task-approve-1")
+    assert first.status_code == again.status_code == 200, first.content
+    assert first.json() == again.json() and first.json()["state"] == "approved"
+    other = post(path, {"opinion": "另一意见"}, HTTP_IDEMPOTENCY_KEY="task-approve-1")
+    assert other.status_code == 409
+    connection.set_schema_to_public()
+    assert AuditEntry.objects.filter(action="cases.complete_task", target=case.number).count() == 1
+
+    # The lead department's staff read every task and opinion of the case.
+    sign_in_with_second_factor(client, people.approver)
+    listed = client.get(f"/api/v1/cases/{case.public_id}/tasks", HTTP_HOST=host).json()
+    assert [(t["department_name"], t["state"], t["opinion"]) for t in listed] == [
+        (DEPARTMENTS[0], "approved", "符合规划"),
+        (DEPARTMENTS[1], "pending", ""),
+    ]
+    assert client.get(
+        f"/api/v1/cases/{case.public_id}/tasks", HTTP_HOST=host_of(other_tenant)
+    ).status_code in (403, 404)
