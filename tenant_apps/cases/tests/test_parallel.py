@@ -410,3 +410,70 @@ def test_the_department_approves_through_the_api_once_per_key(
     assert client.get(
         f"/api/v1/cases/{case.public_id}/tasks", HTTP_HOST=host_of(other_tenant)
     ).status_code in (403, 404)
+
+
+def test_the_departments_queue_and_opinion_form_on_the_workbench(
+    client, root, people, tenant, other_tenant
+):
+    import uuid
+
+    from conftest import sign_in_with_second_factor
+    from tests.helpers import host_of
+
+    service, departments = parallel_service(root, tenant, ParallelRule.STOP_AT_REFUSAL)
+    planning = department_staff(people, tenant, departments[DEPARTMENTS[0]], "w-planner")
+    environment = department_staff(people, tenant, departments[DEPARTMENTS[1]], "w-env")
+    case = accepted(service, tenant, people)
+    tasks = tasks_of(case, tenant)
+    task = tasks[DEPARTMENTS[0]]
+    host = host_of(tenant)
+
+    sign_in_with_second_factor(client, planning)
+    queue = client.get("/workbench/tasks", HTTP_HOST=host).content.decode()
+    assert str(task.public_id) in queue and str(tasks[DEPARTMENTS[1]].public_id) not in queue
+    page = client.get(f"/workbench/tasks/{task.public_id}", HTTP_HOST=host).content.decode()
+    assert 'id="form-opinion"' in page and "老王烩面馆" in page
+    # Another unit's host does not find the task.
+    assert client.get(
+        f"/workbench/tasks/{task.public_id}", HTTP_HOST=host_of(other_tenant)
+    ).status_code in (403, 404)
+    key = str(uuid.uuid4())
+    fields = {"idempotency_key": key, "decision": "approved", "opinion": "符合规划"}
+    path = f"/workbench/tasks/{task.public_id}/opinion"
+    first = client.post(path, fields, HTTP_HOST=host)
+    again = client.post(path, fields, HTTP_HOST=host)  # a double click
+    assert first.status_code == again.status_code == 302
+    connection.set_tenant(tenant)
+    task.refresh_from_db()
+    assert (task.state, task.opinion) == (TaskState.APPROVED, "符合规划")
+    connection.set_schema_to_public()
+    assert AuditEntry.objects.filter(action="cases.complete_task", target=case.number).count() == 1
+
+    # The other department's form is not this reviewer's to send.
+    other = tasks[DEPARTMENTS[1]]
+    refused = client.post(
+        f"/workbench/tasks/{other.public_id}/opinion",
+        {"idempotency_key": str(uuid.uuid4()), "decision": "approved", "opinion": "同意"},
+        HTTP_HOST=host,
+    )
+    assert refused.status_code == 403
+    # Over-long and empty opinions come back with the form, nothing written.
+    client.force_login(environment)
+    sign_in_with_second_factor(client, environment)
+    for opinion in ("", "长" * 2001):
+        bad = client.post(
+            f"/workbench/tasks/{other.public_id}/opinion",
+            {"idempotency_key": str(uuid.uuid4()), "decision": "refused", "opinion": opinion},
+            HTTP_HOST=host,
+        )
+        assert bad.status_code == 400
+    connection.set_tenant(tenant)
+    other.refresh_from_db()
+    assert other.state == TaskState.PENDING
+
+    # The lead department's case page shows every task, its state, clock and opinion.
+    sign_in_with_second_factor(client, people.approver)
+    case_page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host).content.decode()
+    assert 'id="parallel"' in case_page
+    assert "符合规划" in case_page and DEPARTMENTS[1] in case_page
+    assert 'data-state="approved"' in case_page and 'data-state="pending"' in case_page
