@@ -871,6 +871,29 @@ def _(w):
     return call, {"action": "catalog.save_bundle", "target": "AUDIT-BUNDLE"}
 
 
+@recipe("tenant_apps.cases.actions.apply_bundle")
+def _(w):
+    from shared_apps.catalog import actions as catalog
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import publish_service
+
+    first, second = publish_service(w.root, w.tenant), publish_service(w.root, w.tenant)
+    connection.set_schema_to_public()
+    bundle = catalog.save_bundle(
+        actor=w.root,
+        code="AUDIT-APPLY-BUNDLE",
+        name="开办餐馆一件事",
+        items=[first.item, second.item],
+        tenant=w.tenant,
+    )
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.apply_bundle(bundle, actor=w.citizen, form_data={"shop_name": "老王烩面馆"})
+
+    return call, {"action": "cases.apply_bundle", "tenant_code": w.tenant.code}
+
+
 def _parallel_case(w):
     """A case of an item reviewed in parallel by two departments, just accepted: (case, the
     first department's task, a reviewer of that department)."""

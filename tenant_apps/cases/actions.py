@@ -380,6 +380,96 @@ def save_draft(
     return draft
 
 
+def apply_bundle(
+    bundle, *, actor, form_data: dict, materials: list | None = None, request=None
+) -> list[Case]:
+    """一件事一次办: apply for every item of a bundle at once, with one form (the union of the items'
+    forms) and each material once (entries name the material instead of its id, as in
+    catalog.queries.combined_materials). One draft per item, all under one bundle number, in one
+    transaction: each item keeps its own case and, once accepted, its own clock. Files are then
+    attached to the drafts that ask for them, and the drafts submitted together."""
+    from shared_apps.catalog.queries import bundle_offer, combined_form_schema, combined_materials
+
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    implementations = bundle_offer(bundle, tenant)
+    if implementations is None:
+        raise ValidationError({"bundle": [_("This unit does not offer this bundle.")]})
+    if who.user is None:
+        raise PermissionDenied(_("Only a person can file an application."))
+    check_form(combined_form_schema(implementations), form_data, complete=False)
+    by_name = {m["name"]: m["material_ids"] for m in combined_materials(implementations)}
+    materials = materials or []
+    if not isinstance(materials, list) or len(materials) > len(by_name):
+        raise ValidationError({"materials": [_("The materials must be a list.")]})
+    for index, entry in enumerate(materials):
+        if not isinstance(entry, dict) or entry.get("name") not in by_name:
+            raise ValidationError(
+                {
+                    f"materials.{index}": [
+                        _("The guide of this item does not ask for this material.")
+                    ]
+                }
+            )
+    with transaction.atomic():
+        day = clock.local_day(timezone.now())
+        sequence = next_sequence(f"YJS{bundle.pk}", day)
+        number = f"YJS{bundle.pk:06d}{day:%Y%m%d}{sequence:04d}"
+        drafts = []
+        for implementation in implementations:
+            own = set((implementation.form_schema or {}).get("properties") or {})
+            given = [
+                {**{k: v for k, v in entry.items() if k != "name"}, "material_id": ids[pk]}
+                for entry in materials
+                if (pk := implementation.pk) in (ids := by_name[entry["name"]])
+            ]
+            draft = Case(
+                implementation_id=implementation.pk,
+                implementation_code=implementation.code,
+                item_name=implementation.item.name,
+                guide_version_id=implementation.version_id,
+                department_id=implementation.department_id,
+                department_name=implementation.department_name,
+                statutory_days=implementation.version.statutory_days,
+                promised_days=implementation.promised_days,
+                applicant_id=who.user.pk,
+                filed_by_id=who.user.pk,
+                channel=Channel.ONLINE,
+                bundle_number=number,
+            )
+            _fill(
+                draft,
+                implementation,
+                {k: v for k, v in form_data.items() if k in own},
+                given,
+                complete=False,
+            )
+            draft.save()
+            index_case(tenant=tenant, case=draft)
+            CaseEvent.objects.create(
+                case=draft,
+                at=draft.created_at,
+                intent="save_draft",
+                from_state="",
+                to_state=State.DRAFT,
+                actor=who.name[:150],
+                actor_user_id=who.user.pk,
+                role=transitions.APPLICANT,
+                channel=Channel.ONLINE,
+                details={"bundle": bundle.code, "bundle_number": number},
+            )
+            drafts.append(draft)
+        record_audit(
+            actor=who,
+            action="cases.apply_bundle",
+            target=number,
+            tenant=tenant,
+            data={"bundle": bundle.code, "cases": [str(d.public_id) for d in drafts]},
+            request=request,
+        )
+    return drafts
+
+
 MAX_FILES_PER_CASE = 200
 # The intents after which the materials a file is attached for are given.
 FILING_INTENTS = ("save_draft", "submit", "resubmit")

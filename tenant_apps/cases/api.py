@@ -29,7 +29,7 @@ from shared_apps.accounts import authz
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import Role, User
-from shared_apps.catalog.models import Implementation
+from shared_apps.catalog.models import Bundle, Implementation
 from shared_apps.ledger.models import IntentKey
 from tenant_apps.cases import actions, queries, transitions
 from tenant_apps.cases.actions import SUSPENSION_GROUNDS
@@ -850,3 +850,135 @@ def _task_intent(name: str, decision: str, summary: str):
 
 _task_intent("approve", TaskState.APPROVED, "My department approves (会签同意), with its opinion")
 _task_intent("refuse", TaskState.REFUSED, "My department refuses (会签不同意), with its reasons")
+
+
+# --- bundles (一件事一次办): one form, one application, a case per item ---------------------------
+
+BundleCode = Path(max_length=40, description="the bundle's code")
+BundleNumber = Path(max_length=50, description="the bundle number the application got")
+
+
+class BundleMaterialOut(Schema):
+    name: str
+    required: bool
+
+
+class BundleOut(Schema):
+    code: str
+    name: str
+    items: list[str]
+    form_schema: dict
+    materials: list[BundleMaterialOut]
+
+
+class BundleMaterialIn(Schema):
+    name: str = Field(min_length=1, max_length=200, description="the material's name, once")
+    kind: Literal["form_section", "reused"]
+    result_case_number: str | None = Field(None, max_length=50)
+
+
+class BundleIn(Schema):
+    form_data: dict = Field(description="answers to the bundle's one form")
+    materials: list[BundleMaterialIn] = Field([], max_length=100)
+
+    @field_validator("form_data")
+    @classmethod
+    def _bounded(cls, value: dict) -> dict:
+        return _bounded_form(value)
+
+
+class BundleApplicationOut(Schema):
+    bundle_number: str
+    cases: list[CaseSummary]
+
+
+def _bundle(request, code: str) -> tuple[Bundle, list]:
+    from shared_apps.catalog.queries import bundle_offer
+
+    bundle = None if "\x00" in code else Bundle.objects.filter(code=code).first()
+    offer = bundle_offer(bundle, request.tenant) if bundle is not None else None
+    if offer is None:
+        raise ApiError(ErrorCode.NOT_FOUND, _("This unit does not offer this bundle."))
+    return bundle, offer
+
+
+@applicant_router.get(
+    "/bundles/{code}",
+    response=BundleOut,
+    auth=TOKEN_OR_SESSION,
+    summary="A bundle (一件事): its items, its one form and its materials, each once",
+)
+def bundle_form(request, code: str = BundleCode):
+    from shared_apps.catalog.queries import combined_form_schema, combined_materials
+
+    bundle, offer = _bundle(request, code)
+    try:
+        schema = combined_form_schema(offer)
+    except ValidationError as error:
+        raise ApiError(ErrorCode.CONFLICT, " ".join(error.messages)) from None
+    return {
+        "code": bundle.code,
+        "name": bundle.name,
+        "items": [implementation.item.name for implementation in offer],
+        "form_schema": schema,
+        "materials": combined_materials(offer),
+    }
+
+
+def _bundle_reply(request, drafts: list[Case]) -> dict:
+    return BundleApplicationOut.model_validate(
+        {"bundle_number": drafts[0].bundle_number, "cases": [_summary(d) for d in drafts]}
+    ).model_dump(mode="json")
+
+
+@applicant_router.post(
+    "/my/bundles/{code}",
+    response={201: BundleApplicationOut},
+    auth=TOKEN_OR_SESSION,
+    summary="Apply for a bundle once: a draft per item under one bundle number",
+)
+def apply_for_bundle(
+    request, payload: BundleIn, code: str = BundleCode, idempotency_key: str | None = IdempotencyKey
+):
+    _signed_in(request)
+    bundle, _offer = _bundle(request, code)
+    reply = _once(
+        request,
+        idempotency_key,
+        payload.dict(),
+        lambda: actions.apply_bundle(
+            bundle,
+            actor=request.user,
+            form_data=payload.form_data,
+            materials=[m.dict(exclude_none=True) for m in payload.materials],
+            request=request,
+        ),
+        reply=_bundle_reply,
+    )
+    return Status(201, reply)
+
+
+@applicant_router.post(
+    "/my/bundle-applications/{number}/submit",
+    response=BundleApplicationOut,
+    auth=TOKEN_OR_SESSION,
+    summary="Submit every item of my bundle application at once (all or none)",
+)
+def submit_bundle(
+    request, number: str = BundleNumber, idempotency_key: str | None = IdempotencyKey
+):
+    _signed_in(request)
+    drafts = list(
+        queries.applicant_cases(request.user)
+        .filter(bundle_number=number, state=State.DRAFT)
+        .order_by("id")
+    )
+    if "\x00" in number or not drafts:
+        raise Http404
+
+    def run():
+        # One transaction: a draft that can't be submitted yet submits none of them.
+        with transaction.atomic():
+            return [actions.submit(draft, actor=request.user, request=request) for draft in drafts]
+
+    return _once(request, idempotency_key, {}, run, reply=_bundle_reply)

@@ -128,6 +128,9 @@ class Case(models.Model):
     received_as = models.CharField(max_length=20, blank=True)
     # The unit this case is with while it is `forwarded`.
     passed_to_id = models.BigIntegerField(null=True, blank=True)
+    # 一件事一次办: the number the applicant got for the bundle (catalog.Bundle) this case is one
+    # item of; each item keeps its own case, number and clock.
+    bundle_number = models.CharField(_("bundle number"), max_length=50, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,6 +156,9 @@ class Case(models.Model):
                 fields=["due_at"],
                 condition=models.Q(clock_state="running"),
                 name="cases_running_clock",
+            ),
+            models.Index(
+                fields=["bundle_number"], condition=~models.Q(bundle_number=""), name="cases_bundle"
             ),
         ]
 
