@@ -148,3 +148,32 @@ def test_bundles_are_defined_by_their_units_administrator(root, people, tenant, 
     province_wide = catalog.save_bundle(actor=root, code="X1", name="一件事", items=items)
     assert province_wide.tenant is None
     assert Bundle.objects.get(code="X1").items.count() == 2
+
+
+def test_the_units_administrator_defines_a_bundle_through_the_api(client, root, people, tenant):
+    from conftest import sign_in_with_second_factor
+    from shared_apps.accounts.models import Role
+
+    first, second = publish_service(root, tenant), publish_service(root, tenant)
+    codes = sorted([first.item.code, second.item.code])
+    admin = people.staff("b-admin", Role.TENANT_ADMIN)
+    sign_in_with_second_factor(client, admin)
+    path = f"/api/v1/bundles/KBCG-API-{first.pk}"
+
+    def put(body):
+        return client.put(
+            path, json.dumps(body), content_type="application/json", HTTP_HOST=host_of(tenant)
+        )
+
+    done = put({"name": "开办餐馆一件事", "item_codes": codes})
+    assert done.status_code == 200, done.content
+    assert done.json() == {
+        "code": f"KBCG-API-{first.pk}",
+        "name": "开办餐馆一件事",
+        "item_codes": codes,
+    }
+    assert put({"name": "x", "item_codes": [codes[0], codes[0]]}).status_code == 422
+    assert put({"name": "x", "item_codes": [codes[0], "410199999000"]}).status_code == 422
+    assert put({"name": "x" * 201, "item_codes": codes}).status_code == 422
+    sign_in_with_second_factor(client, people.clerk)
+    assert put({"name": "开办餐馆一件事", "item_codes": codes}).status_code == 403

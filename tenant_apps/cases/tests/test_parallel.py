@@ -276,7 +276,7 @@ def test_the_parallel_review_is_declared_by_the_units_administrator(
     with pytest.raises(ValidationError):
         declare(tenant=other_tenant, department_id=elsewhere.pk)
     with pytest.raises(ValidationError):
-        declare(department_id=elsewhere.pk)  # not a department of this unit
+        declare(department_id=2**40)  # not a department of this unit
     with pytest.raises(ValidationError):
         declare(days=0)
     with pytest.raises(ValidationError):
@@ -477,3 +477,49 @@ def test_the_departments_queue_and_opinion_form_on_the_workbench(
     assert 'id="parallel"' in case_page
     assert "符合规划" in case_page and DEPARTMENTS[1] in case_page
     assert 'data-state="approved"' in case_page and 'data-state="pending"' in case_page
+
+
+def test_the_administrator_sets_the_parallel_review_through_the_api(
+    client, root, people, tenant, other_tenant
+):
+    import json
+
+    from conftest import sign_in_with_second_factor
+    from tests.helpers import host_of
+
+    service = publish_service(root, tenant)
+    department = make_department(tenant, name="规划局")
+    admin = people.staff("p-admin", Role.TENANT_ADMIN)
+    sign_in_with_second_factor(client, admin)
+    path = f"/api/v1/services/{service.code}/parallel-review"
+    body = {
+        "rule": "stop_at_refusal",
+        "departments": [
+            {
+                "unit_code": tenant.code,
+                "department_id": department.pk,
+                "department_name": "规划局",
+                "days": 5,
+            }
+        ],
+    }
+
+    def put(body, host=None):
+        return client.put(
+            path,
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_HOST=host or host_of(tenant),
+        )
+
+    done = put(body)
+    assert done.status_code == 200, done.content
+    assert done.json() == body
+    # Another unit's host does not find this unit's service; a far unit can't take part.
+    assert put(body, host=host_of(other_tenant)).status_code in (403, 404)
+    far = {**body, "departments": [{**body["departments"][0], "unit_code": other_tenant.code}]}
+    assert put(far).status_code == 422
+    assert put({"rule": "", "departments": []}).json() == {"rule": "", "departments": []}
+    # A window clerk is not the administrator.
+    sign_in_with_second_factor(client, people.clerk)
+    assert put(body).status_code == 403
