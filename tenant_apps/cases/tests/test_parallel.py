@@ -456,7 +456,7 @@ def test_the_departments_queue_and_opinion_form_on_the_workbench(
         {"idempotency_key": str(uuid.uuid4()), "decision": "approved", "opinion": "同意"},
         HTTP_HOST=host,
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and "只有生态环境分局的工作人员" in refused.content.decode()
     # Over-long and empty opinions come back with the form, nothing written.
     client.force_login(environment)
     sign_in_with_second_factor(client, environment)
@@ -474,7 +474,7 @@ def test_the_departments_queue_and_opinion_form_on_the_workbench(
     # The lead department's case page shows every task, its state, clock and opinion.
     sign_in_with_second_factor(client, people.approver)
     case_page = client.get(f"/workbench/cases/{case.public_id}", HTTP_HOST=host).content.decode()
-    assert 'id="parallel"' in case_page
+    assert 'id="parallel"' in case_page and "并联审批中" in case_page and "待处理" in case_page
     assert "符合规划" in case_page and DEPARTMENTS[1] in case_page
     assert 'data-state="approved"' in case_page and 'data-state="pending"' in case_page
 
