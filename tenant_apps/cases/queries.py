@@ -70,15 +70,23 @@ WORKBENCH_QUEUES = {
     "to_review": Q(state__in=[State.ACCEPTED, State.UNDER_REVIEW]),
     "to_decide": Q(state=State.UNDER_REVIEW) | Q(state=State.ACCEPTED, promised_days=0),
     "to_deliver": Q(state=State.DECIDED),
+    # 并联审批: with the departments (ParallelTask); the lead department follows them here.
+    "parallel": Q(state=State.PARALLEL_REVIEW),
     "yellow": QUEUES["yellow"],
     "red": QUEUES["red"],
 }
 ALL = "all"
 # The rows that can be in a counted queue: open states (the cases_queue index) or a flag (the
 # partial cases_flagged index), so counting never reads the unit's closed cases.
-_COUNTED = Q(state__in=[State.SUBMITTED, State.ACCEPTED, State.UNDER_REVIEW, State.DECIDED]) | Q(
-    deadline_flag__in=[DeadlineFlag.YELLOW, DeadlineFlag.RED]
-)
+_COUNTED = Q(
+    state__in=[
+        State.SUBMITTED,
+        State.ACCEPTED,
+        State.UNDER_REVIEW,
+        State.PARALLEL_REVIEW,
+        State.DECIDED,
+    ]
+) | Q(deadline_flag__in=[DeadlineFlag.YELLOW, DeadlineFlag.RED])
 SEARCH_MAX = 50
 
 

@@ -64,6 +64,7 @@ QUEUE_LABELS = {
     "to_review": gettext_lazy("To review"),
     "to_decide": gettext_lazy("To decide"),
     "to_deliver": gettext_lazy("To deliver"),
+    "parallel": gettext_lazy("In parallel review"),
     "yellow": gettext_lazy("Yellow warning"),
     "red": gettext_lazy("Red (overdue)"),
     "all": gettext_lazy("All cases"),

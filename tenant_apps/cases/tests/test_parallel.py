@@ -477,6 +477,11 @@ def test_the_departments_queue_and_opinion_form_on_the_workbench(
     assert 'id="parallel"' in case_page and "并联审批中" in case_page and "待处理" in case_page
     assert "符合规划" in case_page and DEPARTMENTS[1] in case_page
     assert 'data-state="approved"' in case_page and 'data-state="pending"' in case_page
+    # … and follows the case in its "in parallel review" queue meanwhile.
+    queue = client.get(
+        "/workbench/", {"queue": "parallel", "item": service.pk}, HTTP_HOST=host
+    ).content.decode()
+    assert case.number in queue
 
 
 def test_the_administrator_sets_the_parallel_review_through_the_api(
