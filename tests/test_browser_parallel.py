@@ -12,8 +12,9 @@ from tests.test_browser import committed, shot, url
 browser = shared.browser
 live_platform = shared.live_platform
 
-COUNTY = "410106000000"  # 上街区: no other browser test commits anything there
-ITEM_CODE = "410106301000"
+# 金水区, the browser tests' unit, whose committed services and staff no other test counts.
+COUNTY = "410105000000"
+ITEM_CODE = "410177301000"
 DEPARTMENTS = ("自然资源和规划分局", "生态环境分局")
 WAIT = 30_000
 

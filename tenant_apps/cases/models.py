@@ -223,8 +223,9 @@ class CaseFile(StoredFileFields):
 
 class TaskState(models.TextChoices):
     PENDING = "pending", _("Pending")
-    APPROVED = "approved", _("Approved")
-    REFUSED = "refused", _("Refused")
+    # A department's opinion (会签意见), not the decision: 同意 / 不同意.
+    APPROVED = "approved", _("Agreed")
+    REFUSED = "refused", _("Disagreed")
     # Another department's refusal ended the case first (stop at the first refusal).
     CANCELLED = "cancelled", _("Cancelled")
 
