@@ -479,7 +479,7 @@ def set_parallel_review(request, payload: ParallelReviewIn, code: str = Path(max
     return _parallel_out(review)
 
 
-class BundleIn(Schema):
+class BundleDefinitionIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     item_codes: list[str] = Field(
         min_length=2, max_length=actions.MAX_BUNDLE_ITEMS, description="basic item codes"
@@ -493,7 +493,7 @@ class BundleIn(Schema):
         return value
 
 
-class BundleOut(Schema):
+class BundleDefinitionOut(Schema):
     code: str
     name: str
     item_codes: list[str]
@@ -501,11 +501,11 @@ class BundleOut(Schema):
 
 @tenant_router.put(
     "/bundles/{code}",
-    response=BundleOut,
+    response=BundleDefinitionOut,
     auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
     summary="Define or change one of this unit's bundles (一件事一次办)",
 )
-def save_bundle(request, payload: BundleIn, code: str = Path(max_length=40)):
+def save_bundle(request, payload: BundleDefinitionIn, code: str = Path(max_length=40)):
     if len(set(payload.item_codes)) != len(payload.item_codes):
         raise HttpError(422, _("An item is named twice."))
     items = list(BasicItem.objects.filter(code__in=payload.item_codes))

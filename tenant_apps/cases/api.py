@@ -863,7 +863,7 @@ class BundleMaterialOut(Schema):
     required: bool
 
 
-class BundleOut(Schema):
+class BundleFormOut(Schema):
     code: str
     name: str
     items: list[str]
@@ -877,7 +877,7 @@ class BundleMaterialIn(Schema):
     result_case_number: str | None = Field(None, max_length=50)
 
 
-class BundleIn(Schema):
+class BundleApplicationIn(Schema):
     form_data: dict = Field(description="answers to the bundle's one form")
     materials: list[BundleMaterialIn] = Field([], max_length=100)
 
@@ -904,7 +904,7 @@ def _bundle(request, code: str) -> tuple[Bundle, list]:
 
 @applicant_router.get(
     "/bundles/{code}",
-    response=BundleOut,
+    response=BundleFormOut,
     auth=TOKEN_OR_SESSION,
     summary="A bundle (一件事): its items, its one form and its materials, each once",
 )
@@ -938,7 +938,7 @@ def _bundle_reply(request, drafts: list[Case]) -> dict:
     summary="Apply for a bundle once: a draft per item under one bundle number",
 )
 def apply_for_bundle(
-    request, payload: BundleIn, code: str = BundleCode, idempotency_key: str | None = IdempotencyKey
+    request, payload: BundleApplicationIn, code: str = BundleCode, idempotency_key: str | None = IdempotencyKey
 ):
     _signed_in(request)
     bundle, _offer = _bundle(request, code)
