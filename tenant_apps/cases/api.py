@@ -938,9 +938,17 @@ def _bundle_reply(request, drafts: list[Case]) -> dict:
     summary="Apply for a bundle once: a draft per item under one bundle number",
 )
 def apply_for_bundle(
-    request, payload: BundleApplicationIn, code: str = BundleCode, idempotency_key: str | None = IdempotencyKey
+    request,
+    payload: BundleApplicationIn,
+    code: str = BundleCode,
+    idempotency_key: str | None = IdempotencyKey,
 ):
     _signed_in(request)
+    if getattr(request, "acting_for", None) is not None:
+        raise ApiError(
+            ErrorCode.PERMISSION_DENIED,
+            _("A bundle is applied for by the applicant themselves, not by proxy (yet)."),
+        )
     bundle, _offer = _bundle(request, code)
     reply = _once(
         request,
