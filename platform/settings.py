@@ -261,6 +261,7 @@ TENANT_SCHEMA_CACHE_MEASURED_WITH = [
     "cases_case",
     "cases_caseevent",
     "cases_casefile",
+    "cases_paralleltask",
     "departments_department",
     "django_migrations",
 ]

@@ -907,6 +907,122 @@ def _(w):
     return lambda: actions.mark_overdue_orders(), {"action": "supervision.orders_overdue"}
 
 
+# --- parallel approval (并联审批) and bundles (一件事一次办) ------------------------------------
+
+
+@recipe("shared_apps.catalog.actions.set_parallel_review")
+def _(w):
+    from shared_apps.catalog import actions
+    from shared_apps.catalog.tests.conftest import make_department
+    from tenant_apps.cases.tests.conftest import publish_service
+
+    service = publish_service(w.root, w.tenant)
+    department = make_department(w.tenant, name="生态环境分局")
+    connection.set_schema_to_public()
+
+    def call():
+        actions.set_parallel_review(
+            service,
+            actor=w.root,
+            tenant=w.tenant,
+            rule="stop_at_refusal",
+            departments=[
+                {
+                    "tenant": w.tenant,
+                    "department_id": department.pk,
+                    "department_name": "生态环境分局",
+                    "days": 5,
+                }
+            ],
+        )
+
+    return call, {"action": "catalog.set_parallel_review", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.catalog.actions.save_bundle")
+def _(w):
+    from shared_apps.catalog import actions
+
+    first, _version = w.published_item("410100552000")
+    second, _version = w.published_item("410100553000")
+
+    def call():
+        actions.save_bundle(
+            actor=w.root, code="AUDIT-BUNDLE", name="开办餐馆一件事", items=[first, second]
+        )
+
+    return call, {"action": "catalog.save_bundle", "target": "AUDIT-BUNDLE"}
+
+
+@recipe("tenant_apps.cases.actions.apply_bundle")
+def _(w):
+    from shared_apps.catalog import actions as catalog
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import publish_service
+
+    first, second = publish_service(w.root, w.tenant), publish_service(w.root, w.tenant)
+    connection.set_schema_to_public()
+    bundle = catalog.save_bundle(
+        actor=w.root,
+        code="AUDIT-APPLY-BUNDLE",
+        name="开办餐馆一件事",
+        items=[first.item, second.item],
+        tenant=w.tenant,
+    )
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.apply_bundle(bundle, actor=w.citizen, form_data={"shop_name": "老王烩面馆"})
+
+    return call, {"action": "cases.apply_bundle", "tenant_code": w.tenant.code}
+
+
+def _parallel_case(w):
+    """A case of an item reviewed in parallel by two departments, just accepted: (case, the
+    first department's task, a reviewer of that department)."""
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role
+    from shared_apps.catalog import actions as catalog
+    from shared_apps.catalog.tests.conftest import make_department
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import publish_service, submitted_case
+
+    service = publish_service(w.root, w.tenant)
+    department = make_department(w.tenant, name="自然资源和规划局")
+    other = make_department(w.tenant, name="生态环境分局")
+    connection.set_schema_to_public()
+    catalog.set_parallel_review(
+        service,
+        actor=w.root,
+        tenant=w.tenant,
+        rule="collect_all",
+        departments=[
+            {"tenant": w.tenant, "department_id": d.pk, "department_name": d.name, "days": 5}
+            for d in (department, other)
+        ],
+    )
+    case = actions.accept(submitted_case(service, w.tenant, w.citizen), actor=w.clerk)
+    reviewer = w.users.objects.create_user("audit-planner")
+    accounts.grant_role(
+        actor=w.root, user=reviewer, tenant=w.tenant, role=Role.REVIEWER, department=department
+    )
+    connection.set_tenant(w.tenant)
+    return case, case.tasks.get(department_id=department.pk), reviewer
+
+
+@recipe("tenant_apps.cases.actions.complete_task")
+def _(w):
+    from tenant_apps.cases import actions
+
+    _case, task, reviewer = _parallel_case(w)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.complete_task(task, actor=reviewer, decision="refused", opinion="位于水源保护区")
+
+    return call, {"action": "cases.complete_task", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

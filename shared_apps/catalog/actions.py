@@ -18,11 +18,15 @@ from shared_apps.catalog.codes import (
 )
 from shared_apps.catalog.models import (
     BasicItem,
+    Bundle,
     DepartmentRegistration,
     GuideMaterial,
     GuideVersion,
     Implementation,
     ImplementationMaterial,
+    ParallelDepartment,
+    ParallelReview,
+    ParallelRule,
 )
 from shared_apps.catalog.queries import current_version
 from shared_apps.catalog.search import search_text_for
@@ -406,3 +410,134 @@ def delete_draft(implementation: Implementation, *, actor, tenant, request=None)
     _require_own(implementation, actor=actor, tenant=tenant)
     with transaction.atomic():
         _delete_draft(implementation, actor=actor, tenant=tenant, request=request)
+
+
+# --- parallel approval (并联审批) and bundles (一件事一次办) ----------------------------------------
+
+MAX_PARALLEL_DEPARTMENTS = 20
+MAX_BUNDLE_ITEMS = 20
+
+
+def _related_units(tenant) -> set[str]:
+    """The units whose departments may review this unit's cases in parallel: itself, the units
+    above it and those below it (a county with its city, a county with its townships)."""
+    from shared_apps.accounts.authz import ancestor_codes
+
+    return {tenant.code, *ancestor_codes(tenant.code)}
+
+
+def set_parallel_review(
+    implementation: Implementation, *, actor, tenant, rule: str, departments: list, request=None
+) -> ParallelReview | None:
+    """并联审批: after acceptance, each of `departments` ({"tenant", "department_id",
+    "department_name", "days"}) reviews the case at once, on its own clock of `days` working
+    days; `rule` says whether the first refusal ends the case. The implementing department leads
+    (牵头部门) and decides. No departments: the item is reviewed by its own department only. By
+    the unit's administrator; a department of a unit above or below must be registered there."""
+    from shared_apps.accounts.authz import ancestor_codes
+    from tenant_apps.cases.validation import clean_text
+
+    _require_own(implementation, actor=actor, tenant=tenant)
+    if not isinstance(departments, list) or len(departments) > MAX_PARALLEL_DEPARTMENTS:
+        raise ValidationError(
+            {
+                "departments": [
+                    _("Name at most %(n)d departments.") % {"n": MAX_PARALLEL_DEPARTMENTS}
+                ]
+            }
+        )
+    if departments and rule not in ParallelRule.values:
+        raise ValidationError({"rule": [_("Choose how refusals are handled.")]})
+    rows, seen = [], set()
+    for index, entry in enumerate(departments):
+        unit, department_id, days = (
+            entry.get("tenant"),
+            entry.get("department_id"),
+            entry.get("days"),
+        )
+        field = f"departments.{index}"
+        if unit is None or not (
+            unit.pk == tenant.pk
+            or unit.code in ancestor_codes(tenant.code)
+            or tenant.code in ancestor_codes(unit.code)
+        ):
+            raise ValidationError(
+                {field: [_("Only this unit and the units above or below it take part.")]}
+            )
+        if (
+            not isinstance(department_id, int)
+            or not DepartmentRegistration.objects.filter(
+                tenant_id=unit.pk, department_id=department_id
+            ).exists()
+        ):
+            raise ValidationError({field: [_("This unit has no such department.")]})
+        if not isinstance(days, int) or not 0 < days <= implementation.version.statutory_days:
+            raise ValidationError(
+                {field: [_("The time limit is between 1 working day and the statutory limit.")]}
+            )
+        if (unit.pk, department_id) in seen:
+            raise ValidationError({field: [_("This department is named twice.")]})
+        seen.add((unit.pk, department_id))
+        name = clean_text(entry.get("department_name", ""), field, required=True, max_length=100)
+        rows.append(
+            ParallelDepartment(
+                tenant=unit, department_id=department_id, department_name=name, days=days
+            )
+        )
+    with transaction.atomic():
+        ParallelReview.objects.filter(implementation=implementation).delete()
+        review = None
+        if rows:
+            review = ParallelReview.objects.create(implementation=implementation, rule=rule)
+            for row in rows:
+                row.review = review
+            ParallelDepartment.objects.bulk_create(rows)
+        record_audit(
+            actor=actor,
+            action="catalog.set_parallel_review",
+            target=implementation.code,
+            tenant=tenant,
+            data={
+                "rule": rule if rows else "",
+                "departments": [[r.tenant.code, r.department_id, r.days] for r in rows],
+            },
+            request=request,
+        )
+    return review
+
+
+def save_bundle(*, actor, code: str, name: str, items: list, tenant=None, request=None) -> Bundle:
+    """一件事一次办: define (or change) a bundle of items applied for once with one form. A unit's
+    bundle by its administrator; a province-wide one (no unit) by a provincial administrator."""
+    from tenant_apps.cases.validation import clean_text
+
+    if tenant is None:
+        _require_provincial_admin(actor)
+    elif not has_role(actor, tenant, Role.TENANT_ADMIN):
+        raise PermissionDenied(_("You do not administer this unit."))
+    code = clean_text(code, "code", required=True, max_length=40)
+    name = clean_text(name, "name", required=True, max_length=200)
+    if not isinstance(items, list) or not 2 <= len(items) <= MAX_BUNDLE_ITEMS:
+        raise ValidationError(
+            {"items": [_("A bundle has between 2 and %(n)d items.") % {"n": MAX_BUNDLE_ITEMS}]}
+        )
+    if len({item.pk for item in items}) != len(items):
+        raise ValidationError({"items": [_("An item is named twice.")]})
+    with transaction.atomic():
+        bundle = Bundle.objects.select_for_update().filter(code=code).first()
+        if bundle is not None and bundle.tenant_id != getattr(tenant, "pk", None):
+            raise PermissionDenied(_("This bundle code belongs to another unit."))
+        if bundle is None:
+            bundle = Bundle(code=code)
+        bundle.name, bundle.tenant = name, tenant
+        bundle.save()
+        bundle.items.set(items)
+        record_audit(
+            actor=actor,
+            action="catalog.save_bundle",
+            target=code,
+            tenant=tenant,
+            data={"name": name, "items": sorted(item.code for item in items)},
+            request=request,
+        )
+    return bundle

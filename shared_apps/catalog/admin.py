@@ -7,7 +7,15 @@ from django.utils.translation import gettext_lazy as _
 
 from govplatform.admin_site import AuditedAdmin, ReadOnlyAdmin
 from shared_apps.catalog import actions
-from shared_apps.catalog.models import BasicItem, GuideMaterial, GuideVersion, Implementation
+from shared_apps.catalog.models import (
+    BasicItem,
+    Bundle,
+    GuideMaterial,
+    GuideVersion,
+    Implementation,
+    ParallelDepartment,
+    ParallelReview,
+)
 
 
 @admin.register(BasicItem)
@@ -80,3 +88,34 @@ class ImplementationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "exercising_level"]
     search_fields = ["code", "item__name", "tenant__name"]
     list_select_related = ["item", "tenant"]
+
+
+class ParallelDepartmentInline(admin.TabularInline):
+    model = ParallelDepartment
+    fields = ["tenant", "department_name", "days"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ParallelReview)
+class ParallelReviewAdmin(ReadOnlyAdmin):
+    """并联审批 set by each unit's administrator (actions.set_parallel_review); the province looks."""
+
+    list_display = ["implementation", "rule", "updated_at"]
+    list_filter = ["rule"]
+    search_fields = ["implementation__code", "implementation__item__name"]
+    list_select_related = ["implementation__item"]
+    inlines = [ParallelDepartmentInline]
+
+
+@admin.register(Bundle)
+class BundleAdmin(ReadOnlyAdmin):
+    """一件事一次办, defined through actions.save_bundle; the province looks."""
+
+    list_display = ["code", "name", "tenant", "updated_at"]
+    search_fields = ["code", "name"]
+    list_select_related = ["tenant"]

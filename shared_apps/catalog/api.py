@@ -15,7 +15,7 @@ from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from shared_apps.catalog import actions, queries
-from shared_apps.catalog.models import BasicItem, Implementation, OnlineDepth
+from shared_apps.catalog.models import BasicItem, Implementation, OnlineDepth, ParallelRule
 from shared_apps.catalog.routing import route
 from tenant_apps.departments.models import Department
 from tenants.links import tenant_url
@@ -404,3 +404,123 @@ def withdraw(request, code: str = Path(max_length=31)):
 def delete_draft(request, code: str = Path(max_length=31)):
     _run(actions.delete_draft, _own_service(request, code), request)
     return Status(204, None)
+
+
+# --- 并联审批 and 一件事一次办, set by the unit's administrator ------------------------------------
+
+
+class ParallelDepartmentIn(Schema):
+    unit_code: str = Field(
+        min_length=12, max_length=12, description="this unit, or a unit above or below it"
+    )
+    department_id: int = Field(ge=1, le=2**63 - 1, description="the department's id in its unit")
+    department_name: str = Field(min_length=1, max_length=100)
+    days: int = Field(ge=1, le=400, description="working days for its opinion")
+
+
+class ParallelReviewIn(Schema):
+    rule: ParallelRule | Literal[""] = ""
+    departments: list[ParallelDepartmentIn] = Field([], max_length=actions.MAX_PARALLEL_DEPARTMENTS)
+
+
+class ParallelReviewOut(Schema):
+    rule: str
+    departments: list[ParallelDepartmentIn]
+
+
+def _parallel_out(review) -> dict:
+    if review is None:
+        return {"rule": "", "departments": []}
+    return {
+        "rule": review.rule,
+        "departments": [
+            {
+                "unit_code": d.tenant.code,
+                "department_id": d.department_id,
+                "department_name": d.department_name,
+                "days": d.days,
+            }
+            for d in review.departments.select_related("tenant")
+        ],
+    }
+
+
+@tenant_router.put(
+    "/services/{code}/parallel-review",
+    response=ParallelReviewOut,
+    auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
+    summary="Set the departments reviewing this service in parallel (并联审批); none: off",
+)
+def set_parallel_review(request, payload: ParallelReviewIn, code: str = Path(max_length=31)):
+    from tenants.models import Tenant
+
+    s = _own_service(request, code)
+    units = {
+        t.code: t
+        for t in Tenant.objects.filter(code__in=[d.unit_code for d in payload.departments])
+    }
+    departments = [
+        {
+            "tenant": units.get(d.unit_code),
+            "department_id": d.department_id,
+            "department_name": d.department_name,
+            "days": d.days,
+        }
+        for d in payload.departments
+    ]
+    review = actions.set_parallel_review(
+        s,
+        actor=request.user,
+        tenant=request.tenant,
+        rule=payload.rule,
+        departments=departments,
+        request=request,
+    )
+    return _parallel_out(review)
+
+
+class BundleDefinitionIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    item_codes: list[str] = Field(
+        min_length=2, max_length=actions.MAX_BUNDLE_ITEMS, description="basic item codes"
+    )
+
+    @field_validator("item_codes")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        if any(len(code) != 12 or "\x00" in code for code in value):
+            raise ValueError(_("A basic item code has 12 characters."))
+        return value
+
+
+class BundleDefinitionOut(Schema):
+    code: str
+    name: str
+    item_codes: list[str]
+
+
+@tenant_router.put(
+    "/bundles/{code}",
+    response=BundleDefinitionOut,
+    auth=staff_auth("catalog:write", Role.TENANT_ADMIN),
+    summary="Define or change one of this unit's bundles (一件事一次办)",
+)
+def save_bundle(request, payload: BundleDefinitionIn, code: str = Path(max_length=40)):
+    if len(set(payload.item_codes)) != len(payload.item_codes):
+        raise HttpError(422, _("An item is named twice."))
+    items = list(BasicItem.objects.filter(code__in=payload.item_codes))
+    if len(items) != len(payload.item_codes):
+        raise HttpError(422, _("No basic item has one of these codes."))
+    bundle = actions.save_bundle(
+        actor=request.user,
+        code=code,
+        name=payload.name,
+        items=items,
+        tenant=request.tenant,
+        request=request,
+    )
+    return {
+        "code": bundle.code,
+        "name": bundle.name,
+        "item_codes": sorted(item.code for item in bundle.items.all()),
+    }

@@ -275,3 +275,81 @@ class DepartmentRegistration(models.Model):
 
     def __str__(self):
         return f"{self.credit_code} ({self.tenant_id}/{self.department_id})"
+
+
+class ParallelRule(models.TextChoices):
+    # Every department gives its opinion; then the lead department decides with all of them.
+    COLLECT_ALL = "collect_all", _("Collect every opinion")
+    # The first refusal ends the case as refused (不予许可) and cancels the open tasks.
+    STOP_AT_REFUSAL = "stop_at_refusal", _("Stop at the first refusal")
+
+
+class ParallelReview(models.Model):
+    """并联审批 of one implementation: after acceptance the departments below review the case at
+    once, each on its own clock. The implementing department is the lead department (牵头部门):
+    it accepted the case, sees every opinion and decides once all are in."""
+
+    implementation = models.OneToOneField(
+        Implementation, on_delete=models.CASCADE, related_name="parallel_review"
+    )
+    rule = models.CharField(_("rule"), max_length=20, choices=ParallelRule.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("parallel review")
+        verbose_name_plural = _("parallel reviews")
+
+    def __str__(self):
+        return f"{self.implementation.code} {self.get_rule_display()}"
+
+
+class ParallelDepartment(models.Model):
+    """One department taking part in a parallel review: of the implementing unit, or of another
+    unit (its task then goes there by hand-off, its opinion comes back the same way)."""
+
+    review = models.ForeignKey(ParallelReview, on_delete=models.CASCADE, related_name="departments")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    # The department lives in its unit's schema: kept by id with its name.
+    department_id = models.BigIntegerField()
+    department_name = models.CharField(_("department"), max_length=100)
+    # Working days it has for its opinion, counted from acceptance.
+    days = models.PositiveIntegerField(_("time limit (working days)"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "tenant", "department_id"], name="one_task_per_department"
+            )
+        ]
+
+    def __str__(self):
+        return self.department_name
+
+
+class Bundle(models.Model):
+    """一件事一次办: a named set of items applied for once, with one combined form and one set of
+    materials. A unit's bundle is offered by that unit; a province-wide one (no unit) by every
+    unit that publishes all of its items."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundles",
+    )
+    items = models.ManyToManyField(BasicItem, related_name="bundles", verbose_name=_("items"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("bundle")
+        verbose_name_plural = _("bundles")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"

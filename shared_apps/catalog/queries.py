@@ -1,5 +1,6 @@
 """Reads shared by the pages and the API (one record feeds every channel)."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -149,3 +150,62 @@ def _problem(error) -> str:
         "maximum": _("the value is too large"),
     }
     return messages.get(error.validator, error.message)
+
+
+# --- bundles (一件事一次办) ------------------------------------------------------------------
+
+
+def bundle_offer(bundle, tenant) -> list | None:
+    """The unit's published implementations of every item of the bundle, in the bundle's item
+    order (code), or None when the unit does not offer it (a unit's bundle elsewhere, or an item
+    it does not publish)."""
+    if bundle.tenant_id is not None and bundle.tenant_id != tenant.id:
+        return None
+    items = list(bundle.items.order_by("code").values_list("pk", flat=True))
+    found = {
+        implementation.item_id: implementation
+        for implementation in Implementation.objects.filter(
+            tenant_id=tenant.id, item_id__in=items, status=Implementation.Status.PUBLISHED
+        ).select_related("item", "version")
+    }
+    if len(found) != len(items):
+        return None
+    return [found[item] for item in items]
+
+
+def combined_form_schema(implementations) -> dict:
+    """One form for a bundle: the union of the items' JSON Schemas (a field several items ask
+    for is asked once). Two items that define one field differently can't share a form:
+    ValidationError naming the field."""
+    properties, required = {}, []
+    for implementation in implementations:
+        schema = implementation.form_schema or {}
+        for name, definition in (schema.get("properties") or {}).items():
+            if name in properties and properties[name] != definition:
+                raise ValidationError(
+                    _("The items of this bundle define the field “%(field)s” differently.")
+                    % {"field": name}
+                )
+            properties[name] = definition
+        required += [name for name in schema.get("required") or [] if name not in required]
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def combined_materials(implementations) -> list[dict]:
+    """The bundle's materials, given once each: the items' guide materials of the same name are
+    one material ({"name", "required", "material_ids": {implementation id: guide material id}})."""
+    merged = {}
+    for implementation in implementations:
+        for row in implementation.materials.select_related("guide_material"):
+            material = row.guide_material
+            entry = merged.setdefault(
+                material.name, {"name": material.name, "required": False, "material_ids": {}}
+            )
+            entry["material_ids"][implementation.pk] = material.pk
+            entry["required"] |= material.necessity == material.Necessity.REQUIRED
+    return list(merged.values())

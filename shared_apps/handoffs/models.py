@@ -20,6 +20,11 @@ class Kind(models.TextChoices):
     ESCALATE = "escalate", _("Escalated")
     # The parent gives an escalated case back.
     RETURN = "return", _("Returned")
+    # 并联审批: a department of this unit reviews another unit's case; its opinion goes back.
+    PARALLEL_TASK = "parallel_task", _("Parallel review task")
+    PARALLEL_OPINION = "parallel_opinion", _("Parallel review opinion")
+    # Another department's refusal stopped the case: the task is no longer needed.
+    PARALLEL_CANCEL = "parallel_cancel", _("Parallel review task cancelled")
 
 
 class Status(models.TextChoices):

@@ -19,7 +19,7 @@ from shared_apps.accounts.identity import id_number_digests, mask_id_number, nor
 from shared_apps.accounts.models import Organisation, Role, User
 from shared_apps.accounts.queries import valid_consent
 from shared_apps.audit.actions import Actor, record_audit, record_audit_many
-from shared_apps.catalog.models import Implementation
+from shared_apps.catalog.models import Implementation, ParallelReview, ParallelRule
 from shared_apps.handoffs.models import Kind
 from shared_apps.ledger.index import index_case, index_cases
 from shared_apps.ledger.models import CaseEventOutbox, DeadlineWatch
@@ -39,7 +39,9 @@ from tenant_apps.cases.models import (
     DeadlineFlag,
     Decision,
     Delivery,
+    ParallelTask,
     State,
+    TaskState,
 )
 from tenant_apps.cases.transitions import Clock, Guard
 from tenant_apps.cases.validation import check_form, check_materials, clean_text
@@ -383,6 +385,96 @@ def save_draft(
     return draft
 
 
+def apply_bundle(
+    bundle, *, actor, form_data: dict, materials: list | None = None, request=None
+) -> list[Case]:
+    """一件事一次办: apply for every item of a bundle at once, with one form (the union of the items'
+    forms) and each material once (entries name the material instead of its id, as in
+    catalog.queries.combined_materials). One draft per item, all under one bundle number, in one
+    transaction: each item keeps its own case and, once accepted, its own clock. Files are then
+    attached to the drafts that ask for them, and the drafts submitted together."""
+    from shared_apps.catalog.queries import bundle_offer, combined_form_schema, combined_materials
+
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    implementations = bundle_offer(bundle, tenant)
+    if implementations is None:
+        raise ValidationError({"bundle": [_("This unit does not offer this bundle.")]})
+    if who.user is None:
+        raise PermissionDenied(_("Only a person can file an application."))
+    check_form(combined_form_schema(implementations), form_data, complete=False)
+    by_name = {m["name"]: m["material_ids"] for m in combined_materials(implementations)}
+    materials = materials or []
+    if not isinstance(materials, list) or len(materials) > len(by_name):
+        raise ValidationError({"materials": [_("The materials must be a list.")]})
+    for index, entry in enumerate(materials):
+        if not isinstance(entry, dict) or entry.get("name") not in by_name:
+            raise ValidationError(
+                {
+                    f"materials.{index}": [
+                        _("The guide of this item does not ask for this material.")
+                    ]
+                }
+            )
+    with transaction.atomic():
+        day = clock.local_day(timezone.now())
+        sequence = next_sequence(f"YJS{bundle.pk}", day)
+        number = f"YJS{bundle.pk:06d}{day:%Y%m%d}{sequence:04d}"
+        drafts = []
+        for implementation in implementations:
+            own = set((implementation.form_schema or {}).get("properties") or {})
+            given = [
+                {**{k: v for k, v in entry.items() if k != "name"}, "material_id": ids[pk]}
+                for entry in materials
+                if (pk := implementation.pk) in (ids := by_name[entry["name"]])
+            ]
+            draft = Case(
+                implementation_id=implementation.pk,
+                implementation_code=implementation.code,
+                item_name=implementation.item.name,
+                guide_version_id=implementation.version_id,
+                department_id=implementation.department_id,
+                department_name=implementation.department_name,
+                statutory_days=implementation.version.statutory_days,
+                promised_days=implementation.promised_days,
+                applicant_id=who.user.pk,
+                filed_by_id=who.user.pk,
+                channel=Channel.ONLINE,
+                bundle_number=number,
+            )
+            _fill(
+                draft,
+                implementation,
+                {k: v for k, v in form_data.items() if k in own},
+                given,
+                complete=False,
+            )
+            draft.save()
+            index_case(tenant=tenant, case=draft)
+            CaseEvent.objects.create(
+                case=draft,
+                at=draft.created_at,
+                intent="save_draft",
+                from_state="",
+                to_state=State.DRAFT,
+                actor=who.name[:150],
+                actor_user_id=who.user.pk,
+                role=transitions.APPLICANT,
+                channel=Channel.ONLINE,
+                details={"bundle": bundle.code, "bundle_number": number},
+            )
+            drafts.append(draft)
+        record_audit(
+            actor=who,
+            action="cases.apply_bundle",
+            target=number,
+            tenant=tenant,
+            data={"bundle": bundle.code, "cases": [str(d.public_id) for d in drafts]},
+            request=request,
+        )
+    return drafts
+
+
 MAX_FILES_PER_CASE = 200
 # The intents after which the materials a file is attached for are given.
 FILING_INTENTS = ("save_draft", "submit", "resubmit")
@@ -519,6 +611,12 @@ def accept(case: Case, *, actor, request=None) -> Case:
             accepted = _pass_on(
                 accepted, "escalate", transitions.RULE_ACTOR, unauthorised, request=request
             )
+        elif not accepted.received_from_id:
+            review = ParallelReview.objects.filter(
+                implementation_id=accepted.implementation_id
+            ).first()
+            if review is not None:  # 并联审批, in the acceptance's transaction
+                accepted = _start_parallel(accepted, review, request=request)
     return accepted
 
 
@@ -862,6 +960,8 @@ def receive_handoff(handoff) -> Case | None:
     if handoff.to_tenant_id != tenant.id:
         raise PermissionDenied(_("This hand-off is for another unit."))
     data = handoff.payload
+    if handoff.kind in PARALLEL_KINDS:
+        return PARALLEL_KINDS[handoff.kind](handoff, tenant, data)
     existing = Case.objects.filter(public_id=handoff.case_public_id).first()
     # No case here yet: this hand-off can't have been applied here (applying it makes the case).
     if existing is None and handoff.kind in (Kind.JOINT_ACCEPT, Kind.ESCALATE):
@@ -1063,6 +1163,292 @@ def _receive_cases(handoffs, tenant) -> list[Case]:
     )
     CaseEventOutbox.objects.bulk_create(outbox)
     return cases
+
+
+# --- parallel approval (并联审批) ------------------------------------------------------------
+
+
+def _task_due(start, days: int):
+    """The end of the task's last working day counted from `start`; None while the official
+    calendar does not cover it (as a case's clock, never a guess)."""
+    try:
+        return clock.end_of(clock.add_working_days(clock.local_day(start), days))
+    except clock.CalendarNotCovered:
+        return None
+
+
+def _start_parallel(case: Case, review: ParallelReview, *, request=None) -> Case:
+    """The accepted case goes to every department of the item's parallel review at once, each
+    with its own task and clock; a department of another unit gets its task by hand-off."""
+    departments = list(review.departments.select_related("tenant"))
+    tenant = current_tenant()
+    tasks = []
+
+    def change(case, now):
+        for department in departments:
+            tasks.append(
+                ParallelTask.objects.create(
+                    case=case,
+                    case_public_id=case.public_id,
+                    case_number=case.number or "",
+                    item_name=case.item_name,
+                    unit_id=department.tenant_id,
+                    department_id=department.department_id,
+                    department_name=department.department_name,
+                    rule=review.rule,
+                    due_at=_task_due(now, department.days),
+                )
+            )
+
+    details = {
+        "rule": review.rule,
+        "departments": [
+            {"unit_id": d.tenant_id, "department": d.department_name, "days": d.days}
+            for d in departments
+        ],
+    }
+    with transaction.atomic():
+        moved = _transition(
+            case,
+            "start_parallel",
+            actor=transitions.PARALLEL_ACTOR,
+            request=request,
+            details=details,
+            change=change,
+        )
+        for task in tasks:
+            if task.unit_id != tenant.id:
+                _send_task_handoff(task, Kind.PARALLEL_TASK, form_data=moved.form_data)
+    return moved
+
+
+def _send_task_handoff(task: ParallelTask, kind: str, **extra):
+    from types import SimpleNamespace
+
+    from shared_apps.handoffs.queue import send
+    from tenants.models import Tenant
+
+    to = task.unit_id if kind != Kind.PARALLEL_OPINION else task.requested_by_id
+    return send(
+        from_tenant=current_tenant(),
+        to_tenant=Tenant.objects.get(pk=to),
+        case=SimpleNamespace(public_id=task.case_public_id, number=task.case_number),
+        kind=kind,
+        payload={
+            "task": str(task.public_id),
+            "item_name": task.item_name,
+            "department_id": task.department_id,
+            "department_name": task.department_name,
+            "rule": task.rule,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "state": task.state,
+            "opinion": task.opinion,
+            "decided_by": task.decided_by,
+            "decided_at": task.decided_at.isoformat() if task.decided_at else None,
+            **extra,
+        },
+    )
+
+
+def complete_task(task: ParallelTask, *, actor, decision: str, opinion: str, request=None):
+    """A department's opinion on its parallel task (会签意见): approve or refuse, with the opinion.
+    Only staff (reviewer, approver, department head) of that department in this unit give it.
+    The same opinion sent again is a no-op; another one on a finished task is a conflict. On the
+    accepting unit's case the last opinion moves the case on (once, under the case's lock); with
+    "stop at the first refusal" a refusal decides the case as refused and cancels the open tasks.
+    A task received from another unit sends its opinion back by hand-off."""
+    if decision not in (TaskState.APPROVED, TaskState.REFUSED):
+        raise ValidationError({"decision": [_("Approve or refuse.")]})
+    opinion = clean_text(opinion, "opinion", required=True, max_length=2000)
+    tenant = current_tenant()
+    who = Actor.of(actor)
+    with transaction.atomic():
+        # The case first, then the task: two departments finishing at once are serialised on
+        # the case, so exactly one of them sees no open task left and moves it on.
+        case = None
+        if task.case_id:
+            case = Case.objects.select_for_update().filter(pk=task.case_id).first()
+        locked = ParallelTask.objects.select_for_update().filter(pk=task.pk).first()
+        if locked is None or locked.unit_id != tenant.id:
+            raise PermissionDenied(_("This task is not one of this unit's departments."))
+        if not queries.may_complete_task(who.user, tenant, locked):
+            raise PermissionDenied(
+                _("Only the staff of %(department)s give this opinion.")
+                % {"department": locked.department_name}
+            )
+        if locked.state != TaskState.PENDING:
+            if (locked.state, locked.opinion) == (decision, opinion):
+                return locked  # sent again (a double click, a resent request): already done
+            raise transitions.CaseConflict(
+                _("This task is already “%(state)s”.") % {"state": TaskState(locked.state).label}
+            )
+        now = timezone.now()
+        locked.state, locked.opinion = decision, opinion
+        locked.decided_by, locked.decided_at = who.name[:150], now
+        locked.save(update_fields=["state", "opinion", "decided_by", "decided_at"])
+        record_audit(
+            actor=who,
+            action="cases.complete_task",
+            target=locked.case_number or str(locked.case_public_id),
+            tenant=tenant,
+            data={"task": str(locked.public_id), "decision": decision, "opinion": opinion[:500]},
+            request=request,
+        )
+        queries.forget_queue_counts()
+        if case is not None:
+            _after_opinion(case, locked, now)
+        else:
+            _send_task_handoff(locked, Kind.PARALLEL_OPINION)
+    return locked
+
+
+def _after_opinion(case: Case, task: ParallelTask, now) -> None:
+    """In the accepting unit, under the case's lock: the opinion reaches the ledger, and the
+    case moves on when this was the last one, or stops at a refusal when the item says so."""
+    tenant = current_tenant()
+    record_case_event(
+        tenant=tenant,
+        case=case,
+        event=f"parallel_task.{task.state}",
+        from_state=case.state,
+        to_state=case.state,
+        clock=clock.snapshot(case),
+        at=now,
+        reason=task.opinion,
+        details={
+            "task": str(task.public_id),
+            "department": task.department_name,
+            "unit_id": task.unit_id,
+        },
+    )
+    if case.state != State.PARALLEL_REVIEW:
+        return  # stopped by another department's refusal before this opinion came
+    open_tasks = ParallelTask.objects.filter(case=case, state=TaskState.PENDING)
+    if task.state == TaskState.REFUSED and task.rule == ParallelRule.STOP_AT_REFUSAL:
+        cancelled = list(open_tasks.select_for_update())
+        open_tasks.update(state=TaskState.CANCELLED)
+        for other in cancelled:
+            if other.unit_id != tenant.id:
+                _send_task_handoff(other, Kind.PARALLEL_CANCEL)
+        reasons = f"{task.department_name}：{task.opinion}"
+
+        def refuse(case, at):
+            case.decision, case.decision_reasons, case.decided_at = Decision.REFUSED, reasons, at
+
+        _transition(
+            case,
+            "stop_parallel",
+            actor=transitions.PARALLEL_ACTOR,
+            reason=reasons[:2000],
+            details={
+                "decision": Decision.REFUSED,
+                "task": str(task.public_id),
+                "cancelled": len(cancelled),
+            },
+            change=refuse,
+        )
+    elif not open_tasks.exists():
+        counts = dict.fromkeys(TaskState.values, 0)
+        for state in ParallelTask.objects.filter(case=case).values_list("state", flat=True):
+            counts[state] += 1
+        _transition(case, "join", actor=transitions.PARALLEL_ACTOR, details=counts)
+
+
+def _receive_parallel_task(handoff, tenant, data: dict) -> ParallelTask | None:
+    """Another unit's case asks a department of this unit for its opinion: its task here."""
+    from datetime import datetime
+
+    from tenant_apps.departments.models import Department
+
+    if ParallelTask.objects.filter(handoff_id=handoff.pk).exists():
+        return None
+    if not Department.objects.filter(pk=data["department_id"]).exists():
+        raise PermissionDenied(_("This unit has no such department."))
+    task = ParallelTask.objects.create(
+        public_id=data["task"],
+        case_public_id=handoff.case_public_id,
+        case_number=handoff.case_number,
+        item_name=data["item_name"],
+        unit_id=tenant.id,
+        department_id=data["department_id"],
+        department_name=data["department_name"],
+        requested_by_id=handoff.from_tenant_id,
+        form_data=data.get("form_data") or {},
+        rule=data["rule"],
+        due_at=datetime.fromisoformat(data["due_at"]) if data["due_at"] else None,
+        handoff_id=handoff.pk,
+    )
+    queries.forget_queue_counts()
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    return task
+
+
+def _receive_parallel_opinion(handoff, tenant, data: dict) -> ParallelTask | None:
+    """A department of another unit gave its opinion: it completes this unit's task for it and
+    may move the case on, as a department here would."""
+    from datetime import datetime
+
+    if ParallelTask.objects.filter(handoff_id=handoff.pk).exists():
+        return None
+    task = ParallelTask.objects.filter(
+        public_id=data["task"], unit_id=handoff.from_tenant_id, case__isnull=False
+    ).first()
+    if task is None:
+        raise transitions.CaseConflict(_("No parallel task here has this id."))
+    case = Case.objects.select_for_update().get(pk=task.case_id)
+    task = ParallelTask.objects.select_for_update().get(pk=task.pk)
+    task.handoff_id = handoff.pk
+    if task.state == TaskState.PENDING:  # not cancelled meanwhile
+        task.state, task.opinion = data["state"], data["opinion"]
+        task.decided_by = data["decided_by"]
+        task.decided_at = datetime.fromisoformat(data["decided_at"])
+    task.save(update_fields=["handoff_id", "state", "opinion", "decided_by", "decided_at"])
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    queries.forget_queue_counts()
+    if task.state in (TaskState.APPROVED, TaskState.REFUSED):
+        _after_opinion(case, task, timezone.now())
+    return task
+
+
+def _receive_parallel_cancel(handoff, tenant, data: dict) -> ParallelTask | None:
+    """The case was stopped by another department's refusal: the task here is not needed."""
+    task = (
+        ParallelTask.objects.select_for_update()
+        .filter(public_id=data["task"], requested_by_id=handoff.from_tenant_id)
+        .first()
+    )
+    if task is None or task.state != TaskState.PENDING:
+        return None
+    task.state = TaskState.CANCELLED
+    task.save(update_fields=["state"])
+    queries.forget_queue_counts()
+    record_audit(
+        actor=transitions.HANDOFF_ACTOR,
+        action="cases.receive_handoff",
+        target=handoff.case_number or str(handoff.case_public_id),
+        tenant=tenant,
+        data={"kind": handoff.kind, "handoff": handoff.pk, "from": handoff.from_tenant_id},
+    )
+    return task
+
+
+PARALLEL_KINDS = {
+    Kind.PARALLEL_TASK: _receive_parallel_task,
+    Kind.PARALLEL_OPINION: _receive_parallel_opinion,
+    Kind.PARALLEL_CANCEL: _receive_parallel_cancel,
+}
 
 
 # --- the deadline job -------------------------------------------------------------------------

@@ -29,11 +29,11 @@ from shared_apps.accounts import authz
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import Role, User
-from shared_apps.catalog.models import Implementation
+from shared_apps.catalog.models import Bundle, Implementation
 from shared_apps.ledger.models import IntentKey
 from tenant_apps.cases import actions, queries, transitions
 from tenant_apps.cases.actions import SUSPENSION_GROUNDS
-from tenant_apps.cases.models import Case, Decision, Delivery, State
+from tenant_apps.cases.models import Case, Decision, Delivery, ParallelTask, State, TaskState
 
 router = Router(tags=["cases"])
 applicant_router = Router(tags=["my cases"])
@@ -307,10 +307,12 @@ def _reply(request, case: Case) -> dict:
     return CaseOut.model_validate(_case_out(request, case)).model_dump(mode="json")
 
 
-def _once(request, key: str | None, body: dict, run) -> dict:
-    """Run the intent (`run()` returns the case) and reply, at most once per Idempotency-Key."""
+def _once(request, key: str | None, body: dict, run, reply=None) -> dict:
+    """Run the intent (`run()` returns the case, or what `reply(request, result)` turns into the
+    reply) and reply, at most once per Idempotency-Key."""
+    reply_of = reply or _reply
     if key is None:
-        return _reply(request, run())
+        return reply_of(request, run())
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(
             ErrorCode.BAD_REQUEST,
@@ -343,9 +345,9 @@ def _once(request, key: str | None, body: dict, run) -> dict:
                     _("This Idempotency-Key was already used for another request."),
                 )
             return earlier.reply
-        reply = _reply(request, run())
-        IntentKey.objects.filter(pk=row[0]).update(status=200, reply=reply)
-        return reply
+        answer = reply_of(request, run())
+        IntentKey.objects.filter(pk=row[0]).update(status=200, reply=answer)
+        return answer
 
 
 def _staff_case(case_id: uuid.UUID) -> Case:
@@ -748,3 +750,243 @@ _staff_intent(
     "Return a case escalated here to the unit below (退回), with the reason",
     RequiredReasonIn,
 )
+
+
+# --- parallel approval (并联审批): the departments' tasks ---------------------------------------
+
+TASK_ACTORS = (Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
+TaskId = Path(description="the task's public id")
+TASK_STATE_FILTER = Query(TaskState.PENDING, description="pending by default")
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    item_name: str
+    unit_id: int
+    department_id: int
+    department_name: str
+    # A task received from another unit: that unit, and the application as it accepted it.
+    requested_by_id: int | None
+    form_data: dict
+    state: TaskState
+    rule: str
+    due_at: datetime | None
+    opinion: str
+    decided_by: str
+    decided_at: datetime | None
+
+
+class OpinionIn(Schema):
+    opinion: str = Field(min_length=1, max_length=2000)
+
+
+def _task_out(task: ParallelTask) -> dict:
+    return {
+        "id": task.public_id,
+        "case_id": task.case_public_id,
+        **{
+            field: getattr(task, field)
+            for field in TaskOut.model_fields
+            if field not in ("id", "case_id")
+        },
+    }
+
+
+def _task_reply(request, task: ParallelTask) -> dict:
+    return TaskOut.model_validate(_task_out(task)).model_dump(mode="json")
+
+
+@router.get(
+    "/cases/{case_id}/tasks",
+    response=list[TaskOut],
+    auth=staff_auth("cases:read", *STAFF_READERS),
+    summary="A case's parallel review tasks and opinions (会签/并联审批)",
+)
+def case_tasks(request, case_id: uuid.UUID = CaseId):
+    return [_task_out(task) for task in queries.case_tasks(_staff_case(case_id))]
+
+
+@router.get(
+    "/tasks",
+    response=page_of(TaskOut),
+    auth=staff_auth("cases:read", *TASK_ACTORS),
+    summary="The parallel review tasks of my departments here, most urgent first",
+)
+def my_tasks(request, paging: Query[PageIn], state: TaskState | None = TASK_STATE_FILTER):
+    tasks = queries.department_tasks(request.user, request.tenant, state=state)
+    return paged(tasks, paging, lambda rows: [_task_out(task) for task in rows])
+
+
+def _task_intent(name: str, decision: str, summary: str):
+    def endpoint(
+        request,
+        payload: OpinionIn,
+        task_id: uuid.UUID = TaskId,
+        idempotency_key: str | None = IdempotencyKey,
+    ):
+        task = queries.find_task(task_id)
+        if task is None:
+            raise Http404
+        return _once(
+            request,
+            idempotency_key,
+            payload.dict(),
+            lambda: actions.complete_task(
+                task, decision=decision, opinion=payload.opinion, **_by(request)
+            ),
+            reply=_task_reply,
+        )
+
+    endpoint.__name__ = f"{name}_task"
+    router.post(
+        f"/tasks/{{task_id}}/{name}",
+        response=TaskOut,
+        auth=staff_auth("cases:write", *TASK_ACTORS),
+        summary=summary,
+    )(endpoint)
+
+
+_task_intent("approve", TaskState.APPROVED, "My department approves (会签同意), with its opinion")
+_task_intent("refuse", TaskState.REFUSED, "My department refuses (会签不同意), with its reasons")
+
+
+# --- bundles (一件事一次办): one form, one application, a case per item ---------------------------
+
+BundleCode = Path(max_length=40, description="the bundle's code")
+BundleNumber = Path(max_length=50, description="the bundle number the application got")
+
+
+class BundleMaterialOut(Schema):
+    name: str
+    required: bool
+
+
+class BundleFormOut(Schema):
+    code: str
+    name: str
+    items: list[str]
+    form_schema: dict
+    materials: list[BundleMaterialOut]
+
+
+class BundleMaterialIn(Schema):
+    name: str = Field(min_length=1, max_length=200, description="the material's name, once")
+    kind: Literal["form_section", "reused"]
+    result_case_number: str | None = Field(None, max_length=50)
+
+
+class BundleApplicationIn(Schema):
+    form_data: dict = Field(description="answers to the bundle's one form")
+    materials: list[BundleMaterialIn] = Field([], max_length=100)
+
+    @field_validator("form_data")
+    @classmethod
+    def _bounded(cls, value: dict) -> dict:
+        return _bounded_form(value)
+
+
+class BundleApplicationOut(Schema):
+    bundle_number: str
+    cases: list[CaseSummary]
+
+
+def _bundle(request, code: str) -> tuple[Bundle, list]:
+    from shared_apps.catalog.queries import bundle_offer
+
+    bundle = None if "\x00" in code else Bundle.objects.filter(code=code).first()
+    offer = bundle_offer(bundle, request.tenant) if bundle is not None else None
+    if offer is None:
+        raise ApiError(ErrorCode.NOT_FOUND, _("This unit does not offer this bundle."))
+    return bundle, offer
+
+
+@applicant_router.get(
+    "/bundles/{code}",
+    response=BundleFormOut,
+    auth=TOKEN_OR_SESSION,
+    summary="A bundle (一件事): its items, its one form and its materials, each once",
+)
+def bundle_form(request, code: str = BundleCode):
+    from shared_apps.catalog.queries import combined_form_schema, combined_materials
+
+    bundle, offer = _bundle(request, code)
+    try:
+        schema = combined_form_schema(offer)
+    except ValidationError as error:
+        raise ApiError(ErrorCode.CONFLICT, " ".join(error.messages)) from None
+    return {
+        "code": bundle.code,
+        "name": bundle.name,
+        "items": [implementation.item.name for implementation in offer],
+        "form_schema": schema,
+        "materials": combined_materials(offer),
+    }
+
+
+def _bundle_reply(request, drafts: list[Case]) -> dict:
+    return BundleApplicationOut.model_validate(
+        {"bundle_number": drafts[0].bundle_number, "cases": [_summary(d) for d in drafts]}
+    ).model_dump(mode="json")
+
+
+@applicant_router.post(
+    "/my/bundles/{code}",
+    response={201: BundleApplicationOut},
+    auth=TOKEN_OR_SESSION,
+    summary="Apply for a bundle once: a draft per item under one bundle number",
+)
+def apply_for_bundle(
+    request,
+    payload: BundleApplicationIn,
+    code: str = BundleCode,
+    idempotency_key: str | None = IdempotencyKey,
+):
+    _signed_in(request)
+    if getattr(request, "acting_for", None) is not None:
+        raise ApiError(
+            ErrorCode.PERMISSION_DENIED,
+            _("A bundle is applied for by the applicant themselves, not by proxy (yet)."),
+        )
+    bundle, _offer = _bundle(request, code)
+    reply = _once(
+        request,
+        idempotency_key,
+        payload.dict(),
+        lambda: actions.apply_bundle(
+            bundle,
+            actor=request.user,
+            form_data=payload.form_data,
+            materials=[m.dict(exclude_none=True) for m in payload.materials],
+            request=request,
+        ),
+        reply=_bundle_reply,
+    )
+    return Status(201, reply)
+
+
+@applicant_router.post(
+    "/my/bundle-applications/{number}/submit",
+    response=BundleApplicationOut,
+    auth=TOKEN_OR_SESSION,
+    summary="Submit every item of my bundle application at once (all or none)",
+)
+def submit_bundle(
+    request, number: str = BundleNumber, idempotency_key: str | None = IdempotencyKey
+):
+    _signed_in(request)
+    drafts = list(
+        queries.applicant_cases(request.user)
+        .filter(bundle_number=number, state=State.DRAFT)
+        .order_by("id")
+    )
+    if "\x00" in number or not drafts:
+        raise Http404
+
+    def run():
+        # One transaction: a draft that can't be submitted yet submits none of them.
+        with transaction.atomic():
+            return [actions.submit(draft, actor=request.user, request=request) for draft in drafts]
+
+    return _once(request, idempotency_key, {}, run, reply=_bundle_reply)

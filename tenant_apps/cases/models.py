@@ -28,6 +28,9 @@ class State(models.TextChoices):
     # Passed to another unit (to the one deciding it, or escalated, or returned): this unit waits
     # for the hand-off back (shared_apps.handoffs).
     FORWARDED = "forwarded", _("With another unit")
+    # 并联审批: the departments of the item's parallel review give their opinions (ParallelTask);
+    # the case moves on to the lead department's decision when all are in.
+    PARALLEL_REVIEW = "parallel_review", _("In parallel review")
 
 
 class Channel(models.TextChoices):
@@ -125,6 +128,9 @@ class Case(models.Model):
     received_as = models.CharField(max_length=20, blank=True)
     # The unit this case is with while it is `forwarded`.
     passed_to_id = models.BigIntegerField(null=True, blank=True)
+    # 一件事一次办: the number the applicant got for the bundle (catalog.Bundle) this case is one
+    # item of; each item keeps its own case, number and clock.
+    bundle_number = models.CharField(_("bundle number"), max_length=50, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,6 +156,9 @@ class Case(models.Model):
                 fields=["due_at"],
                 condition=models.Q(clock_state="running"),
                 name="cases_running_clock",
+            ),
+            models.Index(
+                fields=["bundle_number"], condition=~models.Q(bundle_number=""), name="cases_bundle"
             ),
         ]
 
@@ -210,3 +219,68 @@ class CaseFile(StoredFileFields):
 
     def __str__(self):
         return self.original_name
+
+
+class TaskState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    # A department's opinion (会签意见), not the decision: 同意 / 不同意.
+    APPROVED = "approved", _("Agreed")
+    REFUSED = "refused", _("Disagreed")
+    # Another department's refusal ended the case first (stop at the first refusal).
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ParallelTask(models.Model):
+    """One department's part of a parallel approval (并联审批任务): its opinion, on its own clock.
+
+    In the unit that accepted the case there is a row per department, with `case`. A department
+    of another unit (`unit_id`) gets its own row in that unit's schema by hand-off (no `case`
+    there; `requested_by_id` is the accepting unit, with the form it reviews), and its opinion
+    comes back by hand-off to complete the accepting unit's row."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
+    case_public_id = models.UUIDField()
+    case_number = models.CharField(_("case number"), max_length=50)
+    item_name = models.CharField(_("item"), max_length=200)
+    # The unit (public tenant id) and department whose opinion this is.
+    unit_id = models.BigIntegerField()
+    department_id = models.BigIntegerField()
+    department_name = models.CharField(_("department"), max_length=100)
+    # On a task received from another unit: that unit, and the application as it was accepted.
+    requested_by_id = models.BigIntegerField(null=True, blank=True)
+    form_data = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=TaskState.choices, default=TaskState.PENDING)
+    # The catalog's rule when the task was made (catalog.ParallelRule): it may change later.
+    rule = models.CharField(max_length=20)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The hand-off that created this row (received) or brought its opinion (sent): each once.
+    handoff_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("parallel task")
+        verbose_name_plural = _("parallel tasks")
+        indexes = [
+            # A department's queue: its open tasks, most urgent first.
+            models.Index(
+                fields=["department_id", "due_at"],
+                condition=models.Q(state="pending"),
+                name="cases_task_queue",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handoff_id"],
+                condition=models.Q(handoff_id__isnull=False),
+                name="cases_task_one_per_handoff",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_number} {self.department_name} {self.state}"

@@ -41,6 +41,8 @@ APPLICANT_KINDS = {
     "reject": "case_not_accepted",
     "request_corrections": "case_corrections_requested",
     "decide": "case_decided",
+    # 并联审批 stopped by a department's refusal: the case is decided (refused).
+    "stop_parallel": "case_decided",
     "deliver": "case_delivered",
     "suspend": "case_suspended",
     "resume": "case_resumed",
@@ -123,7 +125,7 @@ def applicant_context(row: CaseEventOutbox) -> dict:
     if row.event == "request_corrections":
         items = details.get("items") or []
         context["items"] = "；".join(f"{i}. {item}" for i, item in enumerate(items, 1))
-    elif row.event == "decide":
+    elif row.event in ("decide", "stop_parallel"):
         decision = details.get("decision", "")
         context["decision"] = Decision(decision).label if decision in Decision.values else decision
     elif row.event == "deliver":

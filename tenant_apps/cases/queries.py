@@ -6,7 +6,7 @@ import re
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from shared_apps.accounts.identity import id_number_digests, normalize_id_number
 from shared_apps.accounts.models import User
@@ -70,15 +70,23 @@ WORKBENCH_QUEUES = {
     "to_review": Q(state__in=[State.ACCEPTED, State.UNDER_REVIEW]),
     "to_decide": Q(state=State.UNDER_REVIEW) | Q(state=State.ACCEPTED, promised_days=0),
     "to_deliver": Q(state=State.DECIDED),
+    # 并联审批: with the departments (ParallelTask); the lead department follows them here.
+    "parallel": Q(state=State.PARALLEL_REVIEW),
     "yellow": QUEUES["yellow"],
     "red": QUEUES["red"],
 }
 ALL = "all"
 # The rows that can be in a counted queue: open states (the cases_queue index) or a flag (the
 # partial cases_flagged index), so counting never reads the unit's closed cases.
-_COUNTED = Q(state__in=[State.SUBMITTED, State.ACCEPTED, State.UNDER_REVIEW, State.DECIDED]) | Q(
-    deadline_flag__in=[DeadlineFlag.YELLOW, DeadlineFlag.RED]
-)
+_COUNTED = Q(
+    state__in=[
+        State.SUBMITTED,
+        State.ACCEPTED,
+        State.UNDER_REVIEW,
+        State.PARALLEL_REVIEW,
+        State.DECIDED,
+    ]
+) | Q(deadline_flag__in=[DeadlineFlag.YELLOW, DeadlineFlag.RED])
 SEARCH_MAX = 50
 
 
@@ -165,3 +173,58 @@ def workbench_cases(
     if queue in ("yellow", "red"):
         return cases.order_by("due_at", "id")
     return cases.order_by("submitted_at", "id")
+
+
+# --- parallel approval (并联审批) ------------------------------------------------------------
+
+TASK_ROLES = ("reviewer", "approver", "department_head")
+
+
+def task_departments(user, tenant) -> set[int]:
+    """The departments of this unit whose parallel tasks `user` completes: those of their active
+    reviewer, approver or department-head roles here (a role without a department gives none)."""
+    from shared_apps.accounts.models import StaffMembership
+
+    if user is None or not getattr(user, "is_authenticated", False) or tenant is None:
+        return set()
+    return set(
+        StaffMembership.objects.filter(
+            user=user,
+            tenant_id=tenant.id,
+            is_active=True,
+            role__in=TASK_ROLES,
+            department_id__isnull=False,
+        ).values_list("department_id", flat=True)
+    )
+
+
+def may_complete_task(user, tenant, task) -> bool:
+    return task.unit_id == tenant.id and task.department_id in task_departments(user, tenant)
+
+
+def department_tasks(user, tenant, *, state: str | None = "pending"):
+    """The parallel tasks of the user's departments in this unit, most urgent first (the 会签
+    queue)."""
+    from tenant_apps.cases.models import ParallelTask
+
+    tasks = ParallelTask.objects.filter(
+        unit_id=tenant.id, department_id__in=task_departments(user, tenant)
+    )
+    if state:
+        tasks = tasks.filter(state=state)
+    return tasks.order_by(F("due_at").asc(nulls_last=True), "id")
+
+
+def case_tasks(case):
+    """Every task of a case and its opinion (the lead department sees them all)."""
+    return case.tasks.order_by("id")
+
+
+def find_task(public_id):
+    """A task in this unit's schema, or None: ids from another unit are not found here."""
+    from tenant_apps.cases.models import ParallelTask
+
+    try:
+        return ParallelTask.objects.filter(public_id=public_id).first()
+    except (ValidationError, ValueError):
+        return None

@@ -28,7 +28,8 @@ STAFF_ROLES = frozenset({WINDOW_CLERK, REVIEWER, APPROVER, DEPARTMENT_HEAD})
 SYSTEM = "system"
 HANDOFF_ACTOR = "system:handoffs"
 RULE_ACTOR = "system:escalation-rule"  # 上报 by rule, at acceptance
-SYSTEM_ACTORS = frozenset({HANDOFF_ACTOR, RULE_ACTOR})
+PARALLEL_ACTOR = "system:parallel-approval"  # 并联审批: started at acceptance, joined or stopped
+SYSTEM_ACTORS = frozenset({HANDOFF_ACTOR, RULE_ACTOR, PARALLEL_ACTOR})
 FILERS = frozenset({APPLICANT, PROXY_AGENT})
 
 
@@ -123,7 +124,7 @@ MOVES = [
     Move(S.SUSPENDED, "resume", RETURN, frozenset({REVIEWER, APPROVER}), Clock.RESUME, True),
     *(
         Move(state, "extend", SAME, frozenset({DEPARTMENT_HEAD}), Clock.EXTEND, True)
-        for state in (S.ACCEPTED, S.UNDER_REVIEW, S.SUSPENDED)
+        for state in (S.ACCEPTED, S.UNDER_REVIEW, S.SUSPENDED, S.PARALLEL_REVIEW)
     ),
     Move(S.DECIDED, "deliver", S.DELIVERED, frozenset({WINDOW_CLERK}), Clock.NONE, True),
     Move(S.DELIVERED, "close", S.CLOSED, frozenset({WINDOW_CLERK}), Clock.NONE, False),
@@ -153,6 +154,12 @@ MOVES = [
     # The applicant withdrew it where it was handled: it is withdrawn where it waited too.
     Move(S.FORWARDED, "receive_withdrawal", S.WITHDRAWN, frozenset({SYSTEM}), Clock.STOP, False),
     Move(S.FORWARDED, "take_back", S.UNDER_REVIEW, frozenset({SYSTEM}), Clock.RESUME, False),
+    # 并联审批 (ParallelTask): acceptance of an item with a parallel review hands the case to its
+    # departments; the last opinion moves it on to the lead department's review and decision,
+    # or (stop at the first refusal) the first refusal decides it as refused. Only the system.
+    Move(S.ACCEPTED, "start_parallel", S.PARALLEL_REVIEW, frozenset({SYSTEM}), Clock.NONE, False),
+    Move(S.PARALLEL_REVIEW, "join", S.UNDER_REVIEW, frozenset({SYSTEM}), Clock.NONE, False),
+    Move(S.PARALLEL_REVIEW, "stop_parallel", S.DECIDED, frozenset({SYSTEM}), Clock.STOP, True),
 ]  # fmt: skip
 
 TABLE = {(move.state, move.intent): move for move in MOVES}
@@ -209,6 +216,9 @@ def intent_label(intent: str) -> str:
         "return": _("return to the lower unit"),
         "receive_result": _("receive the decision"),
         "take_back": _("take the case back"),
+        "start_parallel": _("start the parallel review"),
+        "join": _("join the parallel opinions"),
+        "stop_parallel": _("stop the parallel review at a refusal"),
     }[intent]
 
 

@@ -46,6 +46,7 @@ from tenant_apps.cases.workbench_forms import (
     IntentForm,
     QueueFilterForm,
     ResubmitForm,
+    TaskOpinionForm,
     WindowForm,
 )
 from tenant_apps.departments.models import Department
@@ -63,6 +64,7 @@ QUEUE_LABELS = {
     "to_review": gettext_lazy("To review"),
     "to_decide": gettext_lazy("To decide"),
     "to_deliver": gettext_lazy("To deliver"),
+    "parallel": gettext_lazy("In parallel review"),
     "yellow": gettext_lazy("Yellow warning"),
     "red": gettext_lazy("Red (overdue)"),
     "all": gettext_lazy("All cases"),
@@ -128,6 +130,7 @@ def queues(request):
             "page": page,
             "rows": rows,
             "is_clerk": Role.WINDOW_CLERK in authz.roles_in(request.user, tenant),
+            "task_count": queries.department_tasks(request.user, tenant).count(),
         },
     )
 
@@ -299,9 +302,21 @@ def _render_case(request, case: Case, *, failed: IntentForm | None = None, error
             "documents": documents_for(case),
             "error": error,
             "read_only": not roles,
+            "tasks": _tasks_of(request, case),
         },
         status=status,
     )
+
+
+def _tasks_of(request, case: Case) -> list:
+    """The case's parallel review tasks with their opinions (the lead department sees them all),
+    each marked when this person's department gives it."""
+    mine = queries.task_departments(request.user, request.tenant)
+    tasks = list(queries.case_tasks(case))
+    for task in tasks:
+        task.mine = task.unit_id == request.tenant.id and task.department_id in mine
+        task.elsewhere = task.unit_id != request.tenant.id
+    return tasks
 
 
 @login_required
@@ -718,3 +733,100 @@ def _resubmit(request, case: Case):
     else:
         messages.info(request, _("This was already done; nothing was applied twice."))
     return redirect("workbench:case", public_id=case.public_id)
+
+
+# --- parallel approval (并联审批): the departments' tasks ---------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def tasks(request):
+    """The 会签/并联审批 queue: the tasks of this person's departments here, most urgent first;
+    `?done=1` shows the finished ones."""
+    _staff_only(request)
+    done = request.GET.get("done") == "1"
+    rows = queries.department_tasks(request.user, request.tenant, state=None if done else "pending")
+    if done:
+        rows = rows.exclude(state="pending")
+    page = page_for(request, rows)
+    return render(
+        request,
+        "cases/workbench/tasks.html",
+        {"page": page, "rows": page.object_list, "done": done},
+    )
+
+
+def _task_or_404(request, public_id):
+    """A task this person may see: one of their departments' here, or one of this unit's case
+    (its staff read every task of their unit's cases). Another unit's id is not found."""
+    task = queries.find_task(public_id)
+    if task is None:
+        raise Http404
+    if task.case_id is None and not queries.may_complete_task(request.user, request.tenant, task):
+        raise Http404  # another unit's case: only the department asked reads it
+    return task
+
+
+def _render_task(request, task, *, form=None, error="", status=200):
+    case = Case.objects.filter(pk=task.case_id).first() if task.case_id else None
+    data = case.form_data if case is not None else task.form_data
+    may = task.state == "pending" and queries.may_complete_task(request.user, request.tenant, task)
+    return render(
+        request,
+        "cases/workbench/task.html",
+        {
+            "task": task,
+            "case": case,
+            "form_rows": [(key, value) for key, value in data.items()],
+            "form": (form or TaskOpinionForm()) if may else None,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def task_page(request, public_id: uuid.UUID):
+    _staff_only(request)
+    return _render_task(request, _task_or_404(request, public_id))
+
+
+@login_required
+@never_cache
+@require_POST
+def task_opinion(request, public_id: uuid.UUID):
+    _staff_only(request)
+    task = _task_or_404(request, public_id)
+    form = TaskOpinionForm(request.POST)
+    if not form.is_valid():
+        return _render_task(
+            request, task, form=form, error=_("Please correct the errors below."), status=400
+        )
+    arguments = form.arguments()
+    try:
+        _public_id, applied = _once(
+            request,
+            form.cleaned_data["idempotency_key"],
+            {"task": str(task.public_id), **arguments},
+            lambda: actions.complete_task(task, actor=request.user, request=request, **arguments),
+        )
+    except transitions.CaseConflict as conflict:
+        task.refresh_from_db()
+        return _render_task(request, task, form=form, error=conflict.detail, status=409)
+    except PermissionDenied as denied:
+        return _render_task(
+            request, task, form=form, error=str(denied) or _("You may not do this."), status=403
+        )
+    except ValidationError as error:
+        _put_errors(form, error)
+        return _render_task(
+            request, task, form=form, error=_("Please correct the errors below."), status=400
+        )
+    if applied:
+        messages.success(request, _("Your department's opinion was recorded."))
+    else:
+        messages.info(request, _("This was already done; nothing was applied twice."))
+    return redirect("workbench:task", public_id=task.public_id)

@@ -335,3 +335,25 @@ class ResubmitForm(UploadsMixin, IntentForm):
         }
         data.update(_schema_data(self.schema, self.cleaned_data))
         return data
+
+
+class TaskOpinionForm(IntentForm):
+    """A department's opinion on its parallel review task (会签意见)."""
+
+    decision = forms.ChoiceField(
+        label=_("Opinion"),
+        choices=[("approved", _("Approve")), ("refused", _("Refuse"))],
+        widget=forms.RadioSelect,
+    )
+    opinion = forms.CharField(
+        label=_("Opinion and reasons"), max_length=TEXT_MAX, widget=_textarea()
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, intent="opinion", **kwargs)
+
+    def arguments(self):
+        return {
+            "decision": self.cleaned_data["decision"],
+            "opinion": self.cleaned_data["opinion"],
+        }

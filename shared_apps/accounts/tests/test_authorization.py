@@ -50,6 +50,10 @@ PUBLIC_OR_PERSONAL = {
     "api/v1/my/cases/<case_id>/resubmit",
     "api/v1/my/cases/<case_id>/withdraw",
     "api/v1/my/cases/<case_id>/files",
+    # A person's own bundle application (一件事): drafts filed as that person, and only theirs
+    # submitted (tenant_apps/cases/tests/test_bundles.py tries another citizen).
+    "api/v1/my/bundles/<code>",
+    "api/v1/my/bundle-applications/<number>/submit",
     "apply/<str:code>",
     "my/cases",
     "my/cases/<uuid:public_id>",

@@ -202,6 +202,7 @@ CLOCK_IN = {
     State.CLOSED: ClockState.STOPPED,
     State.WITHDRAWN: ClockState.STOPPED,
     State.FORWARDED: ClockState.PAUSED,
+    State.PARALLEL_REVIEW: ClockState.RUNNING,
 }
 
 

@@ -37,6 +37,8 @@ SYSTEM_INTENTS = {  # intent: the hand-off (kind, the state it reports) the rela
     "receive_withdrawal": (Kind.JOINT_RESULT, State.WITHDRAWN),
     "take_back": (Kind.RETURN, State.ACCEPTED),
 }
+# 并联审批's moves, made inside accept and complete_task (test_parallel.py); here the table alone.
+PARALLEL_INTENTS = {"start_parallel", "join", "stop_parallel"}
 
 
 def act(intent, case, actor):
@@ -45,6 +47,8 @@ def act(intent, case, actor):
             # Only the relay applies hand-offs; the table refuses anyone else.
             return actions._transition(case, intent, actor=actor)
         return actions.receive_handoff(handoff_for(case, *SYSTEM_INTENTS[intent]))
+    if intent in PARALLEL_INTENTS:
+        return actions._transition(case, intent, actor=actor)
     if intent == "return":
         return actions.return_case(case, actor=actor, **ARGUMENTS[intent])
     return getattr(actions, intent)(case, actor=actor, **ARGUMENTS.get(intent, {}))

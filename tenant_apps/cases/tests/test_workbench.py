@@ -104,6 +104,7 @@ def test_each_queue_holds_its_cases_with_counts(client, people, service, tenant)
         "to_review": {State.ACCEPTED, State.UNDER_REVIEW, "yellow", "red"},
         "to_decide": {State.UNDER_REVIEW, "yellow"},
         "to_deliver": {State.DECIDED},
+        "parallel": set(),  # test_parallel.py
         "yellow": {"yellow"},
         "red": {"red"},
         "all": set(cases) - {State.DRAFT},
