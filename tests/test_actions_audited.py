@@ -824,6 +824,74 @@ def _(w):
     return call, {"action": "handoffs.set_decided_by", "tenant_code": below.code}
 
 
+# --- payments (shared_apps.payments, in `public`) --------------------------------------------
+
+
+def _fee_case(w, *, accept: bool):
+    """A case of a service whose guide charges on acceptance; accepted (with its order) or
+    only submitted."""
+    from shared_apps.payments.tests.conftest import FORM_DATA, publish_fee_service
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import REQUIRED, uploads
+
+    service = publish_fee_service(w.root, w.tenant)
+    connection.set_tenant(w.tenant)
+    draft = actions.save_draft(actor=w.citizen, implementation=service, form_data=FORM_DATA)
+    case = actions.submit(draft, actor=w.citizen, materials=uploads(service, *REQUIRED, case=draft))
+    return actions.accept(case, actor=w.clerk) if accept else case
+
+
+def _fee_order(w):
+    from shared_apps.payments.models import PaymentOrder
+
+    case = _fee_case(w, accept=True)
+    connection.set_schema_to_public()
+    return PaymentOrder.objects.get(case_public_id=case.public_id)
+
+
+@recipe("shared_apps.payments.actions.create_case_order")
+def _(w):
+    from shared_apps.payments import actions
+
+    case = _fee_case(w, accept=False)
+    return lambda: actions.create_case_order(
+        case, tenant=w.tenant, stage="acceptance", actor=w.clerk
+    ), {"action": "payments.create_order", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.payments.actions.receive_result")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    gateway = GatewayProvider(GATEWAY, MERCHANT, KEY)
+    return lambda: actions.receive_result(gateway, signed_result(order), via="notify"), {
+        "action": "payments.paid",
+        "target": order.slip_number,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.payments.actions.cancel_order")
+def _(w):
+    from shared_apps.payments import actions
+
+    order = _fee_order(w)
+    return lambda: actions.cancel_order(order, actor=w.clerk, tenant=w.tenant, reason="误收"), {
+        "action": "payments.cancel_order",
+        "target": order.slip_number,
+    }
+
+
+@recipe("shared_apps.payments.actions.mark_overdue")
+def _(w):
+    from shared_apps.payments import actions
+
+    return lambda: actions.mark_overdue(), {"action": "payments.mark_overdue"}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()
