@@ -9,4 +9,6 @@ urlpatterns = [
     path("<str:slip_number>", views.order_page, name="order"),
     path("<str:slip_number>/start", views.start, name="start"),
     path("<str:slip_number>/return", views.payer_return, name="return"),
+    path("<str:slip_number>/receipt.pdf", views.receipt, name="receipt"),
+    path("<str:slip_number>/check", views.check, name="check"),
 ]

@@ -3,7 +3,10 @@ number alone — no sign-in, and then only its amount, its unit and whether it i
 of the payment at the provider, the payer's return from it and the provider's notification."""
 
 import re
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from shared_apps.payments import actions
+from shared_apps.payments import actions, receipts
 from shared_apps.payments.models import OrderState, Outcome
 from shared_apps.payments.providers import provider
 from shared_apps.payments.queries import order_by_slip
@@ -50,8 +53,16 @@ def order_page(request, slip_number):
         "items": list(order.items.all()) if payer else [],
         "can_pay": order.state == OrderState.PENDING and provider() is not None,
         "no_provider": provider() is None,
+        "receipt": payer and order.state == OrderState.PAID,
     }
-    return render(request, "payments/order.html", context)
+    response = render(request, "payments/order.html", context)
+    if context["can_pay"]:
+        # The pay button's form is redirected to the gateway: its origin joins form-action.
+        gateway = urlsplit(settings.PAYMENT_GATEWAY_URL)
+        response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {gateway.scheme}://{gateway.netloc}", 1
+        )
+    return response
 
 
 @require_POST
@@ -95,3 +106,30 @@ def notify(request):
     return HttpResponse(
         gateway.answer(accepted), status=200 if accepted else 400, content_type="text/plain"
     )
+
+
+@never_cache
+@require_GET
+def receipt(request, slip_number):
+    """The receipt PDF, for the payer signed in; anyone else learns nothing (404)."""
+    order = _order(slip_number)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.user.pk != order.payer_id or order.state != OrderState.PAID:
+        raise Http404
+    response = HttpResponse(receipts.receipt_pdf(order, request), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.slip_number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def check(request, slip_number):
+    """核验: anyone holding a receipt checks that the platform issued it. Only the slip number,
+    the amount, the unit, the day paid and the payer's masked name are shown."""
+    order = order_by_slip(slip_number) if SLIP.fullmatch(slip_number) else None
+    code = request.GET.get("c", "")[:64]
+    if not receipts.is_genuine(order, code):
+        return render(request, "payments/check.html", {"slip": slip_number[:50]}, status=404)
+    context = {"order": order, "payer": receipts.payer_name(order)}
+    return render(request, "payments/check.html", context)
