@@ -892,6 +892,54 @@ def _(w):
     return lambda: actions.mark_overdue(), {"action": "payments.mark_overdue"}
 
 
+@recipe("shared_apps.payments.actions.request_refund")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    actions.receive_result(
+        GatewayProvider(GATEWAY, MERCHANT, KEY), signed_result(order), via="notify"
+    )
+    return lambda: actions.request_refund(
+        order, actor=w.clerk, tenant=w.tenant, amount="10.00", reason="重复缴费"
+    ), {"action": "payments.request_refund", "target": order.slip_number}
+
+
+@recipe("shared_apps.payments.actions.decide_refund")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    actions.receive_result(
+        GatewayProvider(GATEWAY, MERCHANT, KEY), signed_result(order), via="notify"
+    )
+    refund = actions.request_refund(
+        order, actor=w.clerk, tenant=w.tenant, amount="10.00", reason="重复缴费"
+    )
+    head = w.staff("audit-refund-head", Role.DEPARTMENT_HEAD)
+    return lambda: actions.decide_refund(
+        refund, actor=head, tenant=w.tenant, approve=False, note="查无重复缴费"
+    ), {"action": "payments.refund_refused", "target": order.slip_number}
+
+
+@recipe("shared_apps.payments.actions.reconcile")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT
+
+    statement = "trade_no,out_trade_no,type,amount,finished_at\n"
+    gateway = GatewayProvider(GATEWAY, MERCHANT, KEY)
+    return lambda: actions.reconcile(timezone.localdate(), provider=gateway, statement=statement), {
+        "action": "payments.reconcile"
+    }
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

@@ -6,8 +6,10 @@ retries, the browser's return) the first pays it and the others find it paid; a 
 index (payments_paid_once) holds the same in the database whatever code runs.
 """
 
+import re
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,14 +19,19 @@ from django.utils.translation import gettext as _
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.fees import amount_due, waiver_reason
 from shared_apps.catalog.models import GuideFee
+from shared_apps.payments import queries
 from shared_apps.payments.models import (
+    Mismatch,
     Notification,
     OrderItem,
     OrderState,
     Outcome,
     PaymentOrder,
+    Reconciliation,
+    Refund,
+    RefundState,
 )
-from shared_apps.payments.providers import BadSignature
+from shared_apps.payments.providers import BadSignature, ProviderError
 from tenants.links import portal_url
 
 SYSTEM = "system:payments"
@@ -232,3 +239,159 @@ def mark_overdue(*, actor=SYSTEM, today=None) -> int:
             data={"orders": len(ids)},
         )
     return len(ids)
+
+
+# --- refunds (退款) ----------------------------------------------------------------------------
+
+STAFF = {"window_clerk", "reviewer", "approver", "department_head"}
+_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?")
+
+
+def _note(text: str, field: str, *, required: bool) -> str:
+    text = (text or "").strip()
+    if "\x00" in text or len(text) > 300 or (required and not text):
+        raise ValidationError({field: [_("Give the reason (up to 300 characters).")]})
+    return text
+
+
+def _require_role(actor, tenant, order, roles: set) -> Actor:
+    from shared_apps.accounts import authz
+
+    who = Actor.of(actor)
+    if order.tenant_id != tenant.id or who.user is None:
+        raise PermissionDenied(_("Only this unit's staff may act on its payments."))
+    if not authz.roles_in(who.user, tenant) & roles:
+        raise PermissionDenied(_("Only this unit's staff may act on its payments."))
+    return who
+
+
+def request_refund(
+    order: PaymentOrder, *, actor, tenant, amount: str, reason: str, reference: str = "",
+    request=None,
+) -> Refund:  # fmt: skip
+    """A staff member of the order's unit asks to refund a payment (a double payment, a withdrawn
+    case); its department head approves it. At most what is left of that payment."""
+    who = _require_role(actor, tenant, order, STAFF)
+    reason = _note(reason, "reason", required=True)
+    if not _AMOUNT.fullmatch(str(amount)) or Decimal(str(amount)) <= 0:
+        raise ValidationError(
+            {"amount": [_("Give the amount in yuan, with at most two decimals.")]}
+        )
+    amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        reference = reference or order.provider_reference
+        if amount > queries.refundable(order, reference):
+            raise ValidationError({"amount": [_("More than is left to refund of this payment.")]})
+        refund = Refund.objects.create(
+            order=order,
+            provider_reference=reference,
+            amount=amount,
+            reason=reason,
+            requested_by=who.user,
+            requested_at=timezone.now(),
+        )
+        record_audit(
+            actor=who,
+            action="payments.request_refund",
+            target=order.slip_number,
+            tenant=tenant,
+            data={"refund": refund.pk, "amount": f"{amount:.2f}", "reference": reference},
+            request=request,
+        )
+    return refund
+
+
+def decide_refund(
+    refund: Refund, *, actor, tenant, approve: bool, note: str = "", provider=None, request=None
+) -> Refund:
+    """The department head approves (the refund is sent through the provider in the same
+    transaction: if the provider fails, nothing is decided) or refuses it with a reason. Not the
+    person who asked for it."""
+    order = refund.order
+    who = _require_role(actor, tenant, order, {"department_head"})
+    note = _note(note, "note", required=not approve)
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
+        if refund.state != RefundState.REQUESTED:
+            raise ValidationError(_("This refund was decided already."))
+        if refund.requested_by_id == who.user.pk:
+            raise PermissionDenied(_("Someone other than the person who asked approves a refund."))
+        refund.decided_by, refund.decided_at, refund.decision_note = who.user, timezone.now(), note
+        if approve:
+            if provider is None:
+                raise ValidationError(_("No payment provider is configured to send refunds."))
+            try:
+                refund.provider_refund_no = provider.refund(
+                    slip_number=order.slip_number,
+                    reference=refund.provider_reference,
+                    refund_no=f"RF{refund.pk}",
+                    amount=refund.amount,
+                )
+            except ProviderError:
+                raise ValidationError(
+                    _("The payment provider did not take the refund; try again later.")
+                ) from None
+            refund.state = RefundState.SENT
+        else:
+            refund.state = RefundState.REFUSED
+        refund.save()
+        record_audit(
+            actor=who,
+            action=f"payments.refund_{refund.state}",
+            target=order.slip_number,
+            tenant=tenant,
+            data={"refund": refund.pk, "amount": f"{refund.amount:.2f}", "note": note},
+            request=request,
+        )
+    return refund
+
+
+# --- reconciliation (对账) ---------------------------------------------------------------------
+
+
+def reconcile(day, *, provider, statement: str | None = None, actor=SYSTEM) -> Reconciliation:
+    """Compare the provider's statement of `day` (fetched, or given) with the payments recorded
+    here; every difference goes to the provincial finance queue (Mismatch). Run daily by the
+    `reconcile_payments` job for the day before."""
+    from shared_apps.payments import reconciliation
+
+    text = statement if statement is not None else provider.statement(day)
+    with transaction.atomic():
+        ours = reconciliation.ours_of(day, provider.name)
+        count, matched, found = reconciliation.compare(reconciliation.statement_lines(text), ours)
+        run = Reconciliation.objects.create(
+            provider=provider.name,
+            day=day,
+            ran_at=timezone.now(),
+            statement_lines=count,
+            matched=matched,
+            mismatched=len(found),
+        )
+        tenants = dict(
+            PaymentOrder.objects.filter(slip_number__in=[f.slip_number for f in found]).values_list(
+                "slip_number", "tenant_id"
+            )
+        )
+        Mismatch.objects.bulk_create(
+            (
+                Mismatch(
+                    reconciliation=run,
+                    kind=f.kind,
+                    slip_number=f.slip_number,
+                    provider_reference=f.reference,
+                    ours=f.ours,
+                    theirs=f.theirs,
+                    tenant_id=tenants.get(f.slip_number),
+                )
+                for f in found
+            ),
+            batch_size=5000,
+        )
+        record_audit(
+            actor=actor,
+            action="payments.reconcile",
+            target=f"{provider.name} {day:%Y-%m-%d}",
+            data={"lines": count, "matched": matched, "mismatched": len(found)},
+        )
+    return run

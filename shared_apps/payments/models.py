@@ -120,3 +120,87 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.slip_number} {self.outcome}"
+
+
+class RefundState(models.TextChoices):
+    REQUESTED = "requested", _("Awaiting approval")
+    REFUSED = "refused", _("Refused")
+    SENT = "sent", _("Refunded")
+
+
+class Refund(models.Model):
+    """A refund (退款) of one payment of an order — a double payment, a withdrawn case: asked by
+    the unit's staff, approved (or refused) by its department head, sent through the provider."""
+
+    order = models.ForeignKey(PaymentOrder, on_delete=models.PROTECT, related_name="refunds")
+    # The provider's transaction refunded: the order's payment or a second payment of it.
+    provider_reference = models.CharField(max_length=64)
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=300)
+    state = models.CharField(
+        max_length=10, choices=RefundState.choices, default=RefundState.REQUESTED
+    )
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    # The provider's number for the refund, once sent.
+    provider_refund_no = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_refund_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order} −{self.amount}"
+
+
+class MismatchKind(models.TextChoices):
+    MISSING_OURS = "missing_ours", _("In the provider's statement, not recorded here")
+    MISSING_THEIRS = "missing_theirs", _("Recorded here, not in the provider's statement")
+    AMOUNT_DIFFERS = "amount_differs", _("Amounts differ")
+
+
+class Reconciliation(models.Model):
+    """One comparison of the provider's statement of a day with the payments recorded here."""
+
+    provider = models.CharField(max_length=20)
+    day = models.DateField()
+    ran_at = models.DateTimeField()
+    statement_lines = models.PositiveIntegerField()
+    matched = models.PositiveIntegerField()
+    mismatched = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.provider} {self.day}"
+
+
+class Mismatch(models.Model):
+    """A difference reconciliation found: the provincial finance queue (对账差错)."""
+
+    reconciliation = models.ForeignKey(
+        Reconciliation, on_delete=models.CASCADE, related_name="mismatches"
+    )
+    kind = models.CharField(max_length=20, choices=MismatchKind.choices)
+    slip_number = models.CharField(max_length=50)
+    provider_reference = models.CharField(max_length=64)
+    ours = models.DecimalField(null=True, **MONEY)
+    theirs = models.DecimalField(null=True, **MONEY)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["resolved", "id"], name="payments_finance_queue"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.slip_number}"

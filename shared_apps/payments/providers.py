@@ -11,8 +11,11 @@ is a local process speaking it.
 
 import hashlib
 import hmac
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -24,6 +27,10 @@ from shared_apps.catalog.fees import MONEY
 _MONEY = re.compile(MONEY)
 _SLIP = re.compile(r"[0-9A-Za-z]{1,50}", re.ASCII)
 _REFERENCE = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
+
+
+class ProviderError(Exception):
+    """The provider could not be reached, refused, or answered unsigned."""
 
 
 class BadSignature(Exception):
@@ -83,6 +90,66 @@ class GatewayProvider:
             return PaymentResult(slip, reference, Decimal(amount))
         except InvalidOperation:
             raise BadSignature("amount") from None
+
+    def refund(self, *, slip_number: str, reference: str, refund_no: str, amount) -> str:
+        """Ask the gateway to refund `amount` of the payment `reference`; its refund number.
+        The same `refund_no` asked again is answered with the same refund (idempotent)."""
+        params = {
+            "merchant_id": self.merchant_id,
+            "out_trade_no": slip_number,
+            "trade_no": reference,
+            "out_refund_no": refund_no,
+            "refund_amount": f"{amount:.2f}",
+            "timestamp": str(int(time.time())),
+        }
+        params["sign"] = sign(params, self.key)
+        answer = self._post("/gateway/refund", params)
+        if answer.get("status") != "SUCCESS" or not _REFERENCE.fullmatch(
+            answer.get("refund_no", "")
+        ):
+            raise ProviderError(answer.get("error") or "refund refused")
+        return answer["refund_no"]
+
+    def statement(self, day) -> str:
+        """The gateway's statement of `day` (对账单), as its CSV text (reconciliation.py)."""
+        params = {
+            "merchant_id": self.merchant_id,
+            "date": f"{day:%Y-%m-%d}",
+            "timestamp": str(int(time.time())),
+        }
+        params["sign"] = sign(params, self.key)
+        request = urllib.request.Request(f"{self.url}/gateway/statement?{urlencode(params)}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                body = response.read()
+                signature = response.headers.get("X-Signature", "")
+        except OSError as error:
+            raise ProviderError(str(error)) from None
+        expected = hmac.new(self.key.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            raise ProviderError("the statement is not signed by the gateway")
+        return body.decode("utf-8")
+
+    def _post(self, path: str, params: dict) -> dict:
+        request = urllib.request.Request(
+            self.url + path,
+            data=urlencode(params).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                answer = json.loads(error.read())
+            except ValueError:
+                raise ProviderError(f"gateway answered {error.code}") from None
+        except (OSError, ValueError) as error:
+            raise ProviderError(str(error)) from None
+        given = {k: str(v) for k, v in answer.items()}
+        if not hmac.compare_digest(sign(given, self.key), given.get("sign", "")):
+            raise ProviderError("the answer is not signed by the gateway")
+        return given
 
     @staticmethod
     def answer(accepted: bool) -> str:

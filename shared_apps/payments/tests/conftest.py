@@ -1,17 +1,32 @@
 """A service whose guide charges fees, cases of it, and the provider's signed messages."""
 
+import json
 import secrets
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from shared_apps.catalog import actions as catalog
 from shared_apps.catalog.models import GuideMaterial, OnlineDepth
 from shared_apps.catalog.tests.conftest import make_department
 from shared_apps.payments.providers import GatewayProvider, sign
 from tenant_apps.cases import actions as cases
-from tenant_apps.cases.tests.conftest import REQUIRED, people, root, uploads  # noqa: F401 (fixtures used here)
+from tenant_apps.cases.tests import conftest as case_fixtures
+from tenant_apps.cases.tests.conftest import REQUIRED, uploads
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+# The case tests' fixtures (a provincial administrator, the unit's people), shared here.
+root, people = case_fixtures.root, case_fixtures.people
 
 MERCHANT, KEY = "henan-gov-test", "payments-test-key-0123456789abcdef"
 GATEWAY = "http://gateway.test"
@@ -121,9 +136,65 @@ def signed_result(order, *, reference="T0001", amount=None, key=KEY, **extra) ->
     return params
 
 
-def gateway_argv(port: int) -> list[str]:
-    from pathlib import Path
+class FakeGateway:
+    """tests/fakes/payment_gateway.py as a process of its own on a free port."""
 
-    root_dir = Path(__file__).resolve().parents[3]
-    return [sys.executable, str(root_dir / "tests" / "fakes" / "payment_gateway.py"), str(port),
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}"
+        self.provider = GatewayProvider(self.url, MERCHANT, KEY)
+
+    def control(self, **order) -> None:
+        request = urllib.request.Request(
+            self.url + "/control", data=json.dumps(order).encode(), method="POST"
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def pay(self, order) -> str:
+        """Pay `order` as the payer's browser does (the signed request, then 确认支付), with the
+        gateway told to send nothing back: the payment is in its statement only. Its number."""
+        url = self.provider.payment_url(
+            order,
+            return_url="http://gov.localhost:9/none",
+            notify_url="http://gov.localhost:9/none",
+        )
+        params = dict(parse_qsl(urlsplit(url).query))
+        request = urllib.request.Request(
+            self.url + "/gateway/pay", data=urlencode(params).encode(), method="POST"
+        )
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(request, timeout=5)
+        except urllib.error.HTTPError as error:
+            assert error.code == 303
+        statement = self.provider.statement(timezone.localdate())
+        return [line.split(",")[0] for line in statement.splitlines() if order.slip_number in line][
+            -1
+        ]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture
+def fake_gateway(tmp_path):
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "tests" / "fakes" / "payment_gateway.py"), str(port),
             MERCHANT, KEY]  # fmt: skip
+    log = open(tmp_path / "gateway.log", "w")
+    process = subprocess.Popen(argv, stderr=log)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise AssertionError("the fake payment gateway did not start") from None
+            time.sleep(0.1)
+    yield FakeGateway(port)
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
