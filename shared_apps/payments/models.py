@@ -177,6 +177,11 @@ class Reconciliation(models.Model):
     matched = models.PositiveIntegerField()
     mismatched = models.PositiveIntegerField()
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "day"], name="payments_reconciled_once")
+        ]
+
     def __str__(self):
         return f"{self.provider} {self.day}"
 

@@ -156,3 +156,25 @@ def test_a_malformed_statement_is_refused(db, fake_gateway):
                  "trade_no,out_trade_no,type,amount,finished_at\nT1,S1,GIFT,1.00,x\n"):  # fmt: skip
         with pytest.raises(StatementError):
             actions.reconcile(timezone.localdate(), provider=fake_gateway.provider, statement=text)
+
+
+def test_the_daily_job_marks_overdue_and_reconciles_yesterday_once(
+    people, tenant, fee_service, fake_gateway, settings
+):
+    from datetime import timedelta
+
+    from shared_apps.payments.actors import payments_daily
+    from shared_apps.payments.models import Reconciliation
+
+    settings.PAYMENT_GATEWAY_URL, settings.PAYMENT_MERCHANT_ID = fake_gateway.url, "henan-gov-test"
+    settings.PAYMENT_GATEWAY_KEY = fake_gateway.provider.key
+    order = _order(people, tenant, fee_service)
+    PaymentOrder.objects.filter(pk=order.pk).update(
+        due_date=timezone.localdate() - timedelta(days=1)
+    )
+    payments_daily.fn()
+    payments_daily.fn()
+    order.refresh_from_db()
+    assert order.overdue
+    yesterday = timezone.localdate() - timedelta(days=1)
+    assert Reconciliation.objects.filter(provider="gateway", day=yesterday).count() == 1
