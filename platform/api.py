@@ -12,6 +12,7 @@ from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
 from shared_apps.handoffs.api import router as handoffs_router
+from shared_apps.payments.api import router as payments_router
 from shared_apps.supervision.api import public_router as statistics_router
 from shared_apps.supervision.api import router as supervision_router
 from tenant_apps.cases.api import applicant_router as my_cases_router
@@ -64,3 +65,4 @@ tenant_api.add_router("", services_router)
 tenant_api.add_router("", cases_router)
 tenant_api.add_router("", my_cases_router)
 tenant_api.add_router("", handoffs_router)
+tenant_api.add_router("", payments_router)

@@ -69,6 +69,12 @@ def create_case_order(case, *, tenant, stage: str, actor, request=None) -> Payme
     )
     if existing is not None:
         return existing
+    if (stage == "acceptance" and not case.accepted_at) or (
+        stage == "delivery" and case.decision != "approved"
+    ):
+        raise ValidationError(
+            _("The fees of this stage are charged once the case is accepted or approved.")
+        )
     fees = list(GuideFee.objects.filter(version_id=case.guide_version_id, stage=stage))
     if not fees:
         return None
