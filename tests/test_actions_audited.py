@@ -827,9 +827,8 @@ def _(w):
 # --- payments (shared_apps.payments, in `public`) --------------------------------------------
 
 
-def _fee_case(w, *, accept: bool):
-    """A case of a service whose guide charges on acceptance; accepted (with its order) or
-    only submitted."""
+def _fee_case(w):
+    """An accepted case of a service whose guide charges on acceptance (its order made)."""
     from shared_apps.payments.tests.conftest import FORM_DATA, publish_fee_service
     from tenant_apps.cases import actions
     from tenant_apps.cases.tests.conftest import REQUIRED, uploads
@@ -838,13 +837,13 @@ def _fee_case(w, *, accept: bool):
     connection.set_tenant(w.tenant)
     draft = actions.save_draft(actor=w.citizen, implementation=service, form_data=FORM_DATA)
     case = actions.submit(draft, actor=w.citizen, materials=uploads(service, *REQUIRED, case=draft))
-    return actions.accept(case, actor=w.clerk) if accept else case
+    return actions.accept(case, actor=w.clerk)
 
 
 def _fee_order(w):
     from shared_apps.payments.models import PaymentOrder
 
-    case = _fee_case(w, accept=True)
+    case = _fee_case(w)
     connection.set_schema_to_public()
     return PaymentOrder.objects.get(case_public_id=case.public_id)
 
@@ -852,8 +851,11 @@ def _fee_order(w):
 @recipe("shared_apps.payments.actions.create_case_order")
 def _(w):
     from shared_apps.payments import actions
+    from shared_apps.payments.models import PaymentOrder
 
-    case = _fee_case(w, accept=False)
+    case = _fee_case(w)
+    # Its order, made on acceptance, cancelled (charged in error): a new one is made.
+    PaymentOrder.objects.filter(case_public_id=case.public_id).update(state="cancelled")
     return lambda: actions.create_case_order(
         case, tenant=w.tenant, stage="acceptance", actor=w.clerk
     ), {"action": "payments.create_order", "tenant_code": w.tenant.code}
@@ -938,6 +940,15 @@ def _(w):
     return lambda: actions.reconcile(timezone.localdate(), provider=gateway, statement=statement), {
         "action": "payments.reconcile"
     }
+
+
+@recipe("shared_apps.payments.actions.register_webhook")
+def _(w):
+    from shared_apps.payments import actions
+
+    return lambda: actions.register_webhook(
+        actor=w.clerk, tenant=w.tenant, url="https://dept.example.cn/paid"
+    ), {"action": "payments.register_webhook", "tenant_code": w.tenant.code}
 
 
 # --- the checks --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.fees import amount_due, waiver_reason
 from shared_apps.catalog.models import GuideFee
-from shared_apps.payments import queries
+from shared_apps.payments import queries, webhooks
 from shared_apps.payments.models import (
     Mismatch,
     Notification,
@@ -30,6 +30,7 @@ from shared_apps.payments.models import (
     Reconciliation,
     Refund,
     RefundState,
+    Webhook,
 )
 from shared_apps.payments.providers import BadSignature, ProviderError
 from tenants.links import portal_url
@@ -193,7 +194,15 @@ def receive_result(provider, params, *, via: str, request=None) -> Notification:
         )
         if outcome == Outcome.PAID:
             _tell(order, "payment_received", f"provider:{provider.name}")
+            if webhooks.queue_paid_event(order):
+                transaction.on_commit(_send_webhooks, robust=True)
     return row
+
+
+def _send_webhooks() -> None:
+    from shared_apps.payments.actors import deliver_payment_webhooks
+
+    deliver_payment_webhooks.send()  # a lost message is caught up by run_scheduler
 
 
 def cancel_order(order: PaymentOrder, *, actor, tenant, reason: str, request=None) -> PaymentOrder:
@@ -404,3 +413,45 @@ def reconcile(day, *, provider, statement: str | None = None, actor=SYSTEM) -> R
             data={"lines": count, "matched": matched, "mismatched": len(found)},
         )
     return run
+
+
+# --- webhooks for department systems -----------------------------------------------------------
+
+
+def register_webhook(*, actor, tenant, url: str, request=None) -> Webhook:
+    """A department system of this unit gives the address its paid events go to; the secret
+    they are signed with is made here and shown once."""
+    from django.core.validators import URLValidator
+
+    who = Actor.of(actor)
+    if who.client is not None:
+        if who.client.tenant_id not in (None, tenant.id):
+            raise PermissionDenied(_("This client may not act for this unit."))
+    elif who.user is None or not _has_staff_role(who.user, tenant):
+        raise PermissionDenied(_("Only this unit's staff may act on its payments."))
+    url = (url or "").strip()
+    try:
+        if "\x00" in url or len(url) > 300:
+            raise ValidationError("")
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ValidationError(
+            {"url": [_("Give an http or https address of up to 300 characters.")]}
+        ) from None
+    with transaction.atomic():
+        hook = Webhook.objects.create(tenant=tenant, url=url, secret=secrets.token_hex(32))
+        record_audit(
+            actor=who,
+            action="payments.register_webhook",
+            target=url,
+            tenant=tenant,
+            data={"webhook": hook.pk},
+            request=request,
+        )
+    return hook
+
+
+def _has_staff_role(user, tenant) -> bool:
+    from shared_apps.accounts import authz
+
+    return bool(authz.roles_in(user, tenant) & STAFF)

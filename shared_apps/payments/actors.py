@@ -10,7 +10,7 @@ import dramatiq
 from django.utils import timezone
 
 from govplatform.jobs import configured_broker
-from shared_apps.payments import actions
+from shared_apps.payments import actions, webhooks
 from shared_apps.payments.providers import provider
 
 PAYMENTS_QUEUE = os.environ.get("PAYMENTS_QUEUE", "default")
@@ -27,3 +27,14 @@ def payments_daily():
     gateway = provider()
     if gateway is not None:
         actions.reconcile(timezone.localdate() - timedelta(days=1), provider=gateway)
+
+
+@dramatiq.actor(
+    broker=configured_broker(),
+    queue_name=PAYMENTS_QUEUE,
+    actor_name="deliver_payment_webhooks",
+    max_retries=3,
+)
+def deliver_payment_webhooks():
+    """Send the paid events due (webhooks.py): each delivered once, retried with back-off."""
+    webhooks.relay()

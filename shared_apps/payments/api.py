@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Path, Router, Schema
 from ninja.responses import Status
+from pydantic import Field
 
 from govplatform.errors import ApiError, ErrorCode
 from shared_apps.accounts.api_auth import staff_auth
@@ -130,3 +131,27 @@ def get_order(request, slip_number: str = SlipNumber):
     if order is None:
         raise Http404
     return _out(order)
+
+
+class WebhookIn(Schema):
+    url: str = Field(max_length=300)
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    # Shown once: the key of the `X-Signature` HMAC-SHA256 over `X-Timestamp`, "\n" and the body.
+    secret: str
+
+
+@router.post(
+    "/payment-webhooks",
+    response={201: WebhookOut},
+    auth=staff_auth("cases:write", *WRITERS),
+    summary="Register the address this unit's paid events are sent to (signed, retried)",
+)
+def register_webhook(request, payload: WebhookIn):
+    hook = actions.register_webhook(
+        actor=_actor(request), tenant=request.tenant, url=payload.url, request=request
+    )
+    return Status(201, {"id": hook.pk, "url": hook.url, "secret": hook.secret})

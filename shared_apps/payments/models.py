@@ -209,3 +209,49 @@ class Mismatch(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.slip_number}"
+
+
+class Webhook(models.Model):
+    """A department system's address for the paid events of its unit's orders, with the secret
+    their signature is made with (shared with that system, like a gateway key)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    url = models.URLField(max_length=300)
+    secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook, tried until the system answers 2xx, with back-off."""
+
+    id = models.BigAutoField(primary_key=True)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    order = models.ForeignKey(PaymentOrder, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=20)
+    payload = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True)
+    failed = models.BooleanField(default=False)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "order", "event"], name="payments_one_delivery_per_event"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_try_at"],
+                condition=models.Q(delivered_at__isnull=True, failed=False),
+                name="payments_webhooks_due",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.order_id} → {self.webhook_id}"

@@ -26,6 +26,7 @@ def test_only_the_scheduler_holding_the_lock_sends(db):
         mock.patch.object(actors.relay_case_notices, "send") as relay,
         mock.patch.object(handoff_actors.relay_handoffs, "send") as handoffs,
         mock.patch.object(payment_actors.payments_daily, "send") as payments,
+        mock.patch.object(payment_actors.deliver_payment_webhooks, "send") as webhooks,
         psycopg.connect(database_url(), autocommit=True) as other_scheduler,
     ):
         other_scheduler.execute("SELECT pg_advisory_lock(%s)", [SCHEDULER_LOCK])
@@ -41,3 +42,4 @@ def test_only_the_scheduler_holding_the_lock_sends(db):
     assert relay.call_count == 1
     assert handoffs.call_count == 1
     assert payments.call_count == 1  # at start, then once a day
+    assert webhooks.call_count == 1

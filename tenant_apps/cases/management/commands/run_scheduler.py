@@ -75,6 +75,13 @@ def send_payments_job() -> None:
     payments_daily.send()
 
 
+def send_webhook_job() -> None:
+    """The paid events' webhook job (shared_apps.payments.webhooks): the deliveries now due."""
+    from shared_apps.payments.actors import deliver_payment_webhooks
+
+    deliver_payment_webhooks.send()
+
+
 class Command(BaseCommand):
     help = (
         "Send the periodic jobs (the case deadline job to the units with clocks to mark, to every "
@@ -120,6 +127,7 @@ class Command(BaseCommand):
                 send_notice_job()
                 send_supervision_job()
                 send_handoff_job()
+                send_webhook_job()
                 if payments_day != timezone.localdate():
                     send_payments_job()
                     payments_day = timezone.localdate()
