@@ -9,19 +9,25 @@ from typing import Literal
 
 from django.db import connection
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Path, Router, Schema
+from ninja import Path, Query, Router, Schema
+from ninja.errors import HttpError
 from ninja.responses import Status
+from ninja.security import django_auth
 from pydantic import Field
 
 from govplatform.errors import ApiError, ErrorCode
+from govplatform.paging import PageIn, page_of, paged
+from shared_apps.accounts import authz
 from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from shared_apps.catalog.fees import FeeRuleError
 from shared_apps.payments import actions
 from shared_apps.payments.models import PaymentOrder
-from shared_apps.payments.queries import orders_of_case
+from shared_apps.payments.queries import finance_queue, orders_of_case, totals
 from tenant_apps.cases import queries as case_queries
+from tenants.models import Tenant
 
 router = Router(tags=["payments"])
 WRITERS = (Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
@@ -155,3 +161,108 @@ def register_webhook(request, payload: WebhookIn):
         actor=_actor(request), tenant=request.tenant, url=payload.url, request=request
     )
     return Status(201, {"id": hook.pk, "url": hook.url, "secret": hook.secret})
+
+
+# --- on the portal: the finance queue and the totals --------------------------------------------
+
+portal_router = Router(tags=["payments"])
+UnitCode = Query(None, min_length=12, max_length=12, pattern=r"^\d{12}$")
+
+
+class MismatchOut(Schema):
+    id: int
+    day: date
+    kind: str
+    slip_number: str
+    provider_reference: str
+    ours: Decimal | None
+    theirs: Decimal | None
+    unit_code: str | None
+
+
+class TotalOut(Schema):
+    unit_code: str
+    unit_name: str
+    item_name: str
+    day: date
+    orders: int
+    amount: Decimal
+
+
+def _verified(request):
+    user = request.user
+    if not getattr(user, "is_authenticated", False) or not user.is_verified():
+        raise HttpError(403, _("Sign in with your second factor to see payments."))
+    return user
+
+
+@portal_router.get(
+    "/payments/mismatches",
+    response=page_of(MismatchOut),
+    auth=django_auth,
+    summary="The reconciliation differences (the provincial finance queue)",
+)
+def mismatches(request, paging: Query[PageIn], resolved: bool = False):
+    user = _verified(request)
+    province = Tenant.objects.filter(level=Tenant.Level.PROVINCE).order_by("code").first()
+    if not authz.has_role(user, province, Role.FINANCE):
+        raise HttpError(403, _("Only the provincial finance staff see the reconciliation queue."))
+
+    def render(rows):
+        return [
+            {
+                "id": m.pk,
+                "day": m.reconciliation.day,
+                "kind": m.kind,
+                "slip_number": m.slip_number,
+                "provider_reference": m.provider_reference,
+                "ours": m.ours,
+                "theirs": m.theirs,
+                "unit_code": m.tenant.code if m.tenant else None,
+            }
+            for m in rows
+        ]
+
+    return paged(finance_queue(resolved=resolved), paging, render)
+
+
+@portal_router.get(
+    "/payments/totals",
+    response=page_of(TotalOut),
+    auth=django_auth,
+    summary="Payments by unit, item and day in a province's or city's units",
+)
+def payment_totals(
+    request,
+    paging: Query[PageIn],
+    unit: str | None = UnitCode,
+    since: date | None = None,
+    until: date | None = None,
+):
+    user = _verified(request)
+    found = (
+        get_object_or_404(Tenant, code=unit)
+        if unit
+        else Tenant.objects.filter(level=Tenant.Level.PROVINCE).order_by("code").first()
+    )
+    if found.level not in (Tenant.Level.PROVINCE, Tenant.Level.CITY) or not authz.has_role(
+        user, found, Role.TENANT_ADMIN
+    ):
+        raise HttpError(
+            403, _("Only the province's and the cities' administrators see these totals.")
+        )
+
+    def render(rows):
+        return [
+            {
+                "unit_code": r["tenant__code"],
+                "unit_name": r["tenant__name"],
+                "item_name": r["item_name"],
+                "day": r["day"],
+                "orders": r["orders"],
+                "amount": r["amount"],
+            }
+            for r in rows
+        ]
+
+    return paged(totals(found, since, until), paging, render)

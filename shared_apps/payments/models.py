@@ -124,7 +124,7 @@ class Notification(models.Model):
 
 class RefundState(models.TextChoices):
     REQUESTED = "requested", _("Awaiting approval")
-    REFUSED = "refused", _("Refused")
+    REFUSED = "refused", _("Refund refused")
     SENT = "sent", _("Refunded")
 
 

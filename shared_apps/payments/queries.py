@@ -45,3 +45,39 @@ def refundable(order: PaymentOrder, reference: str) -> Decimal:
         start=Decimal("0"),
     )
     return paid - asked
+
+
+def in_subtree(unit):
+    """The orders of `unit` and every unit below it (by the division code's significant digits)."""
+    from tenants.divisions.codes import SIGNIFICANT_DIGITS
+
+    return {"tenant__code__startswith": unit.code[: SIGNIFICANT_DIGITS[unit.level]]}
+
+
+def totals(unit, since=None, until=None):
+    """Paid orders by unit, item and day (local), with their count and sum, in `unit`'s subtree."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncDate
+
+    rows = PaymentOrder.objects.filter(state=OrderState.PAID, **in_subtree(unit))
+    rows = rows.annotate(day=TruncDate("paid_at"))
+    if since:
+        rows = rows.filter(day__gte=since)
+    if until:
+        rows = rows.filter(day__lte=until)
+    return (
+        rows.values("tenant__code", "tenant__name", "item_name", "day")
+        .annotate(orders=Count("id"), amount=Sum("total"))
+        .order_by("-day", "tenant__code", "item_name")
+    )
+
+
+def finance_queue(*, resolved: bool = False):
+    """The reconciliation differences waiting for (or worked by) the provincial finance staff."""
+    from shared_apps.payments.models import Mismatch
+
+    return (
+        Mismatch.objects.filter(resolved=resolved)
+        .select_related("reconciliation", "tenant")
+        .order_by("id")
+    )

@@ -178,3 +178,54 @@ def test_the_daily_job_marks_overdue_and_reconciles_yesterday_once(
     assert order.overdue
     yesterday = timezone.localdate() - timedelta(days=1)
     assert Reconciliation.objects.filter(provider="gateway", day=yesterday).count() == 1
+
+
+def test_the_finance_queue_is_the_provincial_finance_staffs_and_totals_the_administrators(
+    client, root, people, tenant, other_tenant, fee_service, fake_gateway
+):
+    from django.conf import settings
+
+    from conftest import sign_in_with_second_factor
+    from shared_apps.accounts import actions as accounts
+    from tenants.models import Tenant
+
+    portal = {"HTTP_HOST": settings.BASE_DOMAIN}
+    order = _order(people, tenant, fee_service)
+    actions.receive_result(
+        fake_gateway.provider, signed_result(order, reference="T-GHOST"), via="notify"
+    )
+    actions.reconcile(timezone.localdate(), provider=fake_gateway.provider)
+    province = Tenant.objects.get(code="410000000000")
+    city = Tenant.objects.get(code="410100000000")  # 郑州市, above the county of the order
+    kaifeng = Tenant.objects.get(code="410200000000")
+
+    finance = people.staff("pay-finance", Role.FINANCE, tenant=province)
+    sign_in_with_second_factor(client, finance)
+    queue = client.get("/api/v1/payments/mismatches", **portal).json()
+    mine = [m for m in queue["items"] if m["slip_number"] == order.slip_number]
+    assert [(m["kind"], m["unit_code"]) for m in mine] == [("missing_theirs", tenant.code)]
+    assert client.get("/api/v1/payments/totals", **portal).status_code == 403
+
+    def admin(name, unit):
+        user = people.users.objects.create_user(name)
+        accounts.grant_role(actor=root, user=user, tenant=unit, role=Role.TENANT_ADMIN)
+        return user
+
+    client.logout()
+    sign_in_with_second_factor(client, admin("pay-city-admin", city))
+    rows = client.get("/api/v1/payments/totals", {"unit": city.code}, **portal).json()["items"]
+    row = next(r for r in rows if r["item_name"] == order.item_name)
+    assert (
+        row["unit_code"] == tenant.code
+        and row["orders"] >= 1
+        and row["day"] == str(timezone.localdate())
+    )
+    assert client.get("/api/v1/payments/mismatches", **portal).status_code == 403
+    assert (
+        client.get("/api/v1/payments/totals", {"unit": province.code}, **portal).status_code == 403
+    )
+    client.logout()
+    sign_in_with_second_factor(client, admin("pay-kaifeng-admin", kaifeng))
+    other = client.get("/api/v1/payments/totals", {"unit": kaifeng.code}, **portal).json()["items"]
+    assert all(r["unit_code"].startswith("4102") for r in other)
+    assert client.get("/api/v1/payments/totals", {"unit": city.code}, **portal).status_code == 403
