@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_notices_moved_to_notifications'),
+        ("accounts", "0006_notices_moved_to_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='staffmembership',
-            name='role',
-            field=models.CharField(choices=[('window_clerk', 'Window clerk'), ('reviewer', 'Reviewer'), ('approver', 'Approver'), ('department_head', 'Department head'), ('tenant_admin', 'Administrator'), ('supervisor', 'Supervisor'), ('proxy_agent', 'Proxy agent'), ('finance', 'Finance')], max_length=20, verbose_name='role'),
+            model_name="staffmembership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("window_clerk", "Window clerk"),
+                    ("reviewer", "Reviewer"),
+                    ("approver", "Approver"),
+                    ("department_head", "Department head"),
+                    ("tenant_admin", "Administrator"),
+                    ("supervisor", "Supervisor"),
+                    ("proxy_agent", "Proxy agent"),
+                    ("finance", "Finance"),
+                ],
+                max_length=20,
+                verbose_name="role",
+            ),
         ),
     ]

@@ -6,183 +6,386 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0007_guide_fee_items'),
-        ('tenants', '0004_subdomain_aliases'),
+        ("catalog", "0007_guide_fee_items"),
+        ("tenants", "0004_subdomain_aliases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentOrder',
+            name="PaymentOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slip_number', models.CharField(max_length=50, unique=True, verbose_name='payment slip number')),
-                ('department_id', models.BigIntegerField()),
-                ('department_name', models.CharField(max_length=100, verbose_name='department')),
-                ('case_public_id', models.UUIDField()),
-                ('case_number', models.CharField(max_length=50, verbose_name='case number')),
-                ('item_name', models.CharField(max_length=200, verbose_name='item')),
-                ('stage', models.CharField(max_length=10)),
-                ('case_waits', models.BooleanField(default=False)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
-                ('due_date', models.DateField(verbose_name='pay by')),
-                ('state', models.CharField(choices=[('pending', 'Awaiting payment'), ('paid', 'Paid'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
-                ('overdue', models.BooleanField(default=False)),
-                ('provider', models.CharField(blank=True, max_length=20)),
-                ('provider_reference', models.CharField(blank=True, max_length=64)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='payer')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slip_number",
+                    models.CharField(
+                        max_length=50, unique=True, verbose_name="payment slip number"
+                    ),
+                ),
+                ("department_id", models.BigIntegerField()),
+                ("department_name", models.CharField(max_length=100, verbose_name="department")),
+                ("case_public_id", models.UUIDField()),
+                ("case_number", models.CharField(max_length=50, verbose_name="case number")),
+                ("item_name", models.CharField(max_length=200, verbose_name="item")),
+                ("stage", models.CharField(max_length=10)),
+                ("case_waits", models.BooleanField(default=False)),
+                (
+                    "total",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount"),
+                ),
+                ("due_date", models.DateField(verbose_name="pay by")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting payment"),
+                            ("paid", "Paid"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("overdue", models.BooleanField(default=False)),
+                ("provider", models.CharField(blank=True, max_length=20)),
+                ("provider_reference", models.CharField(blank=True, max_length=64)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="payer",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment order',
-                'verbose_name_plural': 'payment orders',
+                "verbose_name": "payment order",
+                "verbose_name_plural": "payment orders",
             },
         ),
         migrations.CreateModel(
-            name='OrderItem',
+            name="OrderItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('legal_basis', models.CharField(max_length=300)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('waiver_reason', models.CharField(blank=True, max_length=200)),
-                ('fee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.guidefee')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='payments.paymentorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("legal_basis", models.CharField(max_length=300)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("waiver_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "fee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.guidefee",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="payments.paymentorder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('provider', models.CharField(max_length=20)),
-                ('slip_number', models.CharField(max_length=50)),
-                ('provider_reference', models.CharField(max_length=64)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, null=True)),
-                ('outcome', models.CharField(choices=[('paid', 'Paid the order'), ('duplicate', 'Duplicate of the payment recorded'), ('double_payment', 'A second payment of a paid order'), ('wrong_amount', 'Amount differs from the order'), ('unknown_order', 'No such order'), ('bad_signature', 'Signature not valid')], max_length=20)),
-                ('via', models.CharField(max_length=10)),
-                ('received_at', models.DateTimeField()),
-                ('order', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to='payments.paymentorder')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("provider", models.CharField(max_length=20)),
+                ("slip_number", models.CharField(max_length=50)),
+                ("provider_reference", models.CharField(max_length=64)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("paid", "Paid the order"),
+                            ("duplicate", "Duplicate of the payment recorded"),
+                            ("double_payment", "A second payment of a paid order"),
+                            ("wrong_amount", "Amount differs from the order"),
+                            ("unknown_order", "No such order"),
+                            ("bad_signature", "Signature not valid"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("via", models.CharField(max_length=10)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "order",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notifications",
+                        to="payments.paymentorder",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Reconciliation',
+            name="Reconciliation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=20)),
-                ('day', models.DateField()),
-                ('ran_at', models.DateTimeField()),
-                ('statement_lines', models.PositiveIntegerField()),
-                ('matched', models.PositiveIntegerField()),
-                ('mismatched', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=20)),
+                ("day", models.DateField()),
+                ("ran_at", models.DateTimeField()),
+                ("statement_lines", models.PositiveIntegerField()),
+                ("matched", models.PositiveIntegerField()),
+                ("mismatched", models.PositiveIntegerField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('provider', 'day'), name='payments_reconciled_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "day"), name="payments_reconciled_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Mismatch',
+            name="Mismatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('missing_ours', "In the provider's statement, not recorded here"), ('missing_theirs', "Recorded here, not in the provider's statement"), ('amount_differs', 'Amounts differ')], max_length=20)),
-                ('slip_number', models.CharField(max_length=50)),
-                ('provider_reference', models.CharField(max_length=64)),
-                ('ours', models.DecimalField(decimal_places=2, max_digits=12, null=True)),
-                ('theirs', models.DecimalField(decimal_places=2, max_digits=12, null=True)),
-                ('resolved', models.BooleanField(default=False)),
-                ('tenant', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
-                ('reconciliation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mismatches', to='payments.reconciliation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("missing_ours", "In the provider's statement, not recorded here"),
+                            ("missing_theirs", "Recorded here, not in the provider's statement"),
+                            ("amount_differs", "Amounts differ"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("slip_number", models.CharField(max_length=50)),
+                ("provider_reference", models.CharField(max_length=64)),
+                ("ours", models.DecimalField(decimal_places=2, max_digits=12, null=True)),
+                ("theirs", models.DecimalField(decimal_places=2, max_digits=12, null=True)),
+                ("resolved", models.BooleanField(default=False)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
+                (
+                    "reconciliation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mismatches",
+                        to="payments.reconciliation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_reference', models.CharField(max_length=64)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('reason', models.CharField(max_length=300)),
-                ('state', models.CharField(choices=[('requested', 'Awaiting approval'), ('refused', 'Refund refused'), ('sent', 'Refunded')], default='requested', max_length=10)),
-                ('requested_at', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(null=True)),
-                ('decision_note', models.CharField(blank=True, max_length=300)),
-                ('provider_refund_no', models.CharField(blank=True, max_length=64)),
-                ('decided_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='payments.paymentorder')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_reference", models.CharField(max_length=64)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("reason", models.CharField(max_length=300)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Awaiting approval"),
+                            ("refused", "Refund refused"),
+                            ("sent", "Refunded"),
+                        ],
+                        default="requested",
+                        max_length=10,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(null=True)),
+                ("decision_note", models.CharField(blank=True, max_length=300)),
+                ("provider_refund_no", models.CharField(blank=True, max_length=64)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="payments.paymentorder",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=300)),
-                ('secret', models.CharField(max_length=64)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=300)),
+                ("secret", models.CharField(max_length=64)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event', models.CharField(max_length=20)),
-                ('payload', models.JSONField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_try_at', models.DateTimeField()),
-                ('delivered_at', models.DateTimeField(null=True)),
-                ('failed', models.BooleanField(default=False)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='payments.paymentorder')),
-                ('webhook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='payments.webhook')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event", models.CharField(max_length=20)),
+                ("payload", models.JSONField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_try_at", models.DateTimeField()),
+                ("delivered_at", models.DateTimeField(null=True)),
+                ("failed", models.BooleanField(default=False)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="payments.paymentorder",
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="payments.webhook",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='paymentorder',
-            index=models.Index(fields=['tenant', 'case_public_id'], name='payments_case'),
+            model_name="paymentorder",
+            index=models.Index(fields=["tenant", "case_public_id"], name="payments_case"),
         ),
         migrations.AddIndex(
-            model_name='paymentorder',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['due_date'], name='payments_unpaid'),
+            model_name="paymentorder",
+            index=models.Index(
+                condition=models.Q(("state", "pending")),
+                fields=["due_date"],
+                name="payments_unpaid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'cancelled'), _negated=True), fields=('case_public_id', 'stage'), name='payments_one_live_order_per_stage'),
+            model_name="paymentorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "cancelled"), _negated=True),
+                fields=("case_public_id", "stage"),
+                name="payments_one_live_order_per_stage",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.CheckConstraint(condition=models.Q(('total__gt', 0)), name='payments_total_positive'),
+            model_name="paymentorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total__gt", 0)), name="payments_total_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['order', 'id'], name='payments_notification_order'),
+            model_name="notification",
+            index=models.Index(fields=["order", "id"], name="payments_notification_order"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('outcome', 'paid')), fields=('order',), name='payments_paid_once'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("outcome", "paid")),
+                fields=("order",),
+                name="payments_paid_once",
+            ),
         ),
         migrations.AddIndex(
-            model_name='mismatch',
-            index=models.Index(fields=['resolved', 'id'], name='payments_finance_queue'),
+            model_name="mismatch",
+            index=models.Index(fields=["resolved", "id"], name="payments_finance_queue"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payments_refund_positive'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payments_refund_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('delivered_at__isnull', True), ('failed', False)), fields=['next_try_at'], name='payments_webhooks_due'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("delivered_at__isnull", True), ("failed", False)),
+                fields=["next_try_at"],
+                name="payments_webhooks_due",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('webhook', 'order', 'event'), name='payments_one_delivery_per_event'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("webhook", "order", "event"), name="payments_one_delivery_per_event"
+            ),
         ),
     ]
