@@ -24,7 +24,8 @@ from shared_apps.accounts.api_auth import staff_auth
 from shared_apps.accounts.models import Role
 from shared_apps.catalog.fees import FeeRuleError
 from shared_apps.payments import actions
-from shared_apps.payments.models import PaymentOrder
+from shared_apps.payments.models import PaymentOrder, Refund
+from shared_apps.payments.providers import provider
 from shared_apps.payments.queries import finance_queue, orders_of_case, totals
 from tenant_apps.cases import queries as case_queries
 from tenants.models import Tenant
@@ -33,6 +34,7 @@ router = Router(tags=["payments"])
 WRITERS = (Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
 READERS = (*WRITERS, Role.SUPERVISOR, Role.TENANT_ADMIN)
 CaseId = Path(description="the case's public id")
+RefundId = Path(description="the refund's id", ge=1)
 SlipNumber = Path(description="the payment slip number", max_length=50, pattern=r"^[0-9A-Za-z]+$")
 
 
@@ -161,6 +163,111 @@ def register_webhook(request, payload: WebhookIn):
         actor=_actor(request), tenant=request.tenant, url=payload.url, request=request
     )
     return Status(201, {"id": hook.pk, "url": hook.url, "secret": hook.secret})
+
+
+class RefundIn(Schema):
+    amount: str = Field(max_length=13, pattern=r"^\d{1,10}(\.\d{1,2})?$")
+    reason: str = Field(max_length=300)
+    # The payment refunded: the order's (empty) or the number of a second payment of it.
+    reference: str = Field("", max_length=64)
+
+
+class DecisionIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+class RefundOut(Schema):
+    id: int
+    slip_number: str
+    provider_reference: str
+    amount: Decimal
+    reason: str
+    state: str
+    requested_at: datetime
+    decided_at: datetime | None
+    decision_note: str
+    provider_refund_no: str
+
+
+def _refund_out(refund) -> dict:
+    return {
+        "id": refund.pk,
+        "slip_number": refund.order.slip_number,
+        "provider_reference": refund.provider_reference,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "state": refund.state,
+        "requested_at": refund.requested_at,
+        "decided_at": refund.decided_at,
+        "decision_note": refund.decision_note,
+        "provider_refund_no": refund.provider_refund_no,
+    }
+
+
+def _unit_order(request, slip_number: str) -> PaymentOrder:
+    order = PaymentOrder.objects.filter(slip_number=slip_number, tenant=request.tenant).first()
+    if order is None:
+        raise Http404
+    return order
+
+
+@router.post(
+    "/payment-orders/{slip_number}/refunds",
+    response={201: RefundOut},
+    auth=staff_auth("cases:write", *WRITERS, tokens=False),
+    summary="Ask for a refund of a payment of this order (a department head decides)",
+)
+def request_refund(request, payload: RefundIn, slip_number: str = SlipNumber):
+    refund = actions.request_refund(
+        _unit_order(request, slip_number),
+        actor=request.user,
+        tenant=request.tenant,
+        amount=payload.amount,
+        reason=payload.reason,
+        reference=payload.reference,
+        request=request,
+    )
+    return Status(201, _refund_out(refund))
+
+
+def _decide(request, refund_id: int, approve: bool, note: str) -> dict:
+    refund = (
+        Refund.objects.select_related("order")
+        .filter(pk=refund_id, order__tenant=request.tenant)
+        .first()
+    )
+    if refund is None:
+        raise Http404
+    decided = actions.decide_refund(
+        refund,
+        actor=request.user,
+        tenant=request.tenant,
+        approve=approve,
+        note=note,
+        provider=provider(),
+        request=request,
+    )
+    return _refund_out(decided)
+
+
+@router.post(
+    "/refunds/{refund_id}/approve",
+    response=RefundOut,
+    auth=staff_auth("cases:write", Role.DEPARTMENT_HEAD, tokens=False),
+    summary="Approve a refund: it is sent through the payment provider",
+)
+def approve_refund(request, payload: DecisionIn, refund_id: int = RefundId):
+    return _decide(request, refund_id, True, payload.note)
+
+
+@router.post(
+    "/refunds/{refund_id}/refuse",
+    response=RefundOut,
+    auth=staff_auth("cases:write", Role.DEPARTMENT_HEAD, tokens=False),
+    summary="Refuse a refund, with the reason",
+)
+def refuse_refund(request, payload: DecisionIn, refund_id: int = RefundId):
+    return _decide(request, refund_id, False, payload.note)
 
 
 # --- on the portal: the finance queue and the totals --------------------------------------------

@@ -69,3 +69,39 @@ def test_another_units_staff_see_no_order(client, people, tenant, other_tenant, 
     assert client.get(path, HTTP_HOST=host_of(tenant)).status_code == 403
     bad = client.get("/api/v1/payment-orders/" + "9" * 51, HTTP_HOST=host_of(other_tenant))
     assert bad.status_code == 422
+
+
+def test_refunds_through_the_api_asked_by_staff_decided_by_the_head(
+    client, people, tenant, other_tenant, fee_service, fake_gateway, settings
+):
+    settings.PAYMENT_GATEWAY_URL, settings.PAYMENT_MERCHANT_ID = fake_gateway.url, "henan-gov-test"
+    settings.PAYMENT_GATEWAY_KEY = fake_gateway.provider.key
+    case = accepted_case(fee_service, tenant, people.citizen, people.clerk)
+    connection.set_schema_to_public()
+    from shared_apps.payments import actions
+    from shared_apps.payments.models import PaymentOrder
+
+    order = PaymentOrder.objects.get(case_public_id=case.public_id)
+    reference = fake_gateway.pay(order)
+    actions.receive_result(
+        fake_gateway.provider, signed_result(order, reference=reference), via="notify"
+    )
+    sign_in_with_second_factor(client, people.clerk)
+    path = f"/api/v1/payment-orders/{order.slip_number}/refunds"
+    too_much = post(client, path, tenant, {"amount": "70.01", "reason": "撤回"})
+    assert too_much.status_code == 422
+    asked = post(client, path, tenant, {"amount": "70.00", "reason": "办件撤回"})
+    assert asked.status_code == 201 and asked.json()["state"] == "requested"
+    refund_id = asked.json()["id"]
+    # The clerk is no department head; another unit's head finds no such refund.
+    assert post(client, f"/api/v1/refunds/{refund_id}/approve", tenant, {}).status_code == 403
+    client.logout()
+    foreign = people.staff("gulou-pay-head", Role.DEPARTMENT_HEAD, tenant=other_tenant)
+    sign_in_with_second_factor(client, foreign)
+    assert post(client, f"/api/v1/refunds/{refund_id}/approve", other_tenant, {}).status_code == 404
+    client.logout()
+    sign_in_with_second_factor(client, people.head)
+    approved = post(client, f"/api/v1/refunds/{refund_id}/approve", tenant, {})
+    assert approved.status_code == 200 and approved.json()["state"] == "sent"
+    again = post(client, f"/api/v1/refunds/{refund_id}/refuse", tenant, {"note": "晚了"})
+    assert again.status_code == 422
