@@ -9,15 +9,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from shared_apps.audit.models import AuditEntry
 from shared_apps.payments.models import Notification, OrderState, Outcome, PaymentOrder
 from shared_apps.payments.providers import sign
 from shared_apps.payments.tests.conftest import (
-    FORM_DATA,
     KEY,
     accepted_case,
-    publish_fee_service,
     signed_result,
 )
 
@@ -184,22 +183,30 @@ def _in_thread(django_db_blocker, work):
 
 
 def _committed_order():
+    """An order made directly (no case, no catalog rows: nothing another test could count but
+    the order, its payer and their audit entries), committed."""
+    from datetime import timedelta
+    from decimal import Decimal
+
     from django.contrib.auth import get_user_model
 
-    from shared_apps.accounts import actions as accounts
-    from shared_apps.accounts.models import Role
     from tenants.models import Tenant
 
-    users, suffix = get_user_model(), uuid.uuid4().hex[:8]
-    tenant = Tenant.objects.get(code="410102000000")
-    root = users.objects.create_superuser(f"pay-root-{suffix}")
-    clerk = users.objects.create_user(f"pay-clerk-{suffix}")
-    accounts.grant_role(actor=root, user=clerk, tenant=tenant, role=Role.WINDOW_CLERK)
-    citizen = users.objects.create_user(f"pay-citizen-{suffix}")
-    service = publish_fee_service(root, tenant)
-    case = accepted_case(service, tenant, citizen, clerk, FORM_DATA)
-    connection.set_schema_to_public()
-    return PaymentOrder.objects.get(case_public_id=case.public_id)
+    suffix = uuid.uuid4().hex[:8]
+    payer = get_user_model().objects.create_user(f"pay-race-{suffix}")
+    return PaymentOrder.objects.create(
+        slip_number=f"410102000000RACE{suffix}",
+        tenant=Tenant.objects.get(code="410102000000"),
+        department_id=1,
+        department_name="市场监督管理局",
+        case_public_id=uuid.uuid4(),
+        case_number=f"RACE{suffix}",
+        item_name="并发测试",
+        stage="acceptance",
+        payer=payer,
+        total=Decimal("70.00"),
+        due_date=timezone.localdate() + timedelta(days=15),
+    )
 
 
 @pytest.mark.django_db
@@ -229,13 +236,18 @@ def test_eight_concurrent_duplicate_notifications_pay_once(django_db_blocker, ga
         thread.join()
 
     def check():
+        from shared_apps.notifications.models import Message
+
         rows = list(
             Notification.objects.filter(order_id=order.pk).values_list("outcome", flat=True)
         )
         paid = AuditEntry.objects.filter(action="payments.paid", target=order.slip_number).count()
-        return rows, paid, PaymentOrder.objects.get(pk=order.pk).state
+        told = Message.objects.filter(user_id=order.payer_id, kind="payment_received")
+        count = told.count()
+        told.delete()  # left behind, it would be in later tests' counts of messages
+        return rows, paid, PaymentOrder.objects.get(pk=order.pk).state, count
 
-    rows, paid, state = _in_thread(django_db_blocker, check)
+    rows, paid, state, told = _in_thread(django_db_blocker, check)
     assert sorted(results) == sorted(rows) and len(rows) == 8
     assert rows.count(Outcome.PAID) == 1 and rows.count(Outcome.DUPLICATE) == 7
-    assert paid == 1 and state == OrderState.PAID
+    assert paid == 1 and state == OrderState.PAID and told == 1
