@@ -145,6 +145,14 @@ ENVIRONMENT = {
     ),
     "SMS_GATEWAY_KEY": ("", "Shared key that signs requests to the SMS gateway (secrets store)."),
     "SMS_SIGN_NAME": ("河南政务服务", "Signature (签名) the gateway puts before every SMS."),
+    "PAYMENT_GATEWAY_URL": (
+        "",
+        "Payment gateway (统一支付网关) the payer is sent to: signed requests and signed "
+        "notifications, HMAC-SHA256 under PAYMENT_GATEWAY_KEY (shared_apps/payments/providers.py). "
+        "Empty: fees are charged but paying online is unavailable.",
+    ),
+    "PAYMENT_GATEWAY_KEY": ("", "Merchant key shared with the payment gateway (secrets store)."),
+    "PAYMENT_MERCHANT_ID": ("henan-gov", "The platform's merchant number at the payment gateway."),
     "UPLOAD_MAX_BYTES": (
         str(20 * 1024 * 1024),
         "Largest uploaded file, in bytes; refused while it is being received.",
@@ -231,6 +239,7 @@ SHARED_APPS = [
     "shared_apps.ledger",
     "shared_apps.supervision",
     "shared_apps.handoffs",
+    "shared_apps.payments",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -497,6 +506,11 @@ SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME")
 if SMS_GATEWAY_URL and not SMS_GATEWAY_KEY:
     raise ImproperlyConfigured("SMS_GATEWAY_URL is set without SMS_GATEWAY_KEY to sign requests.")
+PAYMENT_GATEWAY_URL = env("PAYMENT_GATEWAY_URL")
+PAYMENT_GATEWAY_KEY = env("PAYMENT_GATEWAY_KEY")
+PAYMENT_MERCHANT_ID = env("PAYMENT_MERCHANT_ID")
+if PAYMENT_GATEWAY_URL and not PAYMENT_GATEWAY_KEY:
+    raise ImproperlyConfigured("PAYMENT_GATEWAY_URL is set without PAYMENT_GATEWAY_KEY.")
 
 # Uploads (govplatform.uploads): checked on their content, stored under random names outside the
 # database, served only through the application.

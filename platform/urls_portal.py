@@ -23,6 +23,7 @@ urlpatterns = [
     path("statistics", portal_statistics, name="portal-statistics"),
     path("oversight/", include("shared_apps.supervision.oversight_urls")),
     path("my/cases", portal_my_cases, name="portal-my-cases"),
+    path("pay/", include("shared_apps.payments.urls")),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

@@ -1023,6 +1023,133 @@ def _(w):
     return call, {"action": "cases.complete_task", "tenant_code": w.tenant.code}
 
 
+# --- payments (shared_apps.payments, in `public`) --------------------------------------------
+
+
+def _fee_case(w):
+    """An accepted case of a service whose guide charges on acceptance (its order made)."""
+    from shared_apps.payments.tests.conftest import FORM_DATA, publish_fee_service
+    from tenant_apps.cases import actions
+    from tenant_apps.cases.tests.conftest import REQUIRED, uploads
+
+    service = publish_fee_service(w.root, w.tenant)
+    connection.set_tenant(w.tenant)
+    draft = actions.save_draft(actor=w.citizen, implementation=service, form_data=FORM_DATA)
+    case = actions.submit(draft, actor=w.citizen, materials=uploads(service, *REQUIRED, case=draft))
+    return actions.accept(case, actor=w.clerk)
+
+
+def _fee_order(w):
+    from shared_apps.payments.models import PaymentOrder
+
+    case = _fee_case(w)
+    connection.set_schema_to_public()
+    return PaymentOrder.objects.get(case_public_id=case.public_id)
+
+
+@recipe("shared_apps.payments.actions.create_case_order")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.models import PaymentOrder
+
+    case = _fee_case(w)
+    # Its order, made on acceptance, cancelled (charged in error): a new one is made.
+    PaymentOrder.objects.filter(case_public_id=case.public_id).update(state="cancelled")
+    return lambda: actions.create_case_order(
+        case, tenant=w.tenant, stage="acceptance", actor=w.clerk
+    ), {"action": "payments.create_order", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.payments.actions.receive_result")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    gateway = GatewayProvider(GATEWAY, MERCHANT, KEY)
+    return lambda: actions.receive_result(gateway, signed_result(order), via="notify"), {
+        "action": "payments.paid",
+        "target": order.slip_number,
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.payments.actions.cancel_order")
+def _(w):
+    from shared_apps.payments import actions
+
+    order = _fee_order(w)
+    return lambda: actions.cancel_order(order, actor=w.clerk, tenant=w.tenant, reason="误收"), {
+        "action": "payments.cancel_order",
+        "target": order.slip_number,
+    }
+
+
+@recipe("shared_apps.payments.actions.mark_overdue")
+def _(w):
+    from shared_apps.payments import actions
+
+    return lambda: actions.mark_overdue(), {"action": "payments.mark_overdue"}
+
+
+@recipe("shared_apps.payments.actions.request_refund")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    actions.receive_result(
+        GatewayProvider(GATEWAY, MERCHANT, KEY), signed_result(order), via="notify"
+    )
+    return lambda: actions.request_refund(
+        order, actor=w.clerk, tenant=w.tenant, amount="10.00", reason="重复缴费"
+    ), {"action": "payments.request_refund", "target": order.slip_number}
+
+
+@recipe("shared_apps.payments.actions.decide_refund")
+def _(w):
+    from shared_apps.accounts.models import Role
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT, signed_result
+
+    order = _fee_order(w)
+    actions.receive_result(
+        GatewayProvider(GATEWAY, MERCHANT, KEY), signed_result(order), via="notify"
+    )
+    refund = actions.request_refund(
+        order, actor=w.clerk, tenant=w.tenant, amount="10.00", reason="重复缴费"
+    )
+    head = w.staff("audit-refund-head", Role.DEPARTMENT_HEAD)
+    return lambda: actions.decide_refund(
+        refund, actor=head, tenant=w.tenant, approve=False, note="查无重复缴费"
+    ), {"action": "payments.refund_refused", "target": order.slip_number}
+
+
+@recipe("shared_apps.payments.actions.reconcile")
+def _(w):
+    from shared_apps.payments import actions
+    from shared_apps.payments.providers import GatewayProvider
+    from shared_apps.payments.tests.conftest import GATEWAY, KEY, MERCHANT
+
+    statement = "trade_no,out_trade_no,type,amount,finished_at\n"
+    gateway = GatewayProvider(GATEWAY, MERCHANT, KEY)
+    return lambda: actions.reconcile(timezone.localdate(), provider=gateway, statement=statement), {
+        "action": "payments.reconcile"
+    }
+
+
+@recipe("shared_apps.payments.actions.register_webhook")
+def _(w):
+    from shared_apps.payments import actions
+
+    return lambda: actions.register_webhook(
+        actor=w.clerk, tenant=w.tenant, url="https://dept.example.cn/paid"
+    ), {"action": "payments.register_webhook", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

@@ -117,6 +117,8 @@ class Role(models.TextChoices):
     TENANT_ADMIN = "tenant_admin", _("Administrator")
     SUPERVISOR = "supervisor", _("Supervisor")
     PROXY_AGENT = "proxy_agent", _("Proxy agent")
+    # 财政: the provincial finance staff who work the payments' reconciliation queue.
+    FINANCE = "finance", _("Finance")
 
 
 class StaffMembership(models.Model):

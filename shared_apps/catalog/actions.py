@@ -16,10 +16,12 @@ from shared_apps.catalog.codes import (
     item_type_of,
     validate_basic_code,
 )
+from shared_apps.catalog.fees import check_fee
 from shared_apps.catalog.models import (
     BasicItem,
     Bundle,
     DepartmentRegistration,
+    GuideFee,
     GuideMaterial,
     GuideVersion,
     Implementation,
@@ -94,7 +96,7 @@ def save_basic_item(
 
 
 def draft_version(
-    item: BasicItem, *, actor, materials: list[dict], request=None, **guide
+    item: BasicItem, *, actor, materials: list[dict], fee_items=(), request=None, **guide
 ) -> GuideVersion:
     """A new draft of the item's guide. Published versions are never edited: editing is drafting."""
     _require_provincial_admin(actor)
@@ -103,6 +105,8 @@ def draft_version(
     ]
     if missing:
         raise ValidationError({f: [_("This guide element is required.")] for f in missing})
+    for fee in fee_items:
+        check_fee(fee)
     with transaction.atomic():
         number = (
             item.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -111,6 +115,7 @@ def draft_version(
             item=item, number=number, **{k: guide[k] for k in GUIDE_FIELDS if k in guide}
         )
         GuideMaterial.objects.bulk_create(GuideMaterial(version=version, **m) for m in materials)
+        GuideFee.objects.bulk_create(GuideFee(version=version, **fee) for fee in fee_items)
         record_audit(
             actor=actor,
             action="catalog.draft_version",

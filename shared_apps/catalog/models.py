@@ -151,6 +151,34 @@ class GuideMaterial(models.Model):
         return self.name
 
 
+class GuideFee(models.Model):
+    """A fee the guide lists (收费项目): what it is, how much (a declared rule, catalog/fees.py), on
+    what legal basis, who is exempt, and when it is charged. Nothing beyond these may be charged;
+    frozen with its published version like the materials."""
+
+    class Stage(models.TextChoices):
+        ACCEPTANCE = "acceptance", _("On acceptance")
+        DELIVERY = "delivery", _("Before the result is delivered")
+
+    version = models.ForeignKey(GuideVersion, on_delete=models.CASCADE, related_name="fee_items")
+    name = models.CharField(_("fee item"), max_length=100)
+    # 非税收入项目编码 where the finance department gives one.
+    revenue_code = models.CharField(_("revenue item code"), max_length=20, blank=True)
+    rule = models.JSONField(_("amount rule"))
+    legal_basis = models.CharField(_("legal basis"), max_length=300)
+    waivers = models.JSONField(_("waivers"), default=list, blank=True)
+    stage = models.CharField(_("charged"), max_length=10, choices=Stage.choices)
+    # The case waits for the payment before its next step (审查 or 送达).
+    case_waits = models.BooleanField(_("the case waits for payment"), default=True)
+    days_to_pay = models.PositiveSmallIntegerField(_("days to pay"), default=15)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
 class Implementation(models.Model):
     """A unit's implementation of a basic item (实施清单事项), pinned to the guide version it follows."""
 

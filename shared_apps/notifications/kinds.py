@@ -129,6 +129,39 @@ KINDS: dict[str, Kind] = {
         ),
         sms=_("Your application %(number)s (“%(item)s”) at %(unit)s was withdrawn."),
     ),
+    # Unified public payment (shared_apps.payments): a fee to pay, paid, or overdue.
+    "payment_due": Kind(
+        title=_("Fee to pay for application %(number)s"),
+        body=_(
+            "%(unit)s charges %(amount)s yuan for your application for “%(item)s” (case number "
+            "%(number)s). Pay by %(due)s with payment slip number %(slip)s, on the case page or "
+            "on the portal."
+        ),
+        sms=_(
+            "%(unit)s: pay %(amount)s yuan for application %(number)s by %(due)s, payment slip "
+            "number %(slip)s."
+        ),
+    ),
+    "payment_received": Kind(
+        title=_("Payment %(slip)s received"),
+        body=_(
+            "Your payment of %(amount)s yuan to %(unit)s for application %(number)s (payment "
+            "slip number %(slip)s) was received. The receipt is on the payment page."
+        ),
+        sms=_("%(unit)s received your payment of %(amount)s yuan (slip %(slip)s)."),
+    ),
+    "payment_overdue": Kind(
+        title=_("Payment %(slip)s is overdue"),
+        body=_(
+            "The fee of %(amount)s yuan for your application %(number)s at %(unit)s (payment "
+            "slip number %(slip)s) was due by %(due)s and is not paid. The application waits "
+            "for it."
+        ),
+        sms=_(
+            "%(unit)s: the fee of %(amount)s yuan for application %(number)s (slip %(slip)s) "
+            "was due by %(due)s and is not paid."
+        ),
+    ),
     "case_deadline_yellow": Kind(
         title=_("Yellow warning: case %(number)s"),
         body=_(

@@ -29,6 +29,8 @@ from shared_apps.ledger.outbox import (
     record_case_event,
     watch_deadline,
 )
+from shared_apps.payments import actions as payments
+from shared_apps.payments.queries import waiting_order
 from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
@@ -58,6 +60,8 @@ SUSPENSION_GROUNDS = {
 logger = logging.getLogger(__name__)
 EXTENSION_DAYS = 10  # §42: "may be extended by ten days" with the head's approval
 MAX_EXTENSION_DAYS = 30  # other laws give more; more than 10 needs the legal basis named
+# The steps a case takes only once the fees of a stage are paid, where the guide says it waits.
+WAITS_FOR_PAYMENT = {"start_review": "acceptance", "decide": "acceptance", "deliver": "delivery"}
 
 
 # --- the one path every intent takes ----------------------------------------------------------
@@ -130,6 +134,13 @@ def _transition(
             raise PermissionDenied(
                 _("You may not %(intent)s this case.")
                 % {"intent": transitions.intent_label(intent)}
+            )
+        stage = WAITS_FOR_PAYMENT.get(intent)
+        waiting = waiting_order(locked.public_id, stage) if stage else None
+        if waiting is not None:
+            raise transitions.CaseConflict(
+                _("This case waits for its fee to be paid (payment slip number %(slip)s).")
+                % {"slip": waiting.slip_number}
             )
         if move.guard == Guard.SAME_DAY and locked.promised_days != 0:
             raise transitions.CaseConflict(
@@ -611,13 +622,29 @@ def accept(case: Case, *, actor, request=None) -> Case:
             accepted = _pass_on(
                 accepted, "escalate", transitions.RULE_ACTOR, unauthorised, request=request
             )
-        elif not accepted.received_from_id:
-            review = ParallelReview.objects.filter(
-                implementation_id=accepted.implementation_id
-            ).first()
+        else:
+            _charge(accepted, "acceptance", actor, request)  # 统一公共支付
+            review = (
+                None
+                if accepted.received_from_id
+                else ParallelReview.objects.filter(
+                    implementation_id=accepted.implementation_id
+                ).first()
+            )
             if review is not None:  # 并联审批, in the acceptance's transaction
                 accepted = _start_parallel(accepted, review, request=request)
     return accepted
+
+
+def _charge(case: Case, stage: str, actor, request) -> None:
+    from shared_apps.catalog.fees import FeeRuleError
+
+    try:
+        payments.create_case_order(
+            case, tenant=current_tenant(), stage=stage, actor=actor, request=request
+        )
+    except FeeRuleError as error:
+        raise transitions.CaseConflict(error.messages[0]) from None
 
 
 def reject(case: Case, *, actor, reasons: str, request=None) -> Case:
@@ -703,6 +730,8 @@ def decide(
         )
         if decided.received_from_id:  # the result goes back for delivery, in this transaction
             _send_handoff(decided, decided.received_from_id, Kind.JOINT_RESULT)
+        if decision == Decision.APPROVED:  # the fees charged before the result is delivered
+            _charge(decided, "delivery", actor, request)
     return decided
 
 

@@ -28,9 +28,11 @@ from shared_apps.accounts.models import Role
 from shared_apps.catalog import queries as catalog_queries
 from shared_apps.catalog.models import OnlineDepth
 from shared_apps.ledger.models import IntentKey
+from shared_apps.payments.queries import orders_of_case
 from tenant_apps.cases import actions, display, documents, forms, queries, transitions
 from tenant_apps.cases.models import Case, CaseFile, Decision, State
 from tenant_apps.cases.validation import check_form, clean_text
+from tenants.links import portal_url
 
 IDEMPOTENCY_KEY = re.compile(r"[0-9a-f-]{36}", re.ASCII)
 STAFF_READERS = frozenset(
@@ -489,6 +491,10 @@ def _case_page(request, case: Case, *, status=200, context=None):
                 for m in case.materials
             ],
             "documents": documents.documents_for(case),
+            "orders": [
+                (order, portal_url(f"/pay/{order.slip_number}", request))
+                for order in orders_of_case(request.tenant, case.public_id)
+            ],
             "history": history,
             "fields": fields,
             "materials": _materials_view(

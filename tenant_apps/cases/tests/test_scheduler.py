@@ -7,6 +7,7 @@ import psycopg
 from django.core.management import call_command
 
 from shared_apps.handoffs import actors as handoff_actors
+from shared_apps.payments import actors as payment_actors
 from tenant_apps.cases import actors
 from tenant_apps.cases.management.commands.run_scheduler import SCHEDULER_LOCK
 from tenants.models import Tenant
@@ -24,6 +25,8 @@ def test_only_the_scheduler_holding_the_lock_sends(db):
         mock.patch.object(actors.mark_case_deadlines, "send") as send,
         mock.patch.object(actors.relay_case_notices, "send") as relay,
         mock.patch.object(handoff_actors.relay_handoffs, "send") as handoffs,
+        mock.patch.object(payment_actors.payments_daily, "send") as payments,
+        mock.patch.object(payment_actors.deliver_payment_webhooks, "send") as webhooks,
         psycopg.connect(database_url(), autocommit=True) as other_scheduler,
     ):
         other_scheduler.execute("SELECT pg_advisory_lock(%s)", [SCHEDULER_LOCK])
@@ -31,10 +34,12 @@ def test_only_the_scheduler_holding_the_lock_sends(db):
         call_command("run_scheduler", "--once", stdout=out)
         assert "nothing sent" in out.getvalue() and send.call_count == 0
         assert relay.call_count == 0
-        assert handoffs.call_count == 0
+        assert handoffs.call_count == 0 and payments.call_count == 0
         other_scheduler.execute("SELECT pg_advisory_unlock(%s)", [SCHEDULER_LOCK])
         call_command("run_scheduler", "--once", stdout=out)
     assert sorted(call.args[0] for call in send.call_args_list) == units
     assert f"sent to {len(units)} units" in out.getvalue()
     assert relay.call_count == 1
     assert handoffs.call_count == 1
+    assert payments.call_count == 1  # at start, then once a day
+    assert webhooks.call_count == 1

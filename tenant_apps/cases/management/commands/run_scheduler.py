@@ -3,7 +3,8 @@ marking) to the units that have something to mark by now (`ledger.DeadlineWatch`
 actions and by the job itself), and to every active unit when the scheduler starts and then every
 CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job); every
 CASE_NOTICE_INTERVAL_SECONDS, the notification relay job (the ledger's outbox → inbox, e-mail and
-SMS), the supervision ledger relay and the hand-off relay job (shared_apps.handoffs). Any number may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held
+SMS), the supervision ledger relay and the hand-off relay job (shared_apps.handoffs); once a day
+(and at start) the payments job (shared_apps.payments). Any number may run (one per pod, and `./dev start` runs one): a PostgreSQL advisory lock held
 by the sending one's session lets only one of them send; the others wait to take over if its
 connection goes."""
 
@@ -72,6 +73,20 @@ def send_handoff_job() -> None:
     relay_handoffs.send()
 
 
+def send_payments_job() -> None:
+    """The daily payments job (shared_apps.payments: overdue orders, reconciliation)."""
+    from shared_apps.payments.actors import payments_daily
+
+    payments_daily.send()
+
+
+def send_webhook_job() -> None:
+    """The paid events' webhook job (shared_apps.payments.webhooks): the deliveries now due."""
+    from shared_apps.payments.actors import deliver_payment_webhooks
+
+    deliver_payment_webhooks.send()
+
+
 class Command(BaseCommand):
     help = (
         "Send the periodic jobs (the case deadline job to the units with clocks to mark, to every "
@@ -100,6 +115,7 @@ class Command(BaseCommand):
         try:
             last_sweep = None
             next_deadlines = 0.0
+            payments_day = None
             while True:
                 if time.monotonic() >= next_deadlines:
                     sweep = not due_only and (
@@ -116,6 +132,10 @@ class Command(BaseCommand):
                 send_notice_job()
                 send_supervision_job()
                 send_handoff_job()
+                send_webhook_job()
+                if payments_day != timezone.localdate():
+                    send_payments_job()
+                    payments_day = timezone.localdate()
                 if once:
                     return
                 time.sleep(max(min(notice_interval, next_deadlines - time.monotonic()), 0.1))
