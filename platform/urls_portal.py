@@ -22,6 +22,7 @@ urlpatterns = [
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("statistics", portal_statistics, name="portal-statistics"),
     path("my/cases", portal_my_cases, name="portal-my-cases"),
+    path("licenses/", include("shared_apps.licenses.urls")),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

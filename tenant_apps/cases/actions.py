@@ -24,6 +24,7 @@ from shared_apps.handoffs.models import Kind
 from shared_apps.ledger.index import index_case
 from shared_apps.ledger.models import DeadlineWatch
 from shared_apps.ledger.outbox import next_sequence, record_case_event, watch_deadline
+from shared_apps.licenses.actions import issue_for_case
 from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
@@ -605,7 +606,7 @@ def decide(
 
 def deliver(case: Case, *, actor, method: str, details: str = "", request=None) -> Case:
     """送达: the result reaches the applicant electronically, at the window or by post (with the
-    address or tracking number)."""
+    address or tracking number). An approved item that produces a license issues it."""
     if method not in Delivery.values:
         raise ValidationError({"method": [_("Choose how the result is delivered.")]})
     details = clean_text(details, "details", required=method == Delivery.POST, max_length=300)
@@ -617,14 +618,20 @@ def deliver(case: Case, *, actor, method: str, details: str = "", request=None) 
             )
         case.delivery_method, case.delivery_details = method, details
 
-    return _transition(
-        case,
-        "deliver",
-        actor=actor,
-        request=request,
-        details={"method": method, "details": details},
-        change=change,
-    )
+    with transaction.atomic():
+        delivered = _transition(
+            case,
+            "deliver",
+            actor=actor,
+            request=request,
+            details={"method": method, "details": details},
+            change=change,
+        )
+        # An approved result that is a license (证照) is issued into the provincial library
+        # (`public`) in this transaction: delivered means issued.
+        if delivered.decision == Decision.APPROVED:
+            issue_for_case(delivered, actor=actor, tenant=current_tenant(), request=request)
+    return delivered
 
 
 def close(case: Case, *, actor, request=None) -> Case:
