@@ -797,6 +797,43 @@ def _(w):
     return call, {"action": "licenses.issued", "tenant_code": w.tenant.code}
 
 
+@recipe("shared_apps.licenses.actions.record_download")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.record_download(license, actor=w.citizen)
+
+    return call, {"action": "licenses.downloaded", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.share")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.share(license, actor=w.citizen, hours=24)
+
+    return call, {"action": "licenses.shared", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.open_share")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+    _, code = actions.share(license, actor=w.citizen, hours=1)
+
+    def call():
+        assert actions.open_share(code, actor="public:share") == license
+
+    return call, {"action": "licenses.share_opened", "tenant_code": w.tenant.code}
+
+
 def _license_change(name, action, arguments, before=None):
     def make(w):
         from shared_apps.licenses import actions

@@ -3,7 +3,7 @@ actor and one audit entry. Issuing signs the data and the PDF with the issuing u
 (created on first use); suspension, revocation and reissue are the issuing unit's alone: another
 unit's license is not found (404), whatever identifier is sent."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,11 +16,12 @@ from jsonschema.exceptions import SchemaError
 
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import BasicItem
-from shared_apps.licenses import documents, identifiers, signing
+from shared_apps.licenses import documents, identifiers, queries, signing
 from shared_apps.licenses.models import (
     Algorithm,
     HolderKind,
     License,
+    LicenseShare,
     LicenseType,
     LicenseUse,
     SerialCounter,
@@ -30,7 +31,6 @@ from shared_apps.licenses.models import (
     TrustGrade,
     UseKind,
 )
-from shared_apps.licenses.queries import signed_payload
 
 MAX_REASON = 500
 
@@ -196,7 +196,7 @@ def _sign(license: License, tenant) -> None:
         if license.key.algorithm == Algorithm.ECDSA_P256
         else _active_key(tenant, Algorithm.ECDSA_P256)
     )
-    license.data_signature = signing.sign_data(license.key, signed_payload(license))
+    license.data_signature = signing.sign_data(license.key, queries.signed_payload(license))
     license.pdf = signing.sign_pdf(license.pdf_key, documents.render(license))
     license.pdf_sha256 = signing.sha256(license.pdf)
 
@@ -454,3 +454,81 @@ def issue_for_case(case, *, actor, tenant, request=None) -> License | None:
         request=request,
         **holder,
     )
+
+
+# --- the holder's wallet ------------------------------------------------------------------------
+
+MAX_SHARE_HOURS = 24 * 30
+SHARE_CODE_LENGTH = 12
+
+
+def record_download(license: License, *, actor, request=None) -> None:
+    """The holder (or a person acting for the organisation) downloaded the PDF."""
+    who = Actor.of(actor)
+    with transaction.atomic():
+        _use(license, UseKind.DOWNLOADED, who)
+        record_audit(
+            actor=who,
+            action="licenses.downloaded",
+            target=license.identifier,
+            tenant=license.issuer_tenant,
+            request=request,
+        )
+
+
+def share(license: License, *, actor, hours: int, request=None) -> tuple[LicenseShare, str]:
+    """Share a license for `hours` (1 … 720): the code, shown once, opens it with the holder's
+    name until then."""
+    if not isinstance(hours, int) or not 1 <= hours <= MAX_SHARE_HOURS:
+        raise ValidationError({"hours": [f"分享时长为 1–{MAX_SHARE_HOURS} 小时。"]})
+    if queries.effective_status(license) != Status.VALID:
+        raise ValidationError({"license": ["只有有效的证照可以分享。"]})
+    who = Actor.of(actor)
+    # Letters and digits that can't be mistaken for one another when read out.
+    code = get_random_string(SHARE_CODE_LENGTH, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    with transaction.atomic():
+        row = LicenseShare.objects.create(
+            license=license,
+            code_digest=signing.sha256(code.encode()),
+            created_by_id=who.user.pk,
+            expires_at=timezone.now() + timedelta(hours=hours),
+        )
+        _use(license, UseKind.SHARED, who, details=f"{hours} 小时")
+        record_audit(
+            actor=who,
+            action="licenses.shared",
+            target=license.identifier,
+            tenant=license.issuer_tenant,
+            data={"hours": hours, "share": row.pk},
+            request=request,
+        )
+    return row, code
+
+
+def open_share(code: str, *, actor, request=None) -> License | None:
+    """The license a valid share code opens (recorded in the holder's use log), or None."""
+    if not isinstance(code, str) or len(code) != SHARE_CODE_LENGTH:
+        return None
+    with transaction.atomic():
+        row = (
+            LicenseShare.objects.select_related("license")
+            .filter(
+                code_digest=signing.sha256(code.upper().encode()),
+                expires_at__gt=timezone.now(),
+                withdrawn_at__isnull=True,
+            )
+            .first()
+        )
+        if row is None:
+            return None
+        who = Actor.of(actor)
+        _use(row.license, UseKind.SHARE_OPENED, who, details=f"分享 {row.pk}")
+        record_audit(
+            actor=who,
+            action="licenses.share_opened",
+            target=row.license.identifier,
+            tenant=row.license.issuer_tenant,
+            data={"share": row.pk},
+            request=request,
+        )
+    return row.license

@@ -172,8 +172,30 @@ class License(models.Model):
         return self.identifier
 
 
+class LicenseShare(models.Model):
+    """The holder shares one license for a limited time: whoever has the code (or the link with
+    it) sees the license with the holder's name until it expires or the holder withdraws it."""
+
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="shares")
+    # SHA-256 of the code: the code itself is shown once, to the holder.
+    code_digest = models.CharField(max_length=64, unique=True)
+    created_by_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("license share")
+        verbose_name_plural = _("license shares")
+
+    def __str__(self):
+        return f"{self.license} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class UseKind(models.TextChoices):
     DOWNLOADED = "downloaded", _("Downloaded")
+    SHARED = "shared", _("Shared")
+    SHARE_OPENED = "share_opened", _("Opened through a share")
     REUSED = "reused", _("Used instead of a material")
     ISSUED = "issued", _("Issued")
     STATUS = "status", _("Status changed")

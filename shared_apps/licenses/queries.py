@@ -7,7 +7,7 @@ from datetime import date
 from django.utils import timezone
 
 from shared_apps.licenses import identifiers, signing
-from shared_apps.licenses.models import License, Status
+from shared_apps.licenses.models import License, LicenseUse, Status
 
 
 def signed_payload(license: License) -> dict:
@@ -164,3 +164,33 @@ def licenses_of(*, id_digests: list[str] = (), credit_codes: list[str] = ()):
         .filter(where)
         .order_by("-issued_on", "-id")
     )
+
+
+def holder_keys(user) -> tuple[list[str], list[str]]:
+    """(ID-number digests, credit codes) a person holds licenses under: their ID number under
+    every accepted key (licenses keep the digest they were issued with), and the organisations
+    they are the legal representative of."""
+    from shared_apps.accounts.identity import decrypt_id_number, id_number_digests
+    from shared_apps.accounts.models import Organisation
+
+    digests = [user.id_number_digest] if user.id_number_digest else []
+    if user.id_number_encrypted:  # read to match, never shown
+        digests = id_number_digests(decrypt_id_number(user.id_number_encrypted))
+    codes = list(
+        Organisation.objects.filter(legal_representative=user).values_list("credit_code", flat=True)
+    )
+    return digests, codes
+
+
+def wallet(user):
+    digests, codes = holder_keys(user)
+    return licenses_of(id_digests=digests, credit_codes=codes)
+
+
+def held_license(user, identifier: str) -> License | None:
+    """One of the person's licenses (None for anyone else's: the caller answers 404)."""
+    return wallet(user).filter(identifier=identifier).first()
+
+
+def uses_of(license: License):
+    return LicenseUse.objects.filter(license=license).order_by("-at", "-id")
