@@ -834,6 +834,18 @@ def _(w):
     return call, {"action": "licenses.share_opened", "tenant_code": w.tenant.code}
 
 
+@recipe("shared_apps.licenses.actions.record_reuse")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.record_reuse(license, actor=w.citizen, tenant=w.tenant, case_number="AUDIT-CASE-1")
+
+    return call, {"action": "licenses.reused", "tenant_code": w.tenant.code}
+
+
 def _license_change(name, action, arguments, before=None):
     def make(w):
         from shared_apps.licenses import actions

@@ -532,3 +532,23 @@ def open_share(code: str, *, actor, request=None) -> License | None:
             request=request,
         )
     return row.license
+
+
+def record_reuse(license: License, *, actor, tenant, case_number: str, request=None) -> None:
+    """用证: a case of `tenant` was given this license instead of an upload, with the applicant's
+    consent (the ticked box). Once per license and case."""
+    who = Actor.of(actor)
+    if LicenseUse.objects.filter(
+        license=license, kind=UseKind.REUSED, case_number=case_number
+    ).exists():
+        return
+    with transaction.atomic():
+        _use(license, UseKind.REUSED, who, tenant=tenant, case_number=case_number)
+        record_audit(
+            actor=who,
+            action="licenses.reused",
+            target=license.identifier,
+            tenant=tenant,
+            data={"case": case_number},
+            request=request,
+        )

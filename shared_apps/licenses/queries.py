@@ -194,3 +194,41 @@ def held_license(user, identifier: str) -> License | None:
 
 def uses_of(license: License):
     return LicenseUse.objects.filter(license=license).order_by("-at", "-id")
+
+
+# --- reuse instead of uploads (免提交) --------------------------------------------------------------
+
+
+def offered_for(user, material_names: list[str]) -> dict[str, list[License]]:
+    """Per guide material name, the person's valid, genuine licenses that stand in for it."""
+    offered: dict[str, list[License]] = {}
+    if not material_names:
+        return offered
+    for license in wallet(user).filter(status=Status.VALID).select_related("key"):
+        if effective_status(license) != Status.VALID:
+            continue
+        for name in license.license_type.stands_for:
+            if name in material_names:
+                offered.setdefault(name, []).append(license)
+    return offered
+
+
+def reusable_license(identifier: str, *, holder, material_name: str) -> License:
+    """The license an application may give instead of `material_name`: the applicant's own (or
+    their organisation's), valid today, genuine, of a type standing in for that material. A
+    ValidationError in Chinese otherwise; another person's license is "not found", as is one
+    that does not exist."""
+    from django.core.exceptions import ValidationError
+
+    license = held_license(holder, identifier) if isinstance(identifier, str) else None
+    if license is None:
+        raise ValidationError("没有这个标识的、属于申请人的电子证照。")
+    if material_name not in license.license_type.stands_for:
+        raise ValidationError(f"{license.name}不能代替“{material_name}”。")
+    status = effective_status(license)
+    if status != Status.VALID:
+        raise ValidationError(f"{license.name}{STATUS_TEXT[status]}，不能使用。")
+    result = _answer(License.objects.select_related("key", "license_type").get(pk=license.pk))
+    if not result.genuine:
+        raise ValidationError(f"{license.name}核验未通过：{result.reason}")
+    return license
