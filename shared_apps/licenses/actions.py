@@ -188,7 +188,7 @@ def _next_serial(type_code: str, issuer_code: str) -> int:
     return counter.last
 
 
-def _sign(license: License, tenant) -> None:
+def _sign(license: License, tenant, request=None) -> None:
     """Sign the data (the configured algorithm) and render and sign the PDF (PAdES, ECDSA)."""
     license.key = _active_key(tenant, settings.LICENSE_SIGNATURE_ALGORITHM)
     license.pdf_key = (
@@ -197,7 +197,7 @@ def _sign(license: License, tenant) -> None:
         else _active_key(tenant, Algorithm.ECDSA_P256)
     )
     license.data_signature = signing.sign_data(license.key, queries.signed_payload(license))
-    license.pdf = signing.sign_pdf(license.pdf_key, documents.render(license))
+    license.pdf = signing.sign_pdf(license.pdf_key, documents.render(license, request))
     license.pdf_sha256 = signing.sha256(license.pdf)
 
 
@@ -255,7 +255,7 @@ def issue(
             source=source,
             case_number=case_number,
         )
-        _sign(license, tenant)
+        _sign(license, tenant, request)
         license.save()
         _use(license, UseKind.ISSUED, Actor.of(actor), tenant=tenant, case_number=case_number)
         record_audit(
@@ -392,7 +392,7 @@ def reissue(identifier: str, tenant, *, actor, data: dict, reason: str, request=
         new.issued_on = timezone.localdate()
         new.status, new.status_reason, new.status_changed_at = Status.VALID, "", None
         new.replaces = old
-        _sign(new, tenant)
+        _sign(new, tenant, request)
         new.save(force_insert=True)
         old.status, old.status_reason = Status.SUPERSEDED, reason
         old.status_changed_at = timezone.now()

@@ -16,15 +16,15 @@ from tenants.links import portal_url
 PORTAL_URLS = "govplatform.urls_portal"
 
 
-def check_url(identifier: str) -> str:
-    return portal_url(reverse("license-check", urlconf=PORTAL_URLS, args=[identifier]))
+def check_url(identifier: str, request=None) -> str:
+    return portal_url(reverse("license-check", urlconf=PORTAL_URLS, args=[identifier]), request)
 
 
 def _escape(text) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(license) -> bytes:
+def render(license, request=None) -> bytes:
     """The unsigned PDF; its document subject is the identifier (read back on verification)."""
     title = ParagraphStyle("title", fontName=FONT, fontSize=20, leading=30, alignment=1)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=11, leading=16, wordWrap="CJK")
@@ -42,7 +42,7 @@ def render(license) -> bytes:
         *((str(key), str(value)) for key, value in sorted(license.data.items())),
         ("电子证照标识", license.identifier),
     ]
-    url = check_url(license.identifier)
+    url = check_url(license.identifier, request)
     story = [
         Paragraph(_escape(license.name), title),
         Spacer(1, 8 * mm),
