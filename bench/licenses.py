@@ -25,6 +25,7 @@ SIZES = {"full": {"library": 1_000_000, "issues": 200}, "small": {"library": 50_
 VERIFICATIONS = 2000
 PDF_VERIFICATIONS = 50
 TARGETS = {"issue": 200, "verify": 30}
+HOLDER = "11010519491231002X"  # GB 11643's own example number
 
 
 def main() -> None:
@@ -57,12 +58,14 @@ def _django():
 
 FILL_SQL = """
 INSERT INTO public.licenses_license (identifier, license_type_id, serial, version, name, number,
-  holder_kind, holder_name, holder_id_digest, holder_id_masked, holder_credit_code,
+  holder_kind, holder_name, holder_id_digest, holder_id_masked, holder_id_encrypted,
+  holder_credit_code,
   issuer_tenant_id, issuer_name, issuer_code, jurisdiction_code, issued_on, valid_until, data,
   trust_grade, source, case_number, status, status_reason, key_id, data_signature, pdf_key_id,
   pdf, pdf_sha256, created_at)
 SELECT %(prefix)s || lpad(n::text, 8, '0') || '.001.0', license_type_id, n, 1, name,
   'BENCH' || n, holder_kind, holder_name, md5(n::text) || md5((n + 1)::text), holder_id_masked,
+  '',
   '', issuer_tenant_id, issuer_name, issuer_code, jurisdiction_code, issued_on, valid_until,
   data, trust_grade, source, '', 'valid', '', key_id, data_signature, pdf_key_id, ''::bytea,
   pdf_sha256, now()
@@ -107,8 +110,7 @@ def run() -> None:
             issuer_code=department.credit_code,
             holder_kind="person",
             holder_name="测试持证人",
-            holder_id_digest=f"{n:064x}",
-            holder_id_masked="410***********1234",
+            holder_id_number=HOLDER,
             number=f"BENCH-ISSUE-{n}",
             data={"shop_name": f"第{n}号小店"},
             source="api",

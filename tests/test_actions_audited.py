@@ -787,8 +787,7 @@ def _(w):
             issuer_code=service.department_credit_code,
             holder_kind="person",
             holder_name=w.citizen.real_name,
-            holder_id_digest=w.citizen.id_number_digest,
-            holder_id_masked=w.citizen.id_number_masked,
+            holder_id_number=make_id_number(sequence="551"),
             number="AUDIT-0001",
             data={"shop_name": "审计小店"},
             source="api",
@@ -844,6 +843,18 @@ def _(w):
         actions.record_reuse(license, actor=w.citizen, tenant=w.tenant, case_number="AUDIT-CASE-1")
 
     return call, {"action": "licenses.reused", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.rekey_after_identity_rotation")
+def _(w):
+    from shared_apps.licenses import actions
+
+    _issued_license(w)
+
+    def call():
+        actions.rekey_after_identity_rotation(actor="system:rotate_license_keys", batch_size=1)
+
+    return call, {"action": "licenses.rekeyed"}
 
 
 def _license_change(name, action, arguments, before=None):

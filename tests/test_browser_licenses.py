@@ -41,7 +41,7 @@ def _set_up():
 
     from conftest import sign_in_with_second_factor
     from shared_apps.accounts import actions as accounts
-    from shared_apps.accounts.identity import id_number_digest, mask_id_number
+    from shared_apps.accounts.identity import encrypt_id_number, id_number_digest, mask_id_number
     from shared_apps.accounts.models import Role, User
     from shared_apps.catalog import actions
     from shared_apps.catalog.models import GuideMaterial, OnlineDepth
@@ -104,6 +104,7 @@ def _set_up():
         real_name="褚一",
         id_number_digest=id_number_digest(number),
         id_number_masked=mask_id_number(number),
+        id_number_encrypted=encrypt_id_number(number),
     )
     case = cases.case_in("decided", service, county, citizen)
     case.form_data = {"shop_name": "褚记小吃"}

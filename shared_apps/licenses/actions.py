@@ -14,6 +14,13 @@ from django.utils.crypto import get_random_string
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from shared_apps.accounts.identity import (
+    decrypt_id_number,
+    encrypt_id_number,
+    id_number_digest,
+    mask_id_number,
+    normalize_id_number,
+)
 from shared_apps.audit.actions import Actor, record_audit
 from shared_apps.catalog.models import BasicItem
 from shared_apps.licenses import documents, identifiers, queries, signing
@@ -210,8 +217,7 @@ def issue(
     issuer_code: str,
     holder_kind: str,
     holder_name: str,
-    holder_id_digest: str = "",
-    holder_id_masked: str = "",
+    holder_id_number: str = "",
     holder_credit_code: str = "",
     number: str,
     data: dict,
@@ -224,8 +230,9 @@ def issue(
     """Issue a license of `license_type` by `tenant` (its department `issuer_code`): the
     identifier per GB/T 36904, the validity from the type's rules, the data checked against the
     type's fields, both signatures; in the caller's transaction when there is one."""
-    if holder_kind == HolderKind.PERSON and not holder_id_digest:
+    if holder_kind == HolderKind.PERSON and not holder_id_number:
         raise ValidationError({"holder": ["持证人没有登记身份证号，无法签发电子证照。"]})
+    holder_id_number = normalize_id_number(holder_id_number) if holder_id_number else ""
     if holder_kind == HolderKind.ORGANISATION and not holder_credit_code:
         raise ValidationError({"holder": ["持证单位须有统一社会信用代码。"]})
     data = _check_data(license_type, data)
@@ -241,8 +248,9 @@ def issue(
             number=_text(number, "number", max_length=50),
             holder_kind=holder_kind,
             holder_name=_text(holder_name, "holder_name", max_length=200),
-            holder_id_digest=holder_id_digest,
-            holder_id_masked=holder_id_masked,
+            holder_id_digest=id_number_digest(holder_id_number) if holder_id_number else "",
+            holder_id_masked=mask_id_number(holder_id_number) if holder_id_number else "",
+            holder_id_encrypted=encrypt_id_number(holder_id_number) if holder_id_number else "",
             holder_credit_code=holder_credit_code,
             issuer_tenant=tenant,
             issuer_name=issuer_name[:200],
@@ -433,11 +441,11 @@ def issue_for_case(case, *, actor, tenant, request=None) -> License | None:
         }
     else:
         applicant = User.objects.get(pk=case.applicant_id)
+        encrypted = applicant.id_number_encrypted
         holder = {
             "holder_kind": HolderKind.PERSON,
             "holder_name": applicant.display_name,
-            "holder_id_digest": applicant.id_number_digest or "",
-            "holder_id_masked": applicant.id_number_masked,
+            "holder_id_number": decrypt_id_number(encrypted) if encrypted else "",
         }
     fields = license_type.fields_schema.get("properties", {})
     return issue(
@@ -552,3 +560,41 @@ def record_reuse(license: License, *, actor, tenant, case_number: str, request=N
             data={"case": case_number},
             request=request,
         )
+
+
+# --- after IDENTITY_KEY was rotated --------------------------------------------------------------
+
+
+def rekey_after_identity_rotation(*, actor, after_id: int = 0, batch_size: int = 500) -> tuple:
+    """One step of `rotate_license_keys`: the signing keys' private keys (on the first step) and a
+    batch of licenses' holder ID numbers re-encrypted, and their digests re-keyed, under the
+    current IDENTITY_KEY. (last license id, licenses changed); 0 changed: done."""
+    with transaction.atomic():
+        keys = 0
+        if after_id == 0:
+            fernet = signing._fernet()
+            for key in SigningKey.objects.select_for_update():
+                key.private_key_encrypted = fernet.rotate(
+                    key.private_key_encrypted.encode()
+                ).decode()
+                key.save(update_fields=["private_key_encrypted"])
+                keys += 1
+        rows = list(
+            License.objects.select_for_update()
+            .defer("pdf")
+            .filter(pk__gt=after_id)
+            .exclude(holder_id_encrypted="")
+            .order_by("pk")[:batch_size]
+        )
+        for license in rows:
+            number = decrypt_id_number(license.holder_id_encrypted)
+            license.holder_id_digest = id_number_digest(number)
+            license.holder_id_encrypted = encrypt_id_number(number)
+            license.save(update_fields=["holder_id_digest", "holder_id_encrypted"])
+        last = rows[-1].pk if rows else after_id
+        record_audit(
+            actor=actor,
+            action="licenses.rekeyed",
+            data={"keys": keys, "licenses": len(rows), "up_to": last},
+        )
+    return last, len(rows)

@@ -14,12 +14,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from shared_apps.accounts.api_auth import staff_auth
-from shared_apps.accounts.identity import (
-    id_number_digest,
-    mask_id_number,
-    normalize_credit_code,
-    normalize_id_number,
-)
+from shared_apps.accounts.identity import normalize_credit_code, normalize_id_number
 from shared_apps.accounts.models import Role
 from shared_apps.catalog.models import DepartmentRegistration
 from shared_apps.licenses import actions, queries
@@ -131,13 +126,8 @@ def issue_license(request, payload: IssueIn):
     if registration is None:
         raise ValidationError({"issuer_code": ["本单位没有这个统一社会信用代码的部门。"]})
     department = Department.objects.get(pk=registration.department_id)
-    holder = {}
     if payload.holder_kind == HolderKind.PERSON:
-        number = normalize_id_number(payload.holder_id_number)
-        holder = {
-            "holder_id_digest": id_number_digest(number),
-            "holder_id_masked": mask_id_number(number),
-        }
+        holder = {"holder_id_number": normalize_id_number(payload.holder_id_number)}
     else:
         holder = {"holder_credit_code": normalize_credit_code(payload.holder_credit_code)}
     license = actions.issue(

@@ -133,9 +133,11 @@ class License(models.Model):
     number = models.CharField(_("number"), max_length=50)
     holder_kind = models.CharField(max_length=12, choices=HolderKind.choices)
     holder_name = models.CharField(_("holder"), max_length=200)
-    # ID number: keyed digest for look-ups (never the number) and the masked form printed.
+    # ID number: keyed digest for look-ups and the masked form printed; never the number.
     holder_id_digest = models.CharField(max_length=64, blank=True, db_index=True)
     holder_id_masked = models.CharField(max_length=18, blank=True)
+    # Encrypted as accounts keeps ID numbers: what re-keys the digest when IDENTITY_KEY rotates.
+    holder_id_encrypted = models.TextField(blank=True, editable=False)
     holder_credit_code = models.CharField(max_length=18, blank=True, db_index=True)
     issuer_tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
     issuer_name = models.CharField(_("issuer"), max_length=200)

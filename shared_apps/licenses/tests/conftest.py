@@ -3,7 +3,7 @@ import itertools
 import pytest
 from django.db import connection
 
-from shared_apps.accounts.identity import id_number_digest, mask_id_number
+from shared_apps.accounts.identity import encrypt_id_number, id_number_digest, mask_id_number
 from shared_apps.catalog.models import BasicItem
 from shared_apps.licenses import actions
 from tenant_apps.cases.tests import conftest as cases_fixtures
@@ -29,6 +29,7 @@ def holder(users, name="李四"):
         real_name=name,
         id_number_digest=id_number_digest(number),
         id_number_masked=mask_id_number(number),
+        id_number_encrypted=encrypt_id_number(number),
     )
 
 

@@ -79,3 +79,28 @@ def test_share_for_a_limited_time(client, people, service, license_type, tenant)
         f"/my/licenses/{license.identifier}/share", {"hours": 100000}, HTTP_HOST=PORTAL
     )
     assert refused.status_code == 422
+
+
+def test_wallet_and_signing_survive_an_identity_key_rotation(
+    client, people, service, license_type, tenant, settings
+):
+    from shared_apps.accounts.identity import rotate_id_number_keys
+    from shared_apps.licenses import actions, queries
+
+    citizen = holder(people.users, name="王十一")
+    license = issued_to(citizen, people, service, tenant)
+    old_key = settings.IDENTITY_KEY
+    settings.IDENTITY_KEY, settings.IDENTITY_PREVIOUS_KEYS = (
+        "new-identity-key-" + "x" * 32,
+        [old_key],
+    )
+    rotate_id_number_keys(actor="system:tests")
+    last, changed = 0, 1
+    while changed:
+        last, changed = actions.rekey_after_identity_rotation(actor="system:tests", after_id=last)
+    settings.IDENTITY_PREVIOUS_KEYS = []
+    citizen.refresh_from_db()
+    assert license.identifier in [x.identifier for x in queries.wallet(citizen)]
+    # The unit's signing key still signs: the next license issues and verifies.
+    newer = issued_to(citizen, people, service, tenant)
+    assert queries.verify(newer.identifier).genuine and queries.verify(license.identifier).genuine
