@@ -14,11 +14,13 @@ import pytest
 from django.conf import settings
 
 from tests import test_browser as shared  # skips this module too where Chromium is missing
+from tests import test_browser_pages as pages
 from tests.test_browser import PASSWORD, committed, shot, url
-from tests.test_browser_case_journey import WAIT, _act, _as, _download, _pdf
+from tests.test_browser_case_journey import WAIT, _act, _as, _download, _fits, _pdf
 
 browser = shared.browser
 live_platform = shared.live_platform
+axe_source = pages.axe_source
 
 COUNTY = "410204000000"
 ITEM_CODE = "410188303000"
@@ -138,13 +140,14 @@ def _verify_pdf(body: bytes):
 
 
 def test_a_delivered_case_issues_a_license_that_is_downloaded_checked_and_reused(
-    db, live_platform, browser, world, django_db_blocker
+    db, live_platform, browser, world, django_db_blocker, axe_source
 ):
     from pypdf import PdfReader
 
     port, county = world["port"], world["county"]
     page = browser.new_page()
     page.set_default_timeout(WAIT)
+    problems = []
     try:
         # 1. The clerk delivers the approved case: the license is issued.
         _as(browser, world["clerk"])
@@ -162,6 +165,7 @@ def test_a_delivered_case_issues_a_license_that_is_downloaded_checked_and_reused
         identifier = card.get_attribute("data-identifier")
         assert "小餐饮经营许可证" in card.inner_text() and "有效" in card.inner_text()
         shot(page, "licenses-1-wallet")
+        problems += _fits(browser, axe_source, url(port, "/my/licenses/"))
         status, kind, body = _download(
             page, card.locator("a.license-download").get_attribute("href")
         )
@@ -179,6 +183,7 @@ def test_a_delivered_case_issues_a_license_that_is_downloaded_checked_and_reused
         assert page.locator("#license-genuine").count() == 1
         assert page.locator("#license-status").get_attribute("data-status") == "valid"
         assert "褚一" not in page.inner_text("main")
+        problems += _fits(browser, axe_source, url(port, check))
         # And the downloaded file itself, uploaded to the page.
         page.set_input_files(
             "#pdf", files=[{"name": "证照.pdf", "mimeType": "application/pdf", "buffer": body}]
@@ -210,11 +215,13 @@ def test_a_delivered_case_issues_a_license_that_is_downloaded_checked_and_reused
         assert used.count() == 1 and used.get_attribute("data-genuine") == "1"
         assert identifier in used.inner_text()
         shot(page, "licenses-4-clerk")
+        problems += _fits(browser, axe_source, url(port, f"/workbench/cases/{second}", county))
         # The use log in the wallet names the case.
         _as(browser, world["citizen"])
         page.goto(url(port, "/my/licenses/"))
         row = page.locator("tr[data-kind=reused]")
         assert row.count() == 1 and number in row.inner_text()
+        assert problems == [], "\n".join(problems)
     finally:
         browser.clear_cookies()
         page.close()
