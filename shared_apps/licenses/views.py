@@ -22,10 +22,13 @@ def check(request, identifier: str = ""):
     if request.method == "POST":
         upload = request.FILES.get("pdf")
         if upload is None:
-            typed = request.POST.get("identifier", "").strip()
+            typed = request.POST.get("identifier", "").strip()[:128]
+            if typed and "/" not in typed:
+                return redirect("license-check", identifier=typed)
             if typed:
-                return redirect("license-check", identifier=typed[:128])
-            problem = "请输入电子证照标识，或选择证照 PDF 文件。"
+                result = queries.verify(typed)  # says what is wrong with its structure
+            else:
+                problem = "请输入电子证照标识，或选择证照 PDF 文件。"
         elif upload.size > MAX_PDF_BYTES:
             problem = "文件过大（不超过 5 MB）。"
         else:
@@ -95,7 +98,7 @@ def shared(request, code: str = ""):
     """A license shared by its holder: with the code, its details and the holder's name."""
     if request.method == "POST":
         typed = request.POST.get("code", "").strip().upper()[:40]
-        if typed:
+        if typed and "/" not in typed:
             return redirect("license-shared", code=typed)
     license, result = None, None
     if code:

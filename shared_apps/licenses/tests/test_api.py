@@ -137,3 +137,14 @@ def test_only_the_issuing_unit_revokes(client, people, service, license_type, te
     assert answer.status_code == 200 and answer.json()["status"] == "revoked"
     check = client.get(f"/api/v1/licenses/{license.identifier}/verification", HTTP_HOST=PORTAL)
     assert check.json()["status"] == "revoked" and check.json()["status_text"] == "已撤销"
+
+
+def test_check_forms_take_any_typed_text(client):
+    answer = client.post("/licenses/check", {"identifier": "1.2/3"}, HTTP_HOST=PORTAL)
+    assert answer.status_code == 200 and "结构" in answer.content.decode()
+    answer = client.post("/licenses/check", {"identifier": "x" * 5000}, HTTP_HOST=PORTAL)
+    assert answer.status_code == 302
+    answer = client.post("/licenses/shared", {"code": "AB/CD"}, HTTP_HOST=PORTAL)
+    assert answer.status_code == 200
+    answer = client.get("/licenses/check/" + "9" * 300, HTTP_HOST=PORTAL)
+    assert answer.status_code == 200 and 'id="license-not-genuine"' in answer.content.decode()
