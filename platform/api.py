@@ -12,6 +12,8 @@ from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
 from shared_apps.handoffs.api import router as handoffs_router
+from shared_apps.licenses.api import portal_router as license_checks_router
+from shared_apps.licenses.api import router as licenses_router
 from shared_apps.payments.api import portal_router as payments_portal_router
 from shared_apps.payments.api import router as payments_router
 from shared_apps.supervision.api import public_router as statistics_router
@@ -53,6 +55,7 @@ portal_api.add_router("", catalog_router)
 portal_api.add_router("", supervision_router)
 portal_api.add_router("", statistics_router)
 portal_api.add_router("", payments_portal_router)
+portal_api.add_router("", license_checks_router)
 
 tenant_api = PlatformAPI(
     title="Tenant API",
@@ -68,3 +71,4 @@ tenant_api.add_router("", cases_router)
 tenant_api.add_router("", my_cases_router)
 tenant_api.add_router("", handoffs_router)
 tenant_api.add_router("", payments_router)
+tenant_api.add_router("", licenses_router)

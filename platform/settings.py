@@ -105,6 +105,10 @@ ENVIRONMENT = {
         "0.8",
         "Share of a case's time limit used (working days) from which the deadline job marks it yellow (黄牌预警).",
     ),
+    "LICENSE_SIGNATURE_ALGORITHM": (
+        "ecdsa-p256-sha256",
+        "Algorithm that signs the data of new e-licenses: `ecdsa-p256-sha256` or `sm2-sm3` (national cryptography, gmssl). The PDF is always signed with PAdES (ECDSA).",
+    ),
     "CASE_DEADLINE_INTERVAL_SECONDS": (
         "300",
         "How often `run_scheduler` sends the deadline job (yellow and red marking) to the units with clocks to mark by then.",
@@ -240,6 +244,7 @@ SHARED_APPS = [
     "shared_apps.supervision",
     "shared_apps.handoffs",
     "shared_apps.payments",
+    "shared_apps.licenses",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -278,6 +283,9 @@ TENANT_HOSTS_RELOAD_SECONDS = int(env("TENANT_HOSTS_RELOAD_SECONDS"))
 CASE_YELLOW_SHARE = float(env("CASE_YELLOW_SHARE"))
 if not 0 < CASE_YELLOW_SHARE <= 1:
     raise ImproperlyConfigured("CASE_YELLOW_SHARE must be a share above 0 and at most 1.")
+LICENSE_SIGNATURE_ALGORITHM = env("LICENSE_SIGNATURE_ALGORITHM")
+if LICENSE_SIGNATURE_ALGORITHM not in ("ecdsa-p256-sha256", "sm2-sm3"):
+    raise ImproperlyConfigured("LICENSE_SIGNATURE_ALGORITHM must be ecdsa-p256-sha256 or sm2-sm3.")
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
 CASE_NOTICE_INTERVAL_SECONDS = float(env("CASE_NOTICE_INTERVAL_SECONDS"))
@@ -424,6 +432,9 @@ RATE_LIMITS = {
     ),
     # The public check page of case documents (QR codes): no guessing check codes in bulk.
     "verify": ("60/m", "GET", ["case-verify"]),
+    # E-license checks (电子证照核验): public, by identifier or by uploading the PDF.
+    "license-check": ("60/m", "GET", ["license-check", "portal-api:verify_license"]),
+    "license-check-pdf": ("20/m", "POST", ["license-check-form", "portal-api:verify_license_pdf"]),
 }
 # Per web process: password hashes running at once (about one per core: `./dev start` runs one
 # process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).

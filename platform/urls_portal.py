@@ -7,6 +7,7 @@ from govplatform.api import portal_api
 from govplatform.display import elderly_mode
 from shared_apps.catalog import urls as catalog_urls
 from shared_apps.ledger.views import portal_my_cases
+from shared_apps.licenses import urls as license_urls
 from shared_apps.supervision.views import portal_statistics
 from tenants.place_views import place_picker
 from tenants.views import portal_home
@@ -24,6 +25,8 @@ urlpatterns = [
     path("oversight/", include("shared_apps.supervision.oversight_urls")),
     path("my/cases", portal_my_cases, name="portal-my-cases"),
     path("pay/", include("shared_apps.payments.urls")),
+    path("licenses/", include(license_urls.urlpatterns)),
+    path("my/licenses/", include(license_urls.wallet_patterns)),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.
 handler404 = "govplatform.errors.not_found"

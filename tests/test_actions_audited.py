@@ -725,6 +725,174 @@ def _(w):
     return call, {"action": "cases.file_downloaded", "tenant_code": w.tenant.code}
 
 
+# --- e-licenses (shared_apps.licenses, in `public`) --------------------------------------------
+
+
+def _licensed_case(w, state="delivered"):
+    """A case of a service whose item produces a license type, standing in `state`."""
+    from shared_apps.licenses.tests.conftest import make_type
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    service = publish_service(w.root, w.tenant)
+    make_type(w.root, service)
+    return case_in(state, service, w.tenant, w.citizen)
+
+
+def _issued_license(w):
+    from shared_apps.licenses import actions
+
+    case = _licensed_case(w)
+    connection.set_schema_to_public()
+    return actions.issue_for_case(case, actor=w.clerk, tenant=w.tenant)
+
+
+@recipe("shared_apps.licenses.actions.save_license_type")
+def _(w):
+    from shared_apps.licenses import actions
+
+    def call():
+        actions.save_license_type(actor=w.root, code="AUDIT01", name="审计证", issuing_level=4)
+
+    return call, {"action": "licenses.type_saved", "target": "AUDIT01"}
+
+
+@recipe("shared_apps.licenses.actions.rotate_key")
+def _(w):
+    from shared_apps.licenses import actions
+
+    def call():
+        actions.rotate_key(w.tenant, actor=w.root)
+
+    return call, {"action": "licenses.key_rotated", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.issue_for_case")
+def _(w):
+    from shared_apps.licenses import actions
+
+    case = _licensed_case(w)
+
+    def call():
+        actions.issue_for_case(case, actor=w.clerk, tenant=w.tenant)
+
+    return call, {"action": "licenses.issued", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.issue")
+def _(w):
+    from shared_apps.licenses import actions
+    from shared_apps.licenses.tests.conftest import make_type
+    from tenant_apps.cases.tests.conftest import publish_service
+
+    service = publish_service(w.root, w.tenant)
+    license_type = make_type(w.root, service)
+
+    def call():
+        actions.issue(
+            actor=w.clerk,
+            license_type=license_type,
+            tenant=w.tenant,
+            issuer_name="审计测试局",
+            issuer_code=service.department_credit_code,
+            holder_kind="person",
+            holder_name=w.citizen.real_name,
+            holder_id_number=make_id_number(sequence="551"),
+            number="AUDIT-0001",
+            data={"shop_name": "审计小店"},
+            source="api",
+        )
+
+    return call, {"action": "licenses.issued", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.record_download")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.record_download(license, actor=w.citizen)
+
+    return call, {"action": "licenses.downloaded", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.share")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.share(license, actor=w.citizen, hours=24)
+
+    return call, {"action": "licenses.shared", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.open_share")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+    _, code = actions.share(license, actor=w.citizen, hours=1)
+
+    def call():
+        assert actions.open_share(code, actor="public:share") == license
+
+    return call, {"action": "licenses.share_opened", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.record_reuse")
+def _(w):
+    from shared_apps.licenses import actions
+
+    license = _issued_license(w)
+
+    def call():
+        actions.record_reuse(license, actor=w.citizen, tenant=w.tenant, case_number="AUDIT-CASE-1")
+
+    return call, {"action": "licenses.reused", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.licenses.actions.rekey_after_identity_rotation")
+def _(w):
+    from shared_apps.licenses import actions
+
+    _issued_license(w)
+
+    def call():
+        actions.rekey_after_identity_rotation(actor="system:rotate_license_keys", batch_size=1)
+
+    return call, {"action": "licenses.rekeyed"}
+
+
+def _license_change(name, action, arguments, before=None):
+    def make(w):
+        from shared_apps.licenses import actions
+
+        license = _issued_license(w)
+        if before:
+            getattr(actions, before)(license.identifier, w.tenant, actor=w.root, reason="先暂停")
+
+        def call():
+            getattr(actions, name)(license.identifier, w.tenant, actor=w.root, **arguments)
+
+        return call, {"action": action, "tenant_code": w.tenant.code}
+
+    return make
+
+
+for _name, _action, _arguments, _before in [
+    ("suspend", "licenses.suspended", {"reason": "核查"}, None),
+    ("resume", "licenses.resumed", {}, "suspend"),
+    ("revoke", "licenses.revoked", {"reason": "以欺骗手段取得"}, None),
+    ("reissue", "licenses.reissued", {"reason": "名称变更", "data": {"shop_name": "新店名"}}, None),
+]:
+    recipe(f"shared_apps.licenses.actions.{_name}")(
+        _license_change(_name, _action, _arguments, _before)
+    )
+
+
 # --- across levels (shared_apps.handoffs) ---------------------------------------------------
 
 

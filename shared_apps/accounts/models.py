@@ -296,6 +296,7 @@ API_SCOPES = {
     "cases:read": _("Read a unit's cases"),
     "cases:write": _("Act on a unit's cases (accept, review, decide, deliver)"),
     "cases:apply": _("Apply and follow one's own applications"),
+    "licenses:write": _("Issue, suspend, revoke and reissue a unit's e-licenses"),
 }
 ACCESS_TOKEN_SECONDS = 15 * 60
 REFRESH_TOKEN_DAYS = 30

@@ -29,6 +29,9 @@ from shared_apps.ledger.outbox import (
     record_case_event,
     watch_deadline,
 )
+from shared_apps.licenses import queries as license_queries
+from shared_apps.licenses.actions import issue_for_case, record_reuse
+from shared_apps.licenses.models import License
 from shared_apps.payments import actions as payments
 from shared_apps.payments.queries import waiting_order
 from tenant_apps.cases import clock, queries, transitions
@@ -270,6 +273,36 @@ def _check_reused(materials: list[dict], applicant_id: int) -> None:
             )
 
 
+def _check_licenses(case: Case, implementation, materials: list[dict]) -> None:
+    """An e-license given instead of a material (免提交) is the applicant's own, valid and
+    genuine, and stands in for that material; never another person's."""
+    names = dict(implementation.materials.values_list("guide_material_id", "guide_material__name"))
+    holder = None
+    for index, material in enumerate(materials):
+        if material.get("kind") != "license":
+            continue
+        holder = holder or User.objects.get(pk=case.applicant_id)
+        try:
+            license_queries.reusable_license(
+                material["license_identifier"],
+                holder=holder,
+                material_name=names[material["material_id"]],
+            )
+        except ValidationError as error:
+            raise ValidationError({f"materials.{index}": error.messages}) from None
+
+
+def _record_license_uses(case: Case, actor, request=None) -> None:
+    """The use log of each e-license the submitted case was given (用证记录)."""
+    tenant = current_tenant()
+    for material in case.materials:
+        if material.get("kind") == "license":
+            license = License.objects.defer("pdf").get(identifier=material["license_identifier"])
+            record_reuse(
+                license, actor=actor, tenant=tenant, case_number=case.number, request=request
+            )
+
+
 def _check_files(case: Case, materials: list[dict]) -> None:
     """An uploaded material names a file uploaded for this very case and material (CaseFile),
     with its checksum: never another case's file, nor a name in storage."""
@@ -309,9 +342,11 @@ def _fill(case: Case, implementation, form_data, materials, *, complete: bool) -
     if materials is not None:
         case.materials = check_materials(implementation, materials, complete=complete)
         _check_reused(case.materials, case.applicant_id)
+        _check_licenses(case, implementation, case.materials)
         _check_files(case, case.materials)
     elif complete:
         check_materials(implementation, case.materials, complete=True)
+        _check_licenses(case, implementation, case.materials)  # still valid now
 
 
 def _implementation(case: Case) -> Implementation:
@@ -576,7 +611,10 @@ def submit(
         draft.number = f"{draft.implementation_code}{day:%Y%m%d}{sequence:04d}"
         draft.submitted_at = now
 
-    return _transition(case, "submit", actor=actor, request=request, change=change)
+    with transaction.atomic():
+        submitted = _transition(case, "submit", actor=actor, request=request, change=change)
+        _record_license_uses(submitted, actor, request)
+    return submitted
 
 
 def find_citizen_at_window(*, actor, id_number: str, request=None) -> User:
@@ -691,7 +729,10 @@ def resubmit(
         _fill(case, _implementation(case), form_data, materials, complete=True)
         case.corrections = []
 
-    return _transition(case, "resubmit", actor=actor, request=request, change=change)
+    with transaction.atomic():
+        resubmitted = _transition(case, "resubmit", actor=actor, request=request, change=change)
+        _record_license_uses(resubmitted, actor, request)
+    return resubmitted
 
 
 # --- review and decision ----------------------------------------------------------------------
@@ -737,7 +778,7 @@ def decide(
 
 def deliver(case: Case, *, actor, method: str, details: str = "", request=None) -> Case:
     """送达: the result reaches the applicant electronically, at the window or by post (with the
-    address or tracking number)."""
+    address or tracking number). An approved item that produces a license issues it."""
     if method not in Delivery.values:
         raise ValidationError({"method": [_("Choose how the result is delivered.")]})
     details = clean_text(details, "details", required=method == Delivery.POST, max_length=300)
@@ -749,14 +790,20 @@ def deliver(case: Case, *, actor, method: str, details: str = "", request=None) 
             )
         case.delivery_method, case.delivery_details = method, details
 
-    return _transition(
-        case,
-        "deliver",
-        actor=actor,
-        request=request,
-        details={"method": method, "details": details},
-        change=change,
-    )
+    with transaction.atomic():
+        delivered = _transition(
+            case,
+            "deliver",
+            actor=actor,
+            request=request,
+            details={"method": method, "details": details},
+            change=change,
+        )
+        # An approved result that is a license (证照) is issued into the provincial library
+        # (`public`) in this transaction: delivered means issued.
+        if delivered.decision == Decision.APPROVED:
+            issue_for_case(delivered, actor=actor, tenant=current_tenant(), request=request)
+    return delivered
 
 
 def close(case: Case, *, actor, request=None) -> Case:

@@ -13,7 +13,7 @@ from shared_apps.catalog.models import GuideMaterial
 MAX_TEXT = 2000
 SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 FILE_ID = re.compile(r"[A-Za-z0-9._/-]{1,200}", re.ASCII)
-MATERIAL_KINDS = ("upload", "form_section", "reused")
+MATERIAL_KINDS = ("upload", "form_section", "reused", "license")
 
 
 def clean_text(
@@ -139,6 +139,16 @@ def check_materials(implementation, materials, *, complete: bool) -> list[dict]:
                 errors[field] = [_("Name the case whose result is reused by its number.")]
                 continue
             stored["result_case_number"] = number
+        elif kind == "license":
+            # 免提交: an e-license of the applicant's instead of an upload, with their consent.
+            identifier = entry.get("license_identifier")
+            if not isinstance(identifier, str) or not 1 <= len(identifier) <= 128:
+                errors[field] = [_("Name the e-license used by its identifier.")]
+                continue
+            if entry.get("consent") is not True:
+                errors[field] = [_("Consent to the unit checking the e-license to use it.")]
+                continue
+            stored.update(license_identifier=identifier, consent=True)
         else:
             errors[field] = [
                 _("The kind of a material is one of: %(kinds)s.")

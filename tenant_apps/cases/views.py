@@ -24,10 +24,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from govplatform.paging import page_for
 from govplatform.uploads import UploadRefused, delete_upload, serve_upload, uploaded_file
 from shared_apps.accounts import authz
-from shared_apps.accounts.models import Role
+from shared_apps.accounts.models import Role, User
 from shared_apps.catalog import queries as catalog_queries
 from shared_apps.catalog.models import OnlineDepth
 from shared_apps.ledger.models import IntentKey
+from shared_apps.licenses import queries as license_queries
 from shared_apps.payments.queries import orders_of_case
 from tenant_apps.cases import actions, display, documents, forms, queries, transitions
 from tenant_apps.cases.models import Case, CaseFile, Decision, State
@@ -131,8 +132,16 @@ def _materials_view(
         .order_by("-decided_at")
         .values_list("number", "item_name")[:20]
     )
+    applicant = (
+        User.objects.get(pk=case.applicant_id)
+        if case
+        else (getattr(request, "acting_for", None) or request.user)
+    )
+    guide_rows = list(implementation.materials.all())
+    # 免提交: the applicant's e-licenses that stand in for a material are offered instead.
+    licenses = license_queries.offered_for(applicant, [r.guide_material.name for r in guide_rows])
     rows = []
-    for row in implementation.materials.all():
+    for row in guide_rows:
         material = row.guide_material
         entry = given.get(material.id)
         rows.append(
@@ -146,6 +155,7 @@ def _materials_view(
                 "file": files.get(entry.get("file_id")) if entry else None,
                 "pending": pending.get(material.id),
                 "reusable": reusable,
+                "licenses": licenses.get(material.name, []),
                 "errors": (errors or {}).get(material.id, []),
             }
         )
@@ -191,6 +201,17 @@ def _entries(request, implementation, case: Case) -> tuple[list, dict]:
             request._stored_files.append(stored)
             entries.append(_upload_entry(stored))
             continue
+        license = request.POST.get(f"license-{material_id}", "")
+        if license and not removed:  # the ticked box is the applicant's consent
+            entries.append(
+                {
+                    "material_id": material_id,
+                    "kind": "license",
+                    "license_identifier": license[:128],
+                    "consent": True,
+                }
+            )
+            continue
         reuse = request.POST.get(f"reuse-{material_id}", "")
         kept = (
             _kept_file(request, case, material_id)
@@ -205,8 +226,8 @@ def _entries(request, implementation, case: Case) -> tuple[list, dict]:
             entries.append(_upload_entry(kept))
         elif row.as_form_section:
             entries.append({"material_id": material_id, "kind": "form_section"})
-        elif material_id in given and not removed:
-            entries.append(given[material_id])
+        elif material_id in given and not removed and given[material_id]["kind"] != "license":
+            entries.append(given[material_id])  # an unticked e-license is no longer given
     return entries, errors
 
 

@@ -37,6 +37,7 @@ from shared_apps.accounts import authz
 from shared_apps.accounts.models import Role, User
 from shared_apps.catalog.models import Implementation, ImplementationMaterial
 from shared_apps.ledger.models import IntentKey
+from shared_apps.licenses import queries as license_queries
 from tenant_apps.cases import actions, clock, queries, transitions
 from tenant_apps.cases.documents import documents_for
 from tenant_apps.cases.models import Case, CaseFile, ClockState, State
@@ -234,6 +235,9 @@ def _materials(case: Case, guide: list[tuple[int, str, str]]) -> list[dict]:
             row["url"] = f"/cases/{case.public_id}/files/{material['file_id']}"
         elif material.get("kind") == "reused":
             row["reused"] = material.get("result_case_number")
+        elif material.get("kind") == "license":
+            # Checked now, in the provincial library: genuine, status, issuer.
+            row["license"] = license_queries.verify(material["license_identifier"])
         shown.append(row)
     return shown
 
