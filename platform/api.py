@@ -12,6 +12,8 @@ from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
 from shared_apps.handoffs.api import router as handoffs_router
+from shared_apps.ratings.api import applicant_router as my_ratings_router
+from shared_apps.ratings.api import router as ratings_router
 from shared_apps.supervision.api import public_router as statistics_router
 from shared_apps.supervision.api import router as supervision_router
 from tenant_apps.cases.api import applicant_router as my_cases_router
@@ -64,3 +66,5 @@ tenant_api.add_router("", services_router)
 tenant_api.add_router("", cases_router)
 tenant_api.add_router("", my_cases_router)
 tenant_api.add_router("", handoffs_router)
+tenant_api.add_router("", my_ratings_router)
+tenant_api.add_router("", ratings_router)

@@ -231,6 +231,7 @@ SHARED_APPS = [
     "shared_apps.ledger",
     "shared_apps.supervision",
     "shared_apps.handoffs",
+    "shared_apps.ratings",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -414,6 +415,8 @@ RATE_LIMITS = {
     ),
     # The public check page of case documents (QR codes): no guessing check codes in bulk.
     "verify": ("60/m", "GET", ["case-verify"]),
+    # The QR rating page (no sign-in): no guessing rating codes in bulk.
+    "rate": ("30/m", "POST", ["ratings:by_token"]),
 }
 # Per web process: password hashes running at once (about one per core: `./dev start` runs one
 # process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).

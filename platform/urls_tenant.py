@@ -23,6 +23,7 @@ urlpatterns = [
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("statistics", tenant_statistics, name="tenant-statistics"),
     path("", include("tenant_apps.cases.urls")),
+    path("", include("shared_apps.ratings.urls")),
     path(
         "cases/<uuid:public_id>/documents/<str:kind>.pdf",
         document_views.case_document,

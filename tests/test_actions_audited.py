@@ -846,6 +846,38 @@ def _(w):
     return call, {"action": "handoffs.set_decided_by", "tenant_code": below.code}
 
 
+# --- ratings (好差评) ----------------------------------------------------------------------------
+
+
+@recipe("shared_apps.ratings.actions.rate")
+def _(w):
+    from shared_apps.ratings import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.rate(case, actor=w.citizen, level=1, channel="pc")
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.ratings.actions.rate_with_token")
+def _(w):
+    from shared_apps.ratings import actions, tokens
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    tokens.register(w.tenant, case)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.rate_with_token(tokens.token_for(w.tenant, case), level=2)
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

@@ -1,0 +1,133 @@
+"""The rating API of a unit, on its subdomain: the applicant rates a delivered case and reads
+their rating (`/my/cases/{id}/rating`); the unit's staff read its ratings without the raters
+(`/ratings`). No endpoint changes a rating."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Path, Query, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from govplatform.errors import ApiError, ErrorCode
+from govplatform.paging import PageIn, page_of, paged
+from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
+from shared_apps.accounts.models import Role
+from shared_apps.ratings import actions, queries
+from shared_apps.ratings.models import REASONS, Channel
+from tenant_apps.cases import queries as case_queries
+
+applicant_router = Router(tags=["ratings"])
+router = Router(tags=["ratings"])
+STAFF_READERS = (
+    Role.WINDOW_CLERK,
+    Role.REVIEWER,
+    Role.APPROVER,
+    Role.DEPARTMENT_HEAD,
+    Role.SUPERVISOR,
+    Role.TENANT_ADMIN,
+)
+Reason = Literal[tuple(REASONS)]
+CaseId = Path(description="the case's public id")
+
+
+class RatingIn(Schema):
+    level: int = Field(..., ge=1, le=5, description="1 非常满意 … 5 非常不满意")
+    reasons: list[Reason] = Field(default_factory=list, max_length=len(REASONS))
+    comment: str = Field("", max_length=actions.COMMENT_MAX, description="required for 4 and 5")
+    channel: Literal[Channel.PC.value, Channel.MOBILE.value] = "mobile"
+
+
+class RatingOut(Schema):
+    level: int
+    level_label: str
+    reasons: list[str]
+    comment: str
+    channel: str
+    at: datetime
+
+
+class UnitRatingOut(Schema):
+    """A rating as the unit rated sees it: no rater, no case."""
+
+    item_name: str
+    implementation_code: str
+    department_name: str
+    level: int
+    reasons: list[str]
+    comment: str
+    channel: str
+    at: datetime
+
+
+def _out(rating) -> dict:
+    return {
+        "level": rating.level,
+        "level_label": str(rating.get_level_display()),
+        "reasons": rating.reasons,
+        "comment": rating.comment,
+        "channel": rating.channel,
+        "at": rating.at,
+    }
+
+
+def _my_case(request, case_id: uuid.UUID):
+    token = getattr(request, "api_token", None)
+    if token is not None and ("cases:apply" not in token.scopes or token.user is None):
+        raise ApiError(
+            ErrorCode.PERMISSION_DENIED,
+            _("The token lacks the scope %(scope)s.") % {"scope": "cases:apply"},
+        )
+    case = case_queries.find(case_id, among=case_queries.applicant_cases(request.user))
+    if case is None:
+        raise Http404
+    return case
+
+
+@applicant_router.get(
+    "/my/cases/{case_id}/rating",
+    response=RatingOut,
+    auth=TOKEN_OR_SESSION,
+    summary="My rating of one of my cases",
+)
+def my_rating(request, case_id: uuid.UUID = CaseId):
+    rating = queries.rating_of_case(_my_case(request, case_id))
+    if rating is None:
+        raise ApiError(ErrorCode.NOT_FOUND, _("This case has not been rated."))
+    return _out(rating)
+
+
+@applicant_router.post(
+    "/my/cases/{case_id}/rating",
+    response={201: RatingOut},
+    auth=TOKEN_OR_SESSION,
+    summary="Rate one of my cases once its result is delivered (好差评)",
+)
+def rate_my_case(request, payload: RatingIn, case_id: uuid.UUID = CaseId):
+    case = _my_case(request, case_id)
+    try:
+        rating = actions.rate(
+            case,
+            actor=request.user,
+            level=payload.level,
+            reasons=payload.reasons,
+            comment=payload.comment,
+            channel=payload.channel,
+            request=request,
+        )
+    except actions.RatingConflict as conflict:
+        raise ApiError(ErrorCode.CONFLICT, str(conflict)) from None
+    return Status(201, _out(rating))
+
+
+@router.get(
+    "/ratings",
+    response=page_of(UnitRatingOut),
+    auth=staff_auth("cases:read", *STAFF_READERS),
+    summary="This unit's ratings, newest first, without the raters",
+)
+def unit_ratings(request, paging: Query[PageIn], level: int | None = Query(None, ge=1, le=5)):
+    return paged(queries.unit_ratings(request.tenant, level=level), paging)

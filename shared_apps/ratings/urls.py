@@ -1,0 +1,9 @@
+from django.urls import path
+
+from shared_apps.ratings import views
+
+app_name = "ratings"
+urlpatterns = [
+    path("my/cases/<uuid:public_id>/rating", views.rate_case, name="rate_case"),
+    path("rate/<str:token>", views.by_token, name="by_token"),
+]

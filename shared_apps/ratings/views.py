@@ -1,0 +1,112 @@
+"""The rating pages on a unit's subdomain: the applicant's form on their case page
+(`/my/cases/<id>`, posted to `/my/cases/<id>/rating`) and the QR code's page (`/rate/<token>`),
+which needs no sign-in. Every write goes through shared_apps.ratings.actions."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shared_apps.ratings import actions, queries, tokens
+from shared_apps.ratings.models import REASONS, Channel, RatingToken
+from tenant_apps.cases import queries as case_queries
+from tenant_apps.cases.models import Case
+from tenant_apps.cases.views import case_page
+
+
+def case_rating(case, user, posted: dict | None = None, errors=()) -> dict:
+    """What the case page shows of the rating: the applicant's own rating, or the form while
+    the case may be rated."""
+    rating = queries.rating_of_case(case) if case.number else None
+    return {
+        "rating": rating,
+        "rating_reasons": [REASONS[r] for r in rating.reasons if r in REASONS] if rating else [],
+        "rating_open": rating is None
+        and case.state in actions.RATEABLE
+        and user.pk == case.applicant_id,
+        "rating_choices": queries.choices(),
+        "rating_posted": posted or {},
+        "rating_errors": list(errors),
+    }
+
+
+def _posted(request) -> dict:
+    return {
+        "level": request.POST.get("level", ""),
+        "reasons": request.POST.getlist("reasons")[: len(REASONS)],
+        "comment": request.POST.get("comment", ""),
+    }
+
+
+def _level(posted) -> int | None:
+    return int(posted["level"]) if posted["level"] in ("1", "2", "3", "4", "5") else None
+
+
+def _messages(error: Exception) -> list[str]:
+    if isinstance(error, ValidationError):
+        return error.messages
+    return [str(error.args[0]) if error.args else _("Not allowed.")]
+
+
+@login_required
+@require_POST
+def rate_case(request, public_id):
+    case = case_queries.find(public_id, among=case_queries.applicant_cases(request.user))
+    if case is None:
+        raise Http404(_("No such application of yours here."))
+    posted = _posted(request)
+    channel = Channel.MOBILE if "Mobi" in request.headers.get("User-Agent", "") else Channel.PC
+    try:
+        actions.rate(
+            case,
+            actor=request.user,
+            level=_level(posted),
+            reasons=posted["reasons"],
+            comment=posted["comment"],
+            channel=channel,
+            request=request,
+        )
+    except (ValidationError, PermissionDenied, actions.RatingConflict) as error:
+        context = {"rating_override": case_rating(case, request.user, posted, _messages(error))}
+        return case_page(request, case, status=400, context=context)
+    return HttpResponseRedirect(reverse("cases:my_case", args=[case.public_id]) + "#rating")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def by_token(request, token):
+    """扫码评价: whoever holds the acceptance notice rates its case once."""
+    row = RatingToken.objects.filter(
+        digest=tokens.digest(token[: tokens.TOKEN_LENGTH * 2]), tenant_id=request.tenant.id
+    ).first()
+    case = Case.objects.filter(public_id=row.case_public_id).first() if row else None
+    context = {"case": case, "rating_choices": queries.choices(), "rating_posted": {}}
+    if case is None:
+        context["refused"] = _("This rating code is not valid.")
+        return render(request, "ratings/by_token.html", context, status=404)
+    if row.used_at is not None or queries.rating_of_case(case) is not None:
+        context["refused"] = _("This case has been rated already; a rating can't be changed.")
+        return render(request, "ratings/by_token.html", context, status=409)
+    if case.state not in actions.RATEABLE:
+        context["refused"] = _("A case is rated once its result has been delivered.")
+        return render(request, "ratings/by_token.html", context, status=409)
+    if request.method != "POST":
+        return render(request, "ratings/by_token.html", context)
+    posted = context["rating_posted"] = _posted(request)
+    try:
+        actions.rate_with_token(
+            token,
+            level=_level(posted),
+            reasons=posted["reasons"],
+            comment=posted["comment"],
+            request=request,
+        )
+    except (actions.TokenRefused, actions.RatingConflict) as error:
+        context["refused"] = _messages(error)[0]
+        return render(request, "ratings/by_token.html", context, status=409)
+    except ValidationError as error:
+        context["rating_errors"] = _messages(error)
+        return render(request, "ratings/by_token.html", context, status=400)
+    return render(request, "ratings/by_token.html", {**context, "done": True})
