@@ -113,6 +113,14 @@ ENVIRONMENT = {
         "86400",
         "How often (and at its start) `run_scheduler` sends the deadline job to every active unit, a safety net beside the units with clocks to mark.",
     ),
+    "RATING_VERIFY_DAYS": (
+        "1",
+        "Working days a unit has to verify a bad rating (差评核实: contact the citizen), from the rating.",
+    ),
+    "RATING_RECTIFY_DAYS": (
+        "15",
+        "Working days a unit has to rectify and report back to the citizen after verifying a bad rating (整改反馈).",
+    ),
     "CASE_NOTICE_INTERVAL_SECONDS": (
         "10",
         "How often `run_scheduler` sends the notification relay job (case steps and yellow/red warnings from the ledger's outbox to the inbox, e-mail and SMS).",
@@ -272,6 +280,10 @@ if not 0 < CASE_YELLOW_SHARE <= 1:
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
 CASE_NOTICE_INTERVAL_SECONDS = float(env("CASE_NOTICE_INTERVAL_SECONDS"))
+RATING_VERIFY_DAYS = int(env("RATING_VERIFY_DAYS"))
+RATING_RECTIFY_DAYS = int(env("RATING_RECTIFY_DAYS"))
+if not (1 <= RATING_VERIFY_DAYS <= 60 and 1 <= RATING_RECTIFY_DAYS <= 60):
+    raise ImproperlyConfigured("RATING_VERIFY_DAYS and RATING_RECTIFY_DAYS: 1 to 60 working days.")
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.

@@ -878,6 +878,74 @@ def _(w):
     return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
 
 
+def _rectification(w, step="verify"):
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    connection.set_tenant(w.tenant)
+    rating = actions.rate(case, actor=w.citizen, level=5, comment="推诿", channel="pc")
+    Rectification.objects.filter(rating=rating).update(step=step)
+    return Rectification.objects.get(rating=rating)
+
+
+def _rectification_step(name, step, role, arguments):
+    def make(w):
+        from shared_apps.accounts.models import Role
+        from shared_apps.ratings import actions
+
+        task = _rectification(w, step)
+        actor = w.citizen if role == "citizen" else w.staff(f"audit-rect-{name}", Role(role))
+        call = lambda: getattr(actions, name)(task, actor=actor, **arguments)  # noqa: E731
+        return call, {"action": f"ratings.{name}", "tenant_code": w.tenant.code}
+
+    return make
+
+
+for _name, _step, _role, _arguments in (
+    ("verify", "verify", "tenant_admin", {"findings": "已联系"}),
+    ("report_back", "rectify", "department_head", {"measures": "培训", "report": "已整改"}),
+    ("answer_report", "reported", "citizen", {"confirmed": True}),
+    ("appeal", "verify", "tenant_admin", {"reason": "恶意差评"}),
+):
+    recipe(f"shared_apps.ratings.actions.{_name}")(
+        _rectification_step(_name, _step, _role, _arguments)
+    )
+
+
+@recipe("shared_apps.ratings.actions.decide_appeal")
+def _(w):
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+
+    task = _rectification(w, "appealed")
+    Rectification.objects.filter(pk=task.pk).update(appealed_from="verify")
+    above = w.users.objects.create_user("audit-rect-above")
+    accounts.grant_role(actor=w.root, user=above, tenant=w.tenant.parent, role=Role.SUPERVISOR)
+
+    def call():
+        actions.decide_appeal(task, actor=above, upheld=False, reason="证据不足")
+
+    return call, {"action": "ratings.decide_appeal", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.ratings.actions.mark_rectification_deadlines")
+def _(w):
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+
+    task = _rectification(w)
+    Rectification.objects.filter(pk=task.pk).update(due_at=timezone.now() - timedelta(hours=1))
+
+    def call():
+        actions.mark_rectification_deadlines()
+
+    return call, {"action": "ratings.deadlines_marked", "tenant_code": ""}
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

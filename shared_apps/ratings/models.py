@@ -105,12 +105,21 @@ class RatingToken(models.Model):
         return f"{self.case_public_id} {'used' if self.used_at else 'open'}"
 
 
+def _count():
+    # Database defaults too: the actions' upserts name only the columns they add to.
+    return models.BigIntegerField(default=0, db_default=0)
+
+
 class LevelCounts(models.Model):
-    level_1 = models.BigIntegerField(default=0)
-    level_2 = models.BigIntegerField(default=0)
-    level_3 = models.BigIntegerField(default=0)
-    level_4 = models.BigIntegerField(default=0)
-    level_5 = models.BigIntegerField(default=0)
+    level_1 = _count()
+    level_2 = _count()
+    level_3 = _count()
+    level_4 = _count()
+    level_5 = _count()
+    # Rectifications (整改) opened by bad ratings, reported back, and reported back in time.
+    rectifications = _count()
+    rectified = _count()
+    rectified_on_time = _count()
 
     class Meta:
         abstract = True
@@ -150,6 +159,11 @@ class UnitRatingCount(LevelCounts):
     )
     city_code = models.CharField(max_length=12)
     county_code = models.CharField(max_length=12)
+    # Rectification steps the deadline sweep marked yellow and red (a step marked yellow and
+    # later red counts in both), and appeals the unit above upheld (the rating judged malicious).
+    rectifications_yellow = _count()
+    rectifications_red = _count()
+    appeals_upheld = _count()
 
     class Meta:
         verbose_name = _("ratings of a unit")
@@ -160,3 +174,63 @@ class UnitRatingCount(LevelCounts):
 
     def __str__(self):
         return str(self.tenant_id)
+
+
+class Step(models.TextChoices):
+    VERIFY = "verify", _("To verify")
+    RECTIFY = "rectify", _("To rectify and report back")
+    REPORTED = "reported", _("Reported back")
+    APPEALED = "appealed", _("Appealed")
+    CLOSED = "closed", _("Closed")
+
+
+# The steps with a deadline (the sweep marks them yellow and red).
+TIMED_STEPS = (Step.VERIFY, Step.RECTIFY)
+
+
+class Rectification(models.Model):
+    """The task a bad rating (4 or 5) opens for the unit rated (差评整改): verify (核实) within
+    RATING_VERIFY_DAYS working days, rectify and report back to the citizen (整改反馈) within
+    RATING_RECTIFY_DAYS more; the citizen may confirm. The unit may appeal a rating it believes
+    malicious (申诉); a supervisor of the unit above decides. Like the rating, it names no rater:
+    the unit reaches the citizen through its report back, shown on the citizen's case page."""
+
+    rating = models.OneToOneField(Rating, on_delete=models.PROTECT, related_name="rectification")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    case_public_id = models.UUIDField(unique=True)
+    step = models.CharField(max_length=10, choices=Step.choices, default=Step.VERIFY)
+    # The current step's deadline and when it turns yellow (CASE_YELLOW_SHARE of its time).
+    due_at = models.DateTimeField(null=True, blank=True)
+    yellow_at = models.DateTimeField(null=True, blank=True)
+    flag = models.CharField(max_length=6, blank=True)
+    opened_at = models.DateTimeField()
+    findings = models.TextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    measures = models.TextField(blank=True)
+    report = models.TextField(blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    on_time = models.BooleanField(null=True)
+    # The citizen's answer to the report back.
+    confirmed = models.BooleanField(null=True)
+    citizen_comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    appeal_reason = models.TextField(blank=True)
+    appealed_from = models.CharField(max_length=10, choices=Step.choices, blank=True)
+    appeal_upheld = models.BooleanField(null=True)
+    appeal_decision = models.TextField(blank=True)
+    appeal_decided_by_id = models.BigIntegerField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rectification")
+        indexes = [
+            models.Index(fields=["tenant", "step", "due_at"], name="ratings_rect_queue"),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(step__in=["verify", "rectify"]),
+                name="ratings_rect_timed",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_public_id} {self.step}"

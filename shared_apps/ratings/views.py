@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared_apps.ratings import actions, queries, tokens
-from shared_apps.ratings.models import REASONS, Channel, RatingToken
+from shared_apps.ratings.models import REASONS, Channel, RatingToken, Rectification
 from tenant_apps.cases import queries as case_queries
 from tenant_apps.cases.models import Case
 from tenant_apps.cases.views import case_page
@@ -23,6 +23,7 @@ def case_rating(case, user, posted: dict | None = None, errors=()) -> dict:
     rating = queries.rating_of_case(case) if case.number else None
     return {
         "rating": rating,
+        "rectification": Rectification.objects.filter(rating=rating).first() if rating else None,
         "rating_reasons": [REASONS[r] for r in rating.reasons if r in REASONS] if rating else [],
         "rating_open": rating is None
         and case.state in actions.RATEABLE
@@ -51,12 +52,17 @@ def _messages(error: Exception) -> list[str]:
     return [str(error.args[0]) if error.args else _("Not allowed.")]
 
 
-@login_required
-@require_POST
-def rate_case(request, public_id):
+def _my_case(request, public_id) -> Case:
     case = case_queries.find(public_id, among=case_queries.applicant_cases(request.user))
     if case is None:
         raise Http404(_("No such application of yours here."))
+    return case
+
+
+@login_required
+@require_POST
+def rate_case(request, public_id):
+    case = _my_case(request, public_id)
     posted = _posted(request)
     channel = Channel.MOBILE if "Mobi" in request.headers.get("User-Agent", "") else Channel.PC
     try:
@@ -71,6 +77,30 @@ def rate_case(request, public_id):
         )
     except (ValidationError, PermissionDenied, actions.RatingConflict) as error:
         context = {"rating_override": case_rating(case, request.user, posted, _messages(error))}
+        return case_page(request, case, status=400, context=context)
+    return HttpResponseRedirect(reverse("cases:my_case", args=[case.public_id]) + "#rating")
+
+
+@login_required
+@require_POST
+def answer(request, public_id):
+    """The citizen answers the unit's report back on their bad rating."""
+    case = _my_case(request, public_id)
+    task = Rectification.objects.filter(case_public_id=case.public_id).first()
+    if task is None:
+        raise Http404(_("No report back on this case."))
+    try:
+        if request.POST.get("confirmed") not in ("yes", "no"):
+            raise ValidationError(_("Say whether the problem has been solved."))
+        actions.answer_report(
+            task,
+            actor=request.user,
+            confirmed=request.POST["confirmed"] == "yes",
+            comment=request.POST.get("comment", ""),
+            request=request,
+        )
+    except (ValidationError, PermissionDenied, actions.RatingConflict) as error:
+        context = {"rating_override": case_rating(case, request.user, None, _messages(error))}
         return case_page(request, case, status=400, context=context)
     return HttpResponseRedirect(reverse("cases:my_case", args=[case.public_id]) + "#rating")
 
