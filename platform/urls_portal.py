@@ -7,6 +7,7 @@ from govplatform.api import portal_api
 from govplatform.display import elderly_mode
 from shared_apps.catalog import urls as catalog_urls
 from shared_apps.ledger.views import portal_my_cases
+from shared_apps.ratings.views import portal_ranking, portal_unit_items
 from shared_apps.supervision.views import portal_statistics
 from tenants.place_views import place_picker
 from tenants.views import portal_home
@@ -21,6 +22,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("display/elderly", elderly_mode, name="elderly-mode"),
     path("statistics", portal_statistics, name="portal-statistics"),
+    path("statistics/ratings", portal_ranking, name="portal-rating-ranking"),
+    path("statistics/ratings/<str:code>", portal_unit_items, name="portal-rating-items"),
     path("my/cases", portal_my_cases, name="portal-my-cases"),
 ]
 # Unknown API paths answer in the API error shape; pages get the 404 page.

@@ -19,6 +19,7 @@ from shared_apps.accounts.models import Role
 from shared_apps.ratings import actions, queries
 from shared_apps.ratings.models import REASONS, Channel
 from tenant_apps.cases import queries as case_queries
+from tenants.models import Tenant
 
 applicant_router = Router(tags=["ratings"])
 router = Router(tags=["ratings"])
@@ -131,3 +132,94 @@ def rate_my_case(request, payload: RatingIn, case_id: uuid.UUID = CaseId):
 )
 def unit_ratings(request, paging: Query[PageIn], level: int | None = Query(None, ge=1, le=5)):
     return paged(queries.unit_ratings(request.tenant, level=level), paging)
+
+
+# --- published statistics (好差评公示), on the portal: no personal data ----------------------------
+
+public_router = Router(tags=["statistics"])
+
+
+class FiguresOut(Schema):
+    level_1: int = Field(description="非常满意")
+    level_2: int = Field(description="满意")
+    level_3: int = Field(description="基本满意")
+    level_4: int = Field(description="不满意")
+    level_5: int = Field(description="非常不满意")
+    total: int
+    satisfied_share: float | None = Field(description="levels 1–3 / all ratings (满意率)")
+    rectifications: int
+    rectified: int
+    rectified_on_time: int
+    on_time_share: float | None = Field(description="rectified_on_time / rectified")
+
+
+class RankedUnitOut(Schema):
+    rank: int
+    code: str
+    name: str
+    figures: FiguresOut
+    rectifications_yellow: int
+    rectifications_red: int
+    appeals_upheld: int
+
+
+class RatedItemOut(Schema):
+    implementation_code: str
+    item_name: str
+    figures: FiguresOut
+
+
+def figures_of(row) -> dict:
+    return {name: getattr(row, name) for name in FiguresOut.model_fields}
+
+
+@public_router.get(
+    "/statistics/ratings/units",
+    response=page_of(RankedUnitOut),
+    summary="The units ranked by their ratings (好差评排名)",
+)
+def rating_ranking(
+    request,
+    paging: Query[PageIn],
+    within: str | None = Query(None, min_length=12, max_length=12, pattern=r"^\d{12}$"),
+):
+    start = (paging.page - 1) * paging.page_size
+
+    def render(rows):
+        return [
+            {
+                "rank": start + n + 1,
+                "code": row.tenant.code,
+                "name": row.tenant.name,
+                "figures": figures_of(row),
+                "rectifications_yellow": row.rectifications_yellow,
+                "rectifications_red": row.rectifications_red,
+                "appeals_upheld": row.appeals_upheld,
+            }
+            for n, row in enumerate(rows)
+        ]
+
+    return paged(queries.ranking(within=within), paging, render)
+
+
+@public_router.get(
+    "/statistics/ratings/units/{code}/items",
+    response=page_of(RatedItemOut),
+    summary="The ratings of one unit's items (好差评公示)",
+)
+def rated_items(request, paging: Query[PageIn], code: str = Path(max_length=12)):
+    unit = Tenant.objects.filter(code=code).first() if "\x00" not in code else None
+    if unit is None:
+        raise ApiError(ErrorCode.NOT_FOUND, _("No such unit."))
+    return paged(
+        queries.unit_items(unit),
+        paging,
+        lambda rows: [
+            {
+                "implementation_code": row.implementation_code,
+                "item_name": row.item_name,
+                "figures": figures_of(row),
+            }
+            for row in rows
+        ],
+    )

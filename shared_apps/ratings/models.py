@@ -124,10 +124,6 @@ class LevelCounts(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def total(self) -> int:
-        return self.level_1 + self.level_2 + self.level_3 + self.level_4 + self.level_5
-
 
 class ItemRatingCount(LevelCounts):
     """The ratings of one unit's implementation of an item, by level."""

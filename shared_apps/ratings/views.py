@@ -8,13 +8,15 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from govplatform.paging import page_for
 from shared_apps.ratings import actions, queries, tokens
 from shared_apps.ratings.models import REASONS, Channel, RatingToken, Rectification
 from tenant_apps.cases import queries as case_queries
 from tenant_apps.cases.models import Case
 from tenant_apps.cases.views import case_page
+from tenants.models import Tenant
 
 
 def case_rating(case, user, posted: dict | None = None, errors=()) -> dict:
@@ -140,3 +142,44 @@ def by_token(request, token):
         context["rating_errors"] = _messages(error)
         return render(request, "ratings/by_token.html", context, status=400)
     return render(request, "ratings/by_token.html", {**context, "done": True})
+
+
+# --- published statistics on the portal (好差评公示) ------------------------------------------------
+
+
+def _percent(share) -> str:
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
+@require_safe
+def portal_ranking(request):
+    """Every rated unit of the province, the most satisfied first: figures only."""
+    page = page_for(request, queries.ranking())
+    for n, row in enumerate(page, start=page.start_index()):
+        row.rank, row.satisfied_text = n, _percent(row.satisfied_share)
+        row.on_time_text = _percent(row.on_time_share)
+    figures = queries.province_figures()
+    total = sum(figures[f"level_{n}"] for n in range(1, 6))
+    satisfied = figures["level_1"] + figures["level_2"] + figures["level_3"]
+    return render(
+        request,
+        "ratings/portal_ranking.html",
+        {
+            "page": page,
+            "figures": figures,
+            "total": total,
+            "satisfied_text": _percent(satisfied / total if total else None),
+        },
+    )
+
+
+@require_safe
+def portal_unit_items(request, code):
+    unit = Tenant.objects.filter(code=code).first()
+    if unit is None:
+        raise Http404(_("No such unit."))
+    page = page_for(request, queries.unit_items(unit))
+    for row in page:
+        row.satisfied_text = _percent(row.satisfied_share)
+        row.on_time_text = _percent(row.on_time_share)
+    return render(request, "ratings/portal_unit_items.html", {"page": page, "unit": unit})

@@ -405,7 +405,7 @@ def test_two_ratings_at_once_one_wins(django_db_blocker):
         return (
             Rating.objects.filter(case_public_id=case.public_id).count(),
             sum(
-                c.total
+                c.level_1 + c.level_2 + c.level_3 + c.level_4 + c.level_5
                 for c in ItemRatingCount.objects.filter(
                     implementation_code=case.implementation_code
                 )
