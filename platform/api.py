@@ -13,6 +13,7 @@ from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
 from shared_apps.handoffs.api import router as handoffs_router
 from shared_apps.ratings.api import applicant_router as my_ratings_router
+from shared_apps.ratings.api import gateway_router as sms_replies_router
 from shared_apps.ratings.api import public_router as rating_statistics_router
 from shared_apps.ratings.api import router as ratings_router
 from shared_apps.supervision.api import public_router as statistics_router
@@ -54,6 +55,7 @@ portal_api.add_router("", catalog_router)
 portal_api.add_router("", supervision_router)
 portal_api.add_router("", statistics_router)
 portal_api.add_router("", rating_statistics_router)
+portal_api.add_router("", sms_replies_router)
 
 tenant_api = PlatformAPI(
     title="Tenant API",

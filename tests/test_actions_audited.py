@@ -878,6 +878,30 @@ def _(w):
     return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
 
 
+@recipe("shared_apps.ratings.actions.rate_by_sms")
+def _(w):
+    from shared_apps.notifications.models import Delivery, Message
+    from shared_apps.ratings import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    message = Message.objects.create(
+        user=w.citizen,
+        kind="case_delivered",
+        context={"case": str(case.public_id)},
+        tenant=w.tenant,
+        sent_by="system:case-notices",
+    )
+    sent = Delivery.objects.create(
+        message=message, channel=Delivery.Channel.SMS, address="13700000551", status="sent"
+    )
+
+    def call():
+        actions.rate_by_sms(phone="13700000551", reference=str(sent.pk), text="2")
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
 def _rectification(w, step="verify"):
     from shared_apps.ratings import actions
     from shared_apps.ratings.models import Rectification

@@ -11,6 +11,7 @@ A rectification step: one transaction that locks the task, checks its step and t
 supervisor of the unit above decides an appeal), moves it, keeps the summaries and audits."""
 
 import logging
+import unicodedata
 from datetime import datetime
 
 from django.conf import settings
@@ -89,6 +90,50 @@ def rate_with_token(
         row.used_at = rating.at
         row.save(update_fields=["used_at"])
     return rating
+
+
+def rate_by_sms(*, phone: str, reference: str, text: str, request=None) -> Rating:
+    """短信评价: the applicant's reply to the SMS telling them their result was delivered — a
+    digit 1–5, then the reason in words for 4 and 5. `reference` names the SMS replied to (our
+    delivery's id, as sent to the gateway); the reply must come from the number it went to, and
+    from the case's applicant (a proxy agent told too does not rate)."""
+    from shared_apps.notifications.models import Delivery
+
+    reply = unicodedata.normalize("NFKC", text or "").strip()
+    level = int(reply[0]) if reply[:1] in ("1", "2", "3", "4", "5") else None
+    if level is None:
+        raise ValidationError({"text": [_("Reply with a digit from 1 to 5.")]})
+    sent = (
+        Delivery.objects.select_related("message__user", "message__tenant")
+        .filter(
+            pk=int(reference) if reference.isdecimal() and len(reference) < 19 else 0,
+            channel=Delivery.Channel.SMS,
+            address=phone,
+            message__kind="case_delivered",
+        )
+        .first()
+    )
+    message = sent.message if sent else None
+    tenant = message.tenant if message else None
+    if tenant is None or "case" not in message.context:
+        raise TokenRefused(_("This reply answers no rating invitation."))
+    previous = connection.tenant
+    connection.set_tenant(tenant)
+    try:
+        case = Case.objects.filter(public_id=message.context["case"]).first()
+        if case is None or case.applicant_id != message.user_id:
+            raise TokenRefused(_("This reply answers no rating invitation."))
+        return _rate(
+            case,
+            Actor(user=message.user),
+            level,
+            (),
+            reply[1:].strip(" ，,.。:："),
+            Channel.SMS,
+            request,
+        )
+    finally:
+        connection.set_tenant(previous)
 
 
 def _clean(level, reasons, comment) -> tuple[int, list[str], str]:

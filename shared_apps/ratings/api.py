@@ -2,11 +2,14 @@
 their rating (`/my/cases/{id}/rating`); the unit's staff read its ratings without the raters
 (`/ratings`). No endpoint changes a rating."""
 
+import time
 import uuid
 from datetime import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.http import Http404
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from ninja.responses import Status
@@ -16,6 +19,7 @@ from govplatform.errors import ApiError, ErrorCode
 from govplatform.paging import PageIn, page_of, paged
 from shared_apps.accounts.api_auth import TOKEN_OR_SESSION, staff_auth
 from shared_apps.accounts.models import Role
+from shared_apps.notifications.channels import sign_request
 from shared_apps.ratings import actions, queries
 from shared_apps.ratings.models import REASONS, Channel
 from tenant_apps.cases import queries as case_queries
@@ -223,3 +227,56 @@ def rated_items(request, paging: Query[PageIn], code: str = Path(max_length=12))
             for row in rows
         ],
     )
+
+
+# --- the SMS gateway's inbound replies (短信评价), on the portal ---------------------------------
+
+gateway_router = Router(tags=["sms gateway"])
+SIGNATURE_AGE_S = 300
+
+
+class SmsReplyIn(Schema):
+    phone: str = Field(..., min_length=1, max_length=20)
+    text: str = Field(..., min_length=1, max_length=500)
+    reference: str = Field(
+        ..., min_length=1, max_length=200, description="the reference of the SMS replied to"
+    )
+
+
+class SmsReplyOut(Schema):
+    level: int
+    channel: str
+
+
+def _signed_by_gateway(request) -> None:
+    """The gateway signs its calls as we sign ours (README, Notifications): HMAC-SHA256 under
+    SMS_GATEWAY_KEY of `X-Timestamp`, a newline and the body; a timestamp older than 5 minutes
+    is refused, so a captured reply can't be played again later."""
+    key = settings.SMS_GATEWAY_KEY
+    timestamp = request.headers.get("X-Timestamp", "")
+    signature = request.headers.get("X-Signature", "")
+    fresh = timestamp.isdecimal() and abs(time.time() - int(timestamp)) <= SIGNATURE_AGE_S
+    if not (
+        key
+        and fresh
+        and constant_time_compare(sign_request(key, timestamp, request.body), signature)
+    ):
+        raise ApiError(ErrorCode.NOT_AUTHENTICATED, _("The gateway's signature is not valid."))
+
+
+@gateway_router.post(
+    "/sms/replies",
+    response={201: SmsReplyOut},
+    summary="An SMS reply from the gateway: a digit rates the case the SMS was about",
+)
+def sms_reply(request, payload: SmsReplyIn):
+    _signed_by_gateway(request)
+    try:
+        rating = actions.rate_by_sms(
+            phone=payload.phone, reference=payload.reference, text=payload.text, request=request
+        )
+    except actions.TokenRefused as refused:
+        raise ApiError(ErrorCode.NOT_FOUND, str(refused)) from None
+    except actions.RatingConflict as conflict:
+        raise ApiError(ErrorCode.CONFLICT, str(conflict)) from None
+    return Status(201, {"level": rating.level, "channel": rating.channel})

@@ -413,3 +413,82 @@ def test_two_ratings_at_once_one_wins(django_db_blocker):
         )
 
     assert committed(django_db_blocker, kept) == (1, 1)
+
+
+# --- by SMS reply ------------------------------------------------------------------------------
+
+GATEWAY_KEY = "gateway-test-key"
+
+
+def _invitation(case, tenant, user, phone="13700000701"):
+    """The SMS telling `user` the case's result was delivered, as the notification relay leaves it."""
+    from shared_apps.notifications.models import Delivery, Message
+
+    message = Message.objects.create(
+        user=user,
+        kind="case_delivered",
+        context={"number": case.number, "case": str(case.public_id)},
+        tenant=tenant,
+        sent_by="system:case-notices",
+    )
+    return Delivery.objects.create(
+        message=message, channel=Delivery.Channel.SMS, address=phone, status="sent"
+    )
+
+
+def _reply(client, body: dict, *, key=GATEWAY_KEY, age=0):
+    import json
+    import time
+
+    from shared_apps.notifications.channels import sign_request
+
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    timestamp = str(int(time.time()) - age)
+    return client.post(
+        "/api/v1/sms/replies",
+        raw,
+        content_type="application/json",
+        HTTP_HOST=settings.BASE_DOMAIN,
+        HTTP_X_TIMESTAMP=timestamp,
+        HTTP_X_SIGNATURE=sign_request(key, timestamp, raw),
+    )
+
+
+def test_a_signed_sms_reply_rates_the_case_it_answers(client, people, service, tenant, settings):
+    settings.SMS_GATEWAY_KEY = GATEWAY_KEY
+    case = delivered(people, service, tenant)
+    sent = _invitation(case, tenant, people.citizen)
+    body = {"phone": "13700000701", "reference": str(sent.pk)}
+    assert _reply(client, {**body, "text": "5"}).status_code == 422  # 4 and 5 need words
+    assert _reply(client, {**body, "text": "好"}).status_code == 422
+    assert _reply(client, {**body, "text": "1"}, key="forged").status_code == 401
+    assert _reply(client, {**body, "text": "1"}, age=3600).status_code == 401  # replayed later
+    assert _reply(client, {**body, "phone": "13900000000", "text": "1"}).status_code == 404
+    assert _reply(client, {**body, "reference": "99999999", "text": "1"}).status_code == 404
+    assert not Rating.objects.filter(case_public_id=case.public_id).exists()
+    rated = _reply(client, {**body, "text": "５ 材料反复要"})  # a full-width digit, as phones send
+    assert rated.status_code == 201, rated.content
+    rating = Rating.objects.get(case_public_id=case.public_id)
+    assert (rating.level, rating.channel, rating.comment) == (5, "sms", "材料反复要")
+    assert rating.rectification.step == "verify"
+    assert _reply(client, {**body, "text": "1"}).status_code == 409
+    assert connection.schema_name == "public"
+
+
+def test_an_sms_reply_of_someone_not_the_applicant_rates_nothing(
+    client, people, service, tenant, settings
+):
+    settings.SMS_GATEWAY_KEY = GATEWAY_KEY
+    case = delivered(people, service, tenant)
+    sent = _invitation(case, tenant, people.agent, phone="13800000001")
+    reply = _reply(client, {"phone": "13800000001", "reference": str(sent.pk), "text": "1"})
+    assert reply.status_code == 404
+    assert not Rating.objects.filter(case_public_id=case.public_id).exists()
+
+
+def test_sms_replies_are_refused_without_a_gateway_key(client, people, service, tenant, settings):
+    settings.SMS_GATEWAY_KEY = ""
+    case = delivered(people, service, tenant)
+    sent = _invitation(case, tenant, people.citizen)
+    reply = _reply(client, {"phone": "13700000701", "reference": str(sent.pk), "text": "1"}, key="")
+    assert reply.status_code == 401
