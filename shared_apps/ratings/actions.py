@@ -54,7 +54,7 @@ class RatingConflict(Exception):
 
 
 class TokenRefused(Exception):
-    """A QR token that matches no case of this unit, or one already spent."""
+    """A QR token or an SMS reply that matches no case (of this unit), or a token already spent."""
 
 
 def rate(

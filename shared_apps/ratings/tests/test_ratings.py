@@ -172,6 +172,21 @@ def test_acceptance_keeps_only_the_digest_of_the_qr_token(people, service, tenan
     assert tokens.rating_url(tenant, case).endswith(f"/rate/{token}")
 
 
+def test_the_acceptance_notice_prints_the_rating_code(people, service, tenant):
+    import io
+
+    import pypdf
+
+    from tenant_apps.cases import documents
+
+    case = _accepted(people, service, tenant)
+    connection.set_tenant(tenant)
+    content = documents.acceptance_notice_pdf(case)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+    assert tokens.token_for(tenant, case) in text.replace("\n", "")
+    assert documents.acceptance_notice_pdf(case) == content  # the same code every time
+
+
 def test_the_qr_token_rates_once_and_a_used_or_forged_one_is_refused(people, service, tenant):
     case = _accepted(people, service, tenant)
     token = tokens.token_for(tenant, case)
