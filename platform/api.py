@@ -11,6 +11,7 @@ from shared_apps.accounts.proxy_api import router as proxy_router
 from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
+from shared_apps.consultations.api import router as consultations_router
 from shared_apps.handoffs.api import router as handoffs_router
 from shared_apps.ratings.api import applicant_router as my_ratings_router
 from shared_apps.ratings.api import gateway_router as sms_replies_router
@@ -72,3 +73,4 @@ tenant_api.add_router("", my_cases_router)
 tenant_api.add_router("", handoffs_router)
 tenant_api.add_router("", my_ratings_router)
 tenant_api.add_router("", ratings_router)
+tenant_api.add_router("", consultations_router)

@@ -121,6 +121,10 @@ ENVIRONMENT = {
         "15",
         "Working days a unit has to rectify and report back to the citizen after verifying a bad rating (整改反馈).",
     ),
+    "CONSULTATION_ANSWER_DAYS": (
+        "5",
+        "Working days a unit has to answer a consultation, complaint or suggestion before it passes to the unit above.",
+    ),
     "CASE_NOTICE_INTERVAL_SECONDS": (
         "10",
         "How often `run_scheduler` sends the notification relay job (case steps and yellow/red warnings from the ledger's outbox to the inbox, e-mail and SMS).",
@@ -240,6 +244,7 @@ SHARED_APPS = [
     "shared_apps.supervision",
     "shared_apps.handoffs",
     "shared_apps.ratings",
+    "shared_apps.consultations",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -280,6 +285,9 @@ if not 0 < CASE_YELLOW_SHARE <= 1:
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
 CASE_NOTICE_INTERVAL_SECONDS = float(env("CASE_NOTICE_INTERVAL_SECONDS"))
+CONSULTATION_ANSWER_DAYS = int(env("CONSULTATION_ANSWER_DAYS"))
+if not 1 <= CONSULTATION_ANSWER_DAYS <= 60:
+    raise ImproperlyConfigured("CONSULTATION_ANSWER_DAYS: 1 to 60 working days.")
 RATING_VERIFY_DAYS = int(env("RATING_VERIFY_DAYS"))
 RATING_RECTIFY_DAYS = int(env("RATING_RECTIFY_DAYS"))
 if not (1 <= RATING_VERIFY_DAYS <= 60 and 1 <= RATING_RECTIFY_DAYS <= 60):

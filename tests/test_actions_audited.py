@@ -970,6 +970,46 @@ def _(w):
     return call, {"action": "ratings.deadlines_marked", "tenant_code": ""}
 
 
+# --- consultations (互动交流) ------------------------------------------------------------------
+
+
+@recipe("shared_apps.consultations.actions.ask")
+def _(w):
+    from shared_apps.consultations import actions
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.ask(actor=w.citizen, kind="complaint", subject="态度", question="窗口态度差")
+
+    return call, {"action": "consultations.ask", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.consultations.actions.answer")
+def _(w):
+    from shared_apps.consultations import actions
+
+    connection.set_tenant(w.tenant)
+    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
+    return lambda: actions.answer(asked, actor=w.clerk, text="九点"), {
+        "action": "consultations.answer",
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.consultations.actions.escalate_overdue")
+def _(w):
+    from shared_apps.consultations import actions
+    from shared_apps.consultations.models import Consultation
+
+    connection.set_tenant(w.tenant)
+    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
+    Consultation.objects.filter(pk=asked.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    return lambda: actions.escalate_overdue(), {
+        "action": "consultations.escalated",
+        "tenant_code": "",
+    }
+
+
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()

@@ -71,6 +71,10 @@ PUBLIC_OR_PERSONAL = {
     "my/cases/<uuid:public_id>/rating",
     "my/cases/<uuid:public_id>/rating/answer",
     "rate/<str:token>",
+    # Consultations (互动交流): anyone asks (POST; the staff's GET list is refused to another unit:
+    # shared_apps/consultations/tests), and a person reads their own.
+    "api/v1/consultations",
+    "api/v1/my/consultations",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

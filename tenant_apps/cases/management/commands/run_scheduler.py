@@ -54,6 +54,13 @@ def send_rectification_job() -> None:
     mark_rectification_deadlines.send()
 
 
+def send_escalation_job() -> None:
+    """One escalation sweep (shared_apps.consultations) for the whole province."""
+    from shared_apps.consultations.actors import escalate_overdue_consultations
+
+    escalate_overdue_consultations.send()
+
+
 def send_notice_job() -> None:
     """One notification relay job (it relays every row waiting; another run finds none)."""
     from tenant_apps.cases.actors import relay_case_notices
@@ -111,6 +118,7 @@ class Command(BaseCommand):
                     )
                     sent = send_deadline_jobs(every_unit=sweep)
                     send_rectification_job()
+                    send_escalation_job()
                     if sweep:
                         last_sweep = time.monotonic()
                         self.stdout.write(f"Deadline job sent to {sent} units (every unit).")
