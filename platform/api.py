@@ -11,11 +11,16 @@ from shared_apps.accounts.proxy_api import router as proxy_router
 from shared_apps.accounts.staff_api import router as staff_router
 from shared_apps.catalog.api import portal_router as catalog_router
 from shared_apps.catalog.api import tenant_router as services_router
+from shared_apps.consultations.api import router as consultations_router
 from shared_apps.handoffs.api import router as handoffs_router
 from shared_apps.licenses.api import portal_router as license_checks_router
 from shared_apps.licenses.api import router as licenses_router
 from shared_apps.payments.api import portal_router as payments_portal_router
 from shared_apps.payments.api import router as payments_router
+from shared_apps.ratings.api import applicant_router as my_ratings_router
+from shared_apps.ratings.api import gateway_router as sms_replies_router
+from shared_apps.ratings.api import public_router as rating_statistics_router
+from shared_apps.ratings.api import router as ratings_router
 from shared_apps.supervision.api import public_router as statistics_router
 from shared_apps.supervision.api import router as supervision_router
 from tenant_apps.cases.api import applicant_router as my_cases_router
@@ -56,6 +61,8 @@ portal_api.add_router("", supervision_router)
 portal_api.add_router("", statistics_router)
 portal_api.add_router("", payments_portal_router)
 portal_api.add_router("", license_checks_router)
+portal_api.add_router("", rating_statistics_router)
+portal_api.add_router("", sms_replies_router)
 
 tenant_api = PlatformAPI(
     title="Tenant API",
@@ -72,3 +79,6 @@ tenant_api.add_router("", my_cases_router)
 tenant_api.add_router("", handoffs_router)
 tenant_api.add_router("", payments_router)
 tenant_api.add_router("", licenses_router)
+tenant_api.add_router("", my_ratings_router)
+tenant_api.add_router("", ratings_router)
+tenant_api.add_router("", consultations_router)

@@ -117,6 +117,18 @@ ENVIRONMENT = {
         "86400",
         "How often (and at its start) `run_scheduler` sends the deadline job to every active unit, a safety net beside the units with clocks to mark.",
     ),
+    "RATING_VERIFY_DAYS": (
+        "1",
+        "Working days a unit has to verify a bad rating (差评核实: contact the citizen), from the rating.",
+    ),
+    "RATING_RECTIFY_DAYS": (
+        "15",
+        "Working days a unit has to rectify and report back to the citizen after verifying a bad rating (整改反馈).",
+    ),
+    "CONSULTATION_ANSWER_DAYS": (
+        "5",
+        "Working days a unit has to answer a consultation, complaint or suggestion before it passes to the unit above.",
+    ),
     "CASE_NOTICE_INTERVAL_SECONDS": (
         "10",
         "How often `run_scheduler` sends the notification relay job (case steps and yellow/red warnings from the ledger's outbox to the inbox, e-mail and SMS).",
@@ -245,6 +257,8 @@ SHARED_APPS = [
     "shared_apps.handoffs",
     "shared_apps.payments",
     "shared_apps.licenses",
+    "shared_apps.ratings",
+    "shared_apps.consultations",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -289,6 +303,13 @@ if LICENSE_SIGNATURE_ALGORITHM not in ("ecdsa-p256-sha256", "sm2-sm3"):
 CASE_DEADLINE_INTERVAL_SECONDS = float(env("CASE_DEADLINE_INTERVAL_SECONDS"))
 CASE_DEADLINE_SWEEP_SECONDS = float(env("CASE_DEADLINE_SWEEP_SECONDS"))
 CASE_NOTICE_INTERVAL_SECONDS = float(env("CASE_NOTICE_INTERVAL_SECONDS"))
+CONSULTATION_ANSWER_DAYS = int(env("CONSULTATION_ANSWER_DAYS"))
+if not 1 <= CONSULTATION_ANSWER_DAYS <= 60:
+    raise ImproperlyConfigured("CONSULTATION_ANSWER_DAYS: 1 to 60 working days.")
+RATING_VERIFY_DAYS = int(env("RATING_VERIFY_DAYS"))
+RATING_RECTIFY_DAYS = int(env("RATING_RECTIFY_DAYS"))
+if not (1 <= RATING_VERIFY_DAYS <= 60 and 1 <= RATING_RECTIFY_DAYS <= 60):
+    raise ImproperlyConfigured("RATING_VERIFY_DAYS and RATING_RECTIFY_DAYS: 1 to 60 working days.")
 TENANT_HOSTS_HEARTBEAT_SECONDS = float(env("TENANT_HOSTS_HEARTBEAT_SECONDS"))
 TENANT_HOSTS_FALLBACK_RELOAD_SECONDS = float(env("TENANT_HOSTS_FALLBACK_RELOAD_SECONDS"))
 # Host labels that never name a tenant.
@@ -435,6 +456,8 @@ RATE_LIMITS = {
     # E-license checks (电子证照核验): public, by identifier or by uploading the PDF.
     "license-check": ("60/m", "GET", ["license-check", "portal-api:verify_license"]),
     "license-check-pdf": ("20/m", "POST", ["license-check-form", "portal-api:verify_license_pdf"]),
+    # The QR rating page (no sign-in): no guessing rating codes in bulk.
+    "rate": ("30/m", "POST", ["ratings:by_token"]),
 }
 # Per web process: password hashes running at once (about one per core: `./dev start` runs one
 # process per core) and sign-ins waiting for one; more are answered 503 at once (throttling.py).

@@ -24,6 +24,7 @@ urlpatterns = [
     path("statistics", tenant_statistics, name="tenant-statistics"),
     path("oversight/", include("shared_apps.supervision.oversight_urls")),
     path("", include("tenant_apps.cases.urls")),
+    path("", include("shared_apps.ratings.urls")),
     path(
         "cases/<uuid:public_id>/documents/<str:kind>.pdf",
         document_views.case_document,

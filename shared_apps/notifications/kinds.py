@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -92,7 +93,15 @@ KINDS: dict[str, Kind] = {
             "%(unit)s delivered the result of your application for “%(item)s” (case number "
             "%(number)s): %(method)s."
         ),
-        sms=_("%(unit)s delivered the result of your application %(number)s: %(method)s."),
+        # A reply with a digit rates the case (shared_apps.ratings, SMS channel).
+        sms=format_lazy(
+            "{} {}",
+            _("%(unit)s delivered the result of your application %(number)s: %(method)s."),
+            _(
+                "Reply 1 (very satisfied) to 5 (very dissatisfied) to rate the service; for 4 "
+                "or 5 add a few words why."
+            ),
+        ),
     ),
     "case_suspended": Kind(
         title=_("Application %(number)s suspended"),

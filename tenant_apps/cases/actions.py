@@ -34,6 +34,7 @@ from shared_apps.licenses.actions import issue_for_case, record_reuse
 from shared_apps.licenses.models import License
 from shared_apps.payments import actions as payments
 from shared_apps.payments.queries import waiting_order
+from shared_apps.ratings import tokens as rating_tokens
 from tenant_apps.cases import clock, queries, transitions
 from tenant_apps.cases.models import (
     Case,
@@ -655,6 +656,8 @@ def accept(case: Case, *, actor, request=None) -> Case:
 
     with transaction.atomic():
         accepted = _transition(case, "accept", actor=actor, request=request, change=change)
+        # The notice of acceptance carries the QR code to rate the case with (扫码评价).
+        rating_tokens.register(current_tenant(), accepted)
         unauthorised = _not_authorised_here(accepted)
         if unauthorised:  # 上报 by rule, in the acceptance's transaction
             accepted = _pass_on(

@@ -33,6 +33,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
 from shared_apps.accounts.models import Organisation, User
 from shared_apps.catalog.models import Implementation
+from shared_apps.ratings import tokens as rating_tokens
 from tenant_apps.cases import clock
 from tenant_apps.cases.models import Decision
 from tenant_apps.departments.queries import current_tenant
@@ -241,7 +242,7 @@ def _escape(text) -> str:
     )
 
 
-def _pdf(case, kind: str, paragraphs: list[str], request=None) -> bytes:
+def _pdf(case, kind: str, paragraphs: list[str], request=None, rating_url: str = "") -> bytes:
     facts = issued(case, kind)
     styles = _styles()
     url = verify_url(case, kind, request)
@@ -272,6 +273,22 @@ def _pdf(case, kind: str, paragraphs: list[str], request=None) -> bytes:
         ),
         Paragraph(_escape(url), styles["small"]),
     ]
+    if rating_url:  # 扫码评价: the case's one-time rating code (shared_apps.ratings.tokens)
+        story += [
+            Spacer(1, 6 * mm),
+            QrCode(rating_url, 30 * mm),
+            Spacer(1, 2 * mm),
+            Paragraph(
+                _escape(
+                    _(
+                        "Once you have the result, scan this code to rate the service "
+                        "once, without signing in:"
+                    )
+                ),
+                styles["small"],
+            ),
+            Paragraph(_escape(rating_url), styles["small"]),
+        ]
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,
@@ -337,7 +354,13 @@ def acceptance_notice_pdf(case, request=None) -> bytes:
                 }
             )
         paragraphs.append(_("Please keep this notice and quote the case number in enquiries."))
-        return _pdf(case, ACCEPTANCE_NOTICE, paragraphs, request)
+        return _pdf(
+            case,
+            ACCEPTANCE_NOTICE,
+            paragraphs,
+            request,
+            rating_url=rating_tokens.rating_url(current_tenant(), case, request),
+        )
 
 
 def decision_pdf(case, request=None) -> bytes:

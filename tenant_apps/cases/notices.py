@@ -131,6 +131,8 @@ def applicant_context(row: CaseEventOutbox) -> dict:
     elif row.event == "deliver":
         method = details.get("method", "")
         context["method"] = Delivery(method).label if method in Delivery.values else method
+        # The SMS invites a rating by reply: the reply is mapped back to the case through it.
+        context["case"] = str(row.case_public_id)
     elif row.event == "extend":
         context["days"] = details.get("days", "")
     return context

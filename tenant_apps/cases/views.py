@@ -470,12 +470,14 @@ def my_cases(request):
     )
 
 
-def _case_page(request, case: Case, *, status=200, context=None):
+def case_page(request, case: Case, *, status=200, context=None):
     context = context or {}
     roles = {transitions.APPLICANT}
     if case.proxy_agent_id == request.user.pk:
         roles.add(transitions.PROXY_AGENT)
     intents = transitions.intents_for(case.state, roles)
+    from shared_apps.ratings.views import case_rating  # the ratings app builds on cases
+
     implementation = None
     if "resubmit" in intents:
         implementation = catalog_queries.guide(case.implementation_code, request.tenant)
@@ -532,6 +534,7 @@ def _case_page(request, case: Case, *, status=200, context=None):
             "errors": context.get("errors", []),
             "withdraw_errors": context.get("withdraw_errors", []),
             "idempotency_key": uuid.uuid4(),
+            **(context.get("rating_override") or case_rating(case, request.user)),
         },
         status=status,
     )
@@ -540,7 +543,7 @@ def _case_page(request, case: Case, *, status=200, context=None):
 @login_required
 @require_safe
 def my_case(request, public_id):
-    return _case_page(request, _my_case(request, public_id))
+    return case_page(request, _my_case(request, public_id))
 
 
 @login_required
@@ -554,7 +557,7 @@ def resubmit(request, public_id):
         location, _state = _file_application(request, implementation, case, "resubmit")
     except _Invalid as invalid:
         case.refresh_from_db()
-        return _case_page(request, case, status=400, context=invalid.args[0])
+        return case_page(request, case, status=400, context=invalid.args[0])
     return HttpResponseRedirect(location)
 
 
@@ -582,7 +585,7 @@ def withdraw(request, public_id):
         except (PermissionDenied, transitions.CaseConflict) as error:
             errors.append(str(error.args[0]) if error.args else _("Not allowed."))
     case.refresh_from_db()
-    return _case_page(request, case, status=400, context={"withdraw_errors": errors})
+    return case_page(request, case, status=400, context={"withdraw_errors": errors})
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -68,6 +68,17 @@ PUBLIC_OR_PERSONAL = {
     "verify/<str:number>",
     # Published statistics (办件公示): counts and on-time rates, no personal data.
     "statistics",
+    # Ratings (好差评): a person's own rating of their case and their answer to the report back
+    # (another unit's staff member is just a person: 404 for a case not theirs); the QR code's
+    # rating page is public (a code that matches no case of the unit: 404; test_ratings.py).
+    "api/v1/my/cases/<case_id>/rating",
+    "my/cases/<uuid:public_id>/rating",
+    "my/cases/<uuid:public_id>/rating/answer",
+    "rate/<str:token>",
+    # Consultations (互动交流): anyone asks (POST; the staff's GET list is refused to another unit:
+    # shared_apps/consultations/tests), and a person reads their own.
+    "api/v1/consultations",
+    "api/v1/my/consultations",
 }
 # The API's root answers 404 to everyone, at home too (checked below): there is nothing there.
 NOTHING_THERE = {"api/v1/"}

@@ -1,5 +1,6 @@
-"""Send the periodic jobs: every CASE_DEADLINE_INTERVAL_SECONDS, the deadline job (yellow and red
-marking) to the units that have something to mark by now (`ledger.DeadlineWatch`, kept by the case
+"""Send the periodic jobs: every CASE_DEADLINE_INTERVAL_SECONDS, the rectification deadline sweep
+(shared_apps.ratings, one job for the province) and the deadline job (yellow and red marking) to
+the units that have something to mark by now (`ledger.DeadlineWatch`, kept by the case
 actions and by the job itself), and to every active unit when the scheduler starts and then every
 CASE_DEADLINE_SWEEP_SECONDS (a safety net: a unit's watch row is rebuilt by its job); every
 CASE_NOTICE_INTERVAL_SECONDS, the notification relay job (the ledger's outbox → inbox, e-mail and
@@ -45,6 +46,20 @@ def send_deadline_jobs(*, every_unit: bool = False) -> int:
     for code in codes:
         mark_case_deadlines.send(code)
     return len(codes)
+
+
+def send_rectification_job() -> None:
+    """One rectification deadline job (shared_apps.ratings): one sweep for the whole province."""
+    from shared_apps.ratings.actors import mark_rectification_deadlines
+
+    mark_rectification_deadlines.send()
+
+
+def send_escalation_job() -> None:
+    """One escalation sweep (shared_apps.consultations) for the whole province."""
+    from shared_apps.consultations.actors import escalate_overdue_consultations
+
+    escalate_overdue_consultations.send()
 
 
 def send_notice_job() -> None:
@@ -123,6 +138,8 @@ class Command(BaseCommand):
                         or time.monotonic() - last_sweep >= settings.CASE_DEADLINE_SWEEP_SECONDS
                     )
                     sent = send_deadline_jobs(every_unit=sweep)
+                    send_rectification_job()
+                    send_escalation_job()
                     if sweep:
                         last_sweep = time.monotonic()
                         self.stdout.write(f"Deadline job sent to {sent} units (every unit).")
