@@ -1048,83 +1048,6 @@ def _order_step(step, state=None):
             "action": f"supervision.order_{step}",
             "tenant_code": w.tenant.code,
         }
-# --- ratings (好差评) ----------------------------------------------------------------------------
-
-
-@recipe("shared_apps.ratings.actions.rate")
-def _(w):
-    from shared_apps.ratings import actions
-    from tenant_apps.cases.tests.conftest import case_in, publish_service
-
-    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
-
-    def call():
-        connection.set_tenant(w.tenant)
-        actions.rate(case, actor=w.citizen, level=1, channel="pc")
-
-    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
-
-
-@recipe("shared_apps.ratings.actions.rate_with_token")
-def _(w):
-    from shared_apps.ratings import actions, tokens
-    from tenant_apps.cases.tests.conftest import case_in, publish_service
-
-    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
-    tokens.register(w.tenant, case)
-
-    def call():
-        connection.set_tenant(w.tenant)
-        actions.rate_with_token(tokens.token_for(w.tenant, case), level=2)
-
-    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
-
-
-@recipe("shared_apps.ratings.actions.rate_by_sms")
-def _(w):
-    from shared_apps.notifications.models import Delivery, Message
-    from shared_apps.ratings import actions
-    from tenant_apps.cases.tests.conftest import case_in, publish_service
-
-    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
-    message = Message.objects.create(
-        user=w.citizen,
-        kind="case_delivered",
-        context={"case": str(case.public_id)},
-        tenant=w.tenant,
-        sent_by="system:case-notices",
-    )
-    sent = Delivery.objects.create(
-        message=message, channel=Delivery.Channel.SMS, address="13700000551", status="sent"
-    )
-
-    def call():
-        actions.rate_by_sms(phone="13700000551", reference=str(sent.pk), text="2")
-
-    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
-
-
-def _rectification(w, step="verify"):
-    from shared_apps.ratings import actions
-    from shared_apps.ratings.models import Rectification
-    from tenant_apps.cases.tests.conftest import case_in, publish_service
-
-    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
-    connection.set_tenant(w.tenant)
-    rating = actions.rate(case, actor=w.citizen, level=5, comment="推诿", channel="pc")
-    Rectification.objects.filter(rating=rating).update(step=step)
-    return Rectification.objects.get(rating=rating)
-
-
-def _rectification_step(name, step, role, arguments):
-    def make(w):
-        from shared_apps.accounts.models import Role
-        from shared_apps.ratings import actions
-
-        task = _rectification(w, step)
-        actor = w.citizen if role == "citizen" else w.staff(f"audit-rect-{name}", Role(role))
-        call = lambda: getattr(actions, name)(task, actor=actor, **arguments)  # noqa: E731
-        return call, {"action": f"ratings.{name}", "tenant_code": w.tenant.code}
 
     return make
 
@@ -1316,71 +1239,6 @@ def _(w):
     return lambda: actions.receive_result(gateway, signed_result(order), via="notify"), {
         "action": "payments.paid",
         "target": order.slip_number,
-for _name, _step, _role, _arguments in (
-    ("verify", "verify", "tenant_admin", {"findings": "已联系"}),
-    ("report_back", "rectify", "department_head", {"measures": "培训", "report": "已整改"}),
-    ("answer_report", "reported", "citizen", {"confirmed": True}),
-    ("appeal", "verify", "tenant_admin", {"reason": "恶意差评"}),
-):
-    recipe(f"shared_apps.ratings.actions.{_name}")(
-        _rectification_step(_name, _step, _role, _arguments)
-    )
-
-
-@recipe("shared_apps.ratings.actions.decide_appeal")
-def _(w):
-    from shared_apps.accounts import actions as accounts
-    from shared_apps.accounts.models import Role
-    from shared_apps.ratings import actions
-    from shared_apps.ratings.models import Rectification
-
-    task = _rectification(w, "appealed")
-    Rectification.objects.filter(pk=task.pk).update(appealed_from="verify")
-    above = w.users.objects.create_user("audit-rect-above")
-    accounts.grant_role(actor=w.root, user=above, tenant=w.tenant.parent, role=Role.SUPERVISOR)
-
-    def call():
-        actions.decide_appeal(task, actor=above, upheld=False, reason="证据不足")
-
-    return call, {"action": "ratings.decide_appeal", "tenant_code": w.tenant.code}
-
-
-@recipe("shared_apps.ratings.actions.mark_rectification_deadlines")
-def _(w):
-    from shared_apps.ratings import actions
-    from shared_apps.ratings.models import Rectification
-
-    task = _rectification(w)
-    Rectification.objects.filter(pk=task.pk).update(due_at=timezone.now() - timedelta(hours=1))
-
-    def call():
-        actions.mark_rectification_deadlines()
-
-    return call, {"action": "ratings.deadlines_marked", "tenant_code": ""}
-
-
-# --- consultations (互动交流) ------------------------------------------------------------------
-
-
-@recipe("shared_apps.consultations.actions.ask")
-def _(w):
-    from shared_apps.consultations import actions
-
-    def call():
-        connection.set_tenant(w.tenant)
-        actions.ask(actor=w.citizen, kind="complaint", subject="态度", question="窗口态度差")
-
-    return call, {"action": "consultations.ask", "tenant_code": w.tenant.code}
-
-
-@recipe("shared_apps.consultations.actions.answer")
-def _(w):
-    from shared_apps.consultations import actions
-
-    connection.set_tenant(w.tenant)
-    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
-    return lambda: actions.answer(asked, actor=w.clerk, text="九点"), {
-        "action": "consultations.answer",
         "tenant_code": w.tenant.code,
     }
 
@@ -1460,20 +1318,6 @@ def _(w):
     ), {"action": "payments.register_webhook", "tenant_code": w.tenant.code}
 
 
-@recipe("shared_apps.consultations.actions.escalate_overdue")
-def _(w):
-    from shared_apps.consultations import actions
-    from shared_apps.consultations.models import Consultation
-
-    connection.set_tenant(w.tenant)
-    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
-    Consultation.objects.filter(pk=asked.pk).update(due_at=timezone.now() - timedelta(hours=1))
-    return lambda: actions.escalate_overdue(), {
-        "action": "consultations.escalated",
-        "tenant_code": "",
-    }
-
-
 # --- the checks --------------------------------------------------------------------------------
 
 ACTIONS = discovered_actions()
@@ -1501,3 +1345,167 @@ def test_every_action_writes_its_audit_entry(name, django_user_model, tenant):
     connection.set_schema_to_public()
     written = list(AuditEntry.objects.filter(id__gt=before).order_by("id").values(*expected))
     assert written == [expected]
+
+
+# --- ratings (好差评) ----------------------------------------------------------------------------
+
+
+@recipe("shared_apps.ratings.actions.rate")
+def _(w):
+    from shared_apps.ratings import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.rate(case, actor=w.citizen, level=1, channel="pc")
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.ratings.actions.rate_with_token")
+def _(w):
+    from shared_apps.ratings import actions, tokens
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    tokens.register(w.tenant, case)
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.rate_with_token(tokens.token_for(w.tenant, case), level=2)
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.ratings.actions.rate_by_sms")
+def _(w):
+    from shared_apps.notifications.models import Delivery, Message
+    from shared_apps.ratings import actions
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    message = Message.objects.create(
+        user=w.citizen,
+        kind="case_delivered",
+        context={"case": str(case.public_id)},
+        tenant=w.tenant,
+        sent_by="system:case-notices",
+    )
+    sent = Delivery.objects.create(
+        message=message, channel=Delivery.Channel.SMS, address="13700000551", status="sent"
+    )
+
+    def call():
+        actions.rate_by_sms(phone="13700000551", reference=str(sent.pk), text="2")
+
+    return call, {"action": "ratings.rate", "tenant_code": w.tenant.code}
+
+
+def _rectification(w, step="verify"):
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+    from tenant_apps.cases.tests.conftest import case_in, publish_service
+
+    case = case_in("delivered", publish_service(w.root, w.tenant), w.tenant, w.citizen)
+    connection.set_tenant(w.tenant)
+    rating = actions.rate(case, actor=w.citizen, level=5, comment="推诿", channel="pc")
+    Rectification.objects.filter(rating=rating).update(step=step)
+    return Rectification.objects.get(rating=rating)
+
+
+def _rectification_step(name, step, role, arguments):
+    def make(w):
+        from shared_apps.accounts.models import Role
+        from shared_apps.ratings import actions
+
+        task = _rectification(w, step)
+        actor = w.citizen if role == "citizen" else w.staff(f"audit-rect-{name}", Role(role))
+        call = lambda: getattr(actions, name)(task, actor=actor, **arguments)  # noqa: E731
+        return call, {"action": f"ratings.{name}", "tenant_code": w.tenant.code}
+
+    return make
+
+
+for _name, _step, _role, _arguments in (
+    ("verify", "verify", "tenant_admin", {"findings": "已联系"}),
+    ("report_back", "rectify", "department_head", {"measures": "培训", "report": "已整改"}),
+    ("answer_report", "reported", "citizen", {"confirmed": True}),
+    ("appeal", "verify", "tenant_admin", {"reason": "恶意差评"}),
+):
+    recipe(f"shared_apps.ratings.actions.{_name}")(
+        _rectification_step(_name, _step, _role, _arguments)
+    )
+
+
+@recipe("shared_apps.ratings.actions.decide_appeal")
+def _(w):
+    from shared_apps.accounts import actions as accounts
+    from shared_apps.accounts.models import Role
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+
+    task = _rectification(w, "appealed")
+    Rectification.objects.filter(pk=task.pk).update(appealed_from="verify")
+    above = w.users.objects.create_user("audit-rect-above")
+    accounts.grant_role(actor=w.root, user=above, tenant=w.tenant.parent, role=Role.SUPERVISOR)
+
+    def call():
+        actions.decide_appeal(task, actor=above, upheld=False, reason="证据不足")
+
+    return call, {"action": "ratings.decide_appeal", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.ratings.actions.mark_rectification_deadlines")
+def _(w):
+    from shared_apps.ratings import actions
+    from shared_apps.ratings.models import Rectification
+
+    task = _rectification(w)
+    Rectification.objects.filter(pk=task.pk).update(due_at=timezone.now() - timedelta(hours=1))
+
+    def call():
+        actions.mark_rectification_deadlines()
+
+    return call, {"action": "ratings.deadlines_marked", "tenant_code": ""}
+
+
+# --- consultations (互动交流) ------------------------------------------------------------------
+
+
+@recipe("shared_apps.consultations.actions.ask")
+def _(w):
+    from shared_apps.consultations import actions
+
+    def call():
+        connection.set_tenant(w.tenant)
+        actions.ask(actor=w.citizen, kind="complaint", subject="态度", question="窗口态度差")
+
+    return call, {"action": "consultations.ask", "tenant_code": w.tenant.code}
+
+
+@recipe("shared_apps.consultations.actions.answer")
+def _(w):
+    from shared_apps.consultations import actions
+
+    connection.set_tenant(w.tenant)
+    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
+    return lambda: actions.answer(asked, actor=w.clerk, text="九点"), {
+        "action": "consultations.answer",
+        "tenant_code": w.tenant.code,
+    }
+
+
+@recipe("shared_apps.consultations.actions.escalate_overdue")
+def _(w):
+    from shared_apps.consultations import actions
+    from shared_apps.consultations.models import Consultation
+
+    connection.set_tenant(w.tenant)
+    asked = actions.ask(actor=None, kind="consultation", subject="时间", question="几点上班？")
+    Consultation.objects.filter(pk=asked.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    return lambda: actions.escalate_overdue(), {
+        "action": "consultations.escalated",
+        "tenant_code": "",
+    }
