@@ -77,7 +77,7 @@ def _set_up():
     connection.set_schema_to_public()
     catalog.publish_implementation(service, actor=root, tenant=county)
 
-    citizen = User.objects.create_user("oversight-citizen", phone="13312340401", real_name="洛一")
+    citizen = User.objects.create_user("oversight-citizen", phone="13312340501", real_name="洛一")
     clerk = User.objects.create_user("oversight-clerk", real_name="窗口丙")
     accounts.grant_role(actor=root, user=clerk, tenant=county, role=Role.WINDOW_CLERK)
     supervisor = User.objects.create_user("oversight-province", real_name="督查丁")

@@ -581,12 +581,12 @@ def test_the_index_follows_every_change_of_the_cases(client, people, service, te
     actions.mark_deadlines(at=timezone.now() + timedelta(days=60))
     cases = {
         c.public_id: (c.number, c.state, c.deadline_flag, c.due_at, c.applicant_id)
-        for c in Case.objects.all()
+        for c in Case.objects.filter(applicant_id=people.citizen.pk)
     }
     connection.set_schema_to_public()
     rows = {
         r.case_public_id: (r.number, r.state, r.deadline_flag, r.due_at, r.applicant_id)
-        for r in ApplicantCase.objects.filter(tenant=tenant)
+        for r in ApplicantCase.objects.filter(tenant=tenant, applicant_id=people.citizen.pk)
     }
     assert rows == cases
     assert rows[first.public_id][2] == "red"
