@@ -903,7 +903,7 @@ def _bundle(request, code: str) -> tuple[Bundle, list]:
 
 
 @applicant_router.get(
-    "/bundles/{code}",
+    "/my/bundles/{code}",
     response=BundleFormOut,
     auth=TOKEN_OR_SESSION,
     summary="A bundle (一件事): its items, its one form and its materials, each once",

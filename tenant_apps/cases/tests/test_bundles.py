@@ -68,6 +68,15 @@ def test_one_form_and_each_material_once(bundle, tenant):
 def test_a_bundle_applied_for_once_makes_a_case_per_item(client, bundle, people, tenant):
     client.force_login(people.citizen)
     path = f"/api/v1/my/bundles/{bundle.code}"
+    # What the applicant fills in: one form, each material once.
+    shown = client.get(path, HTTP_HOST=host_of(tenant))
+    assert shown.status_code == 200, shown.content
+    assert sorted(shown.json()["form_schema"]["properties"]) == ["area", "shop_name", "signboard"]
+    assert sorted(m["name"] for m in shown.json()["materials"]) == [
+        "申请书",
+        "经营场所平面图",
+        "营业执照",
+    ]
     form = {"shop_name": "老王烩面馆", "area": 60, "signboard": "老王烩面"}
     applied = post(client, path, tenant, {"form_data": form}, HTTP_IDEMPOTENCY_KEY="bundle-1")
     again = post(client, path, tenant, {"form_data": form}, HTTP_IDEMPOTENCY_KEY="bundle-1")
