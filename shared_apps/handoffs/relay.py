@@ -17,7 +17,7 @@ Run by the `relay_handoffs` job, which `run_scheduler` sends every CASE_NOTICE_I
 
 import logging
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -100,6 +100,8 @@ def _apply(unit, rows: list[Handoff], failed: list[int]) -> list[int]:
         with transaction.atomic():
             receive_handoffs(rows)
         return [row.pk for row in rows]
+    except (OperationalError, InterfaceError):
+        raise  # the connection is gone: the batch is retried whole on the next run
     except Exception as error:  # the failing rows are found, and logged, one by one below
         logger.info("Hand-offs to %s applied one by one: %r", unit.code, error)
     done = []

@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,11 +63,7 @@ def create_case_order(case, *, tenant, stage: str, actor, request=None) -> Payme
     """The payment order for the guide's fees of `stage` on this case (缴款单), computed from its
     form data by the declared rules, waivers applied. None where the guide charges nothing then.
     Called again for the same case and stage, it returns the order already made."""
-    existing = (
-        PaymentOrder.objects.filter(case_public_id=case.public_id, stage=stage)
-        .exclude(state=OrderState.CANCELLED)
-        .first()
-    )
+    existing = _live_order(case, stage)
     if existing is not None:
         return existing
     if (stage == "acceptance" and not case.accepted_at) or (
@@ -96,33 +92,53 @@ def create_case_order(case, *, tenant, stage: str, actor, request=None) -> Payme
     if total == 0:
         return None
     today = timezone.localdate()
-    with transaction.atomic():
-        order = PaymentOrder.objects.create(
-            slip_number=_slip_number(tenant, today),
-            tenant=tenant,
-            department_id=case.department_id,
-            department_name=case.department_name,
-            case_public_id=case.public_id,
-            case_number=case.number,
-            item_name=case.item_name,
-            stage=stage,
-            case_waits=any(fee.case_waits for fee in fees),
-            payer_id=case.applicant_id,
-            total=total,
-            due_date=today + timedelta(days=max(fee.days_to_pay for fee in fees)),
-        )
-        for item in items:
-            item.order = order
-        OrderItem.objects.bulk_create(items)
-        record_audit(
-            actor=actor,
-            action="payments.create_order",
-            target=order.slip_number,
-            tenant=tenant,
-            data={"case": case.number, "stage": stage, "total": f"{total:.2f}"},
-            request=request,
-        )
-        _tell(order, "payment_due", actor)
+    try:
+        with transaction.atomic():
+            return _make_order(case, tenant, stage, fees, items, total, today, actor, request)
+    except IntegrityError as error:
+        # Another request made this case's order for the stage between the check above and this
+        # insert (the one-live-order constraint waited for it to commit): that order is the one.
+        if "payments_one_live_order_per_stage" not in str(error):
+            raise
+        return _live_order(case, stage)
+
+
+def _live_order(case, stage: str) -> PaymentOrder | None:
+    return (
+        PaymentOrder.objects.filter(case_public_id=case.public_id, stage=stage)
+        .exclude(state=OrderState.CANCELLED)
+        .first()
+    )
+
+
+def _make_order(case, tenant, stage, fees, items, total, today, actor, request) -> PaymentOrder:
+    """The order, its items, its audit entry and the payer told, in the caller's transaction."""
+    order = PaymentOrder.objects.create(
+        slip_number=_slip_number(tenant, today),
+        tenant=tenant,
+        department_id=case.department_id,
+        department_name=case.department_name,
+        case_public_id=case.public_id,
+        case_number=case.number,
+        item_name=case.item_name,
+        stage=stage,
+        case_waits=any(fee.case_waits for fee in fees),
+        payer_id=case.applicant_id,
+        total=total,
+        due_date=today + timedelta(days=max(fee.days_to_pay for fee in fees)),
+    )
+    for item in items:
+        item.order = order
+    OrderItem.objects.bulk_create(items)
+    record_audit(
+        actor=actor,
+        action="payments.create_order",
+        target=order.slip_number,
+        tenant=tenant,
+        data={"case": case.number, "stage": stage, "total": f"{total:.2f}"},
+        request=request,
+    )
+    _tell(order, "payment_due", actor)
     return order
 
 

@@ -176,3 +176,21 @@ def test_another_units_staff_neither_see_nor_cancel_the_order(
         actions.cancel_order(order, actor=people.clerk, tenant=tenant, reason="误\x00收")
     cancelled = actions.cancel_order(order, actor=people.clerk, tenant=tenant, reason="误收")
     assert cancelled.state == OrderState.CANCELLED
+
+
+def test_an_order_made_meanwhile_by_another_request_is_the_one_returned(
+    people, tenant, fee_service, monkeypatch
+):
+    """Two requests for the same case and stage: the second passes the check for an order before
+    the first's insert commits. Its insert then meets the one-live-order constraint, and it returns
+    the first's order rather than failing (a 500) or making a second."""
+    case = accepted_case(fee_service, tenant, people.citizen, people.clerk)
+    connection.set_schema_to_public()
+    made = PaymentOrder.objects.get(case_public_id=case.public_id, stage="acceptance")
+    checks = iter([None])  # the check runs before the other request's order exists
+    real = actions._live_order
+    monkeypatch.setattr(actions, "_live_order", lambda *a: next(checks, None) or real(*a))
+    again = actions.create_case_order(case, tenant=tenant, stage="acceptance", actor=people.clerk)
+    assert again.pk == made.pk
+    assert PaymentOrder.objects.filter(case_public_id=case.public_id).count() == 1
+    assert Message.objects.filter(user=people.citizen, kind="payment_due").count() == 1
